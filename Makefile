@@ -1,0 +1,39 @@
+# sureapp: `make run` serves the app on http://127.0.0.1:5000, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+FLASK := $(BIN)/flask --app app
+
+.PHONY: setup run test migrate migration chromium clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP)
+
+migrate: setup
+	$(FLASK) db upgrade
+
+run: migrate
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Browser tests drive Debian's Chromium; install it if it is missing (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+test: setup chromium
+	$(BIN)/python -m pytest -q
+
+# Regenerate the initial migration from the models (only while nothing has been released).
+migration: setup
+	rm -f migrations/versions/*.py /tmp/sureapp-migration.db
+	DATABASE_URL=sqlite:////tmp/sureapp-migration.db $(FLASK) db migrate -m "initial schema" --rev-id 0001_initial
+	rm -f /tmp/sureapp-migration.db*
+
+clean:
+	rm -rf $(VENV) instance/sureapp.db*

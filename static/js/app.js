@@ -1,0 +1,70 @@
+// A few lines of our own; everything else is htmx. No inline scripts anywhere (CSP).
+(function () {
+  "use strict";
+
+  // Top-bar switcher: choosing a workspace submits the form (a <noscript> button does it without JS).
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form[data-autosubmit]");
+    if (form && event.target.value) form.requestSubmit();
+  });
+
+  // Copy buttons: <button data-copy-target="#id"> copies that element's text or value.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy-target"));
+    if (!source) return;
+    var text = "value" in source ? source.value : source.textContent.trim();
+    var done = function () {
+      var label = button.getAttribute("data-copied-label") || "Copied!";
+      var status = document.getElementById(button.getAttribute("aria-describedby") || "");
+      if (status) status.textContent = label;
+      button.classList.add("copied");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done);
+    } else {
+      if (source.select) source.select();
+      document.execCommand("copy");
+      done();
+    }
+  });
+
+  // Dialogs swapped into #modal-root open modally; focus returns to the opener when they close.
+  var lastOpener = null;
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[hx-get],[hx-post],[hx-delete],button,a");
+    if (opener && !opener.closest("dialog")) lastOpener = opener;
+  }, true);
+
+  function openDialogs(root) {
+    root.querySelectorAll("dialog[data-open]").forEach(function (dialog) {
+      if (dialog.open) return;
+      var opener = lastOpener;
+      dialog.showModal();
+      var focusTarget = dialog.querySelector("[autofocus]") || dialog.querySelector("input,select,textarea,button");
+      if (focusTarget) focusTarget.focus();
+      dialog.addEventListener("close", function () {
+        dialog.remove();
+        if (opener && document.body.contains(opener)) opener.focus();
+      }, { once: true });
+    });
+  }
+  document.addEventListener("htmx:load", function (event) { openDialogs(event.target); });
+  document.addEventListener("DOMContentLoaded", function () { openDialogs(document); });
+
+  // <button data-close-dialog> closes its dialog (Escape is handled by <dialog> itself).
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-dialog]");
+    if (!closer) return;
+    var dialog = closer.closest("dialog");
+    if (dialog) { event.preventDefault(); dialog.close(); }
+  });
+
+  // The server asks (HX-Trigger: closeDialog) to close the open dialog after a successful action.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("closeDialog", function () {
+      document.querySelectorAll("#modal-root dialog[open]").forEach(function (d) { d.close(); });
+    });
+  });
+})();

@@ -1,0 +1,15 @@
+"""All models, importable from one place (and all registered for migrations)."""
+from .contacts import (AUTOMATION_STATUSES, AUTOMATION_TRIGGERS, CAMPAIGN_STATUSES,
+                       CONTACT_STATUSES, Automation, Campaign, Contact, ContactEvent, ContactList,
+                       Tag, campaign_lists, list_members, tag_members)
+from .keys import ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog
+from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Workspace,
+                      WorkspaceMembership)
+
+__all__ = [
+    "ABILITIES", "AUTOMATION_STATUSES", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
+    "CONTACT_STATUSES", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
+    "ApiRequestLog", "Automation", "Campaign", "Contact", "ContactEvent", "ContactList",
+    "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "Workspace",
+    "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",
+]

@@ -1,0 +1,161 @@
+"""Contacts, lists, tags, campaigns and automations (SPEC §3)."""
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Index, String, Table, Text,
+                        UniqueConstraint, Uuid)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import created_at_column, updated_at_column, uuid_pk
+
+CONTACT_STATUSES = ("active", "pending", "unsubscribed", "bounced", "invalid")
+CAMPAIGN_STATUSES = ("draft", "scheduled", "sent")
+AUTOMATION_TRIGGERS = ("contact_created", "list_joined", "tag_added")
+AUTOMATION_STATUSES = ("active", "paused")
+
+list_members = Table(
+    "list_members",
+    db.metadata,
+    Column("list_id", Uuid, ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+tag_members = Table(
+    "tag_members",
+    db.metadata,
+    Column("tag_id", Uuid, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+campaign_lists = Table(
+    "campaign_lists",
+    db.metadata,
+    Column("campaign_id", Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("list_id", Uuid, ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Contact(db.Model):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        # Emails are stored normalized (trimmed, lower-case), so this is case-insensitive.
+        UniqueConstraint("workspace_id", "email"),
+        # Keyset pagination: newest first, id breaks ties.
+        Index("ix_contacts_workspace_created", "workspace_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    first_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    last_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    phone: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    company: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    job_title: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    source: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    custom_fields: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    lists: Mapped[list["ContactList"]] = relationship(
+        secondary=list_members, back_populates="contacts", order_by="ContactList.name"
+    )
+    tags: Mapped[list["Tag"]] = relationship(
+        secondary=tag_members, back_populates="contacts", order_by="Tag.name"
+    )
+
+
+class ContactEvent(db.Model):
+    """A contact's timeline: created, updated fields, list/tag added/removed, with the source."""
+
+    __tablename__ = "contact_events"
+    __table_args__ = (Index("ix_contact_events_contact_time", "contact_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
+    )
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    # Human-readable origin: "UI: ana@example.com", "API key: Zapier", "Import".
+    source: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class ContactList(db.Model):
+    __tablename__ = "contact_lists"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    contacts: Mapped[list[Contact]] = relationship(
+        secondary=list_members, back_populates="lists", lazy="dynamic"
+    )
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    slug: Mapped[str] = mapped_column(String(255), nullable=False)
+    color: Mapped[str] = mapped_column(String(7), nullable=False, default="#6b7280")
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    contacts: Mapped[list[Contact]] = relationship(
+        secondary=tag_members, back_populates="tags", lazy="dynamic"
+    )
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    subject: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    from_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    from_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    content_html: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)
+
+
+class Automation(db.Model):
+    __tablename__ = "automations"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    trigger: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="paused")
+    steps: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()

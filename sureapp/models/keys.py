@@ -1,0 +1,110 @@
+"""API keys, their lifecycle audit and their request log (SPEC §2)."""
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import created_at_column, uuid_pk
+
+ABILITIES = ("read", "write", "delete")
+KEY_TYPES = ("api", "mcp", "suremails")
+# Which surfaces each key type may call.
+KEY_TYPE_SURFACES = {"api": {"api", "mcp"}, "mcp": {"mcp"}, "suremails": {"api"}}
+
+
+class ApiKey(db.Model):
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_workspace_name", "workspace_id", "name"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    key_type: Mapped[str] = mapped_column(String(16), nullable=False, default="api")
+    # Comma-separated subset of ABILITIES, in ABILITIES order.
+    abilities: Mapped[str] = mapped_column(String(32), nullable=False)
+    # SHA-256 hex digest of the key string; the plaintext is never stored.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    key_first4: Mapped[str] = mapped_column(String(4), nullable=False)
+    key_last4: Mapped[str] = mapped_column(String(4), nullable=False)
+    # After a regenerate with a grace period, the old string keeps working until this time.
+    previous_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    previous_key_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = created_at_column()
+
+    workspace = relationship("Workspace")
+    created_by = relationship("User")
+
+    @property
+    def ability_list(self) -> list[str]:
+        return self.abilities.split(",") if self.abilities else []
+
+    @property
+    def masked(self) -> str:
+        return f"{self.key_first4}…{self.key_last4}"
+
+    def is_expired_at(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def display_status_at(self, now: datetime) -> str:
+        """Active / Revoked / Expired as the table shows it."""
+        if self.status == "revoked":
+            return "revoked"
+        return "expired" if self.is_expired_at(now) else "active"
+
+    def is_usable_at(self, now: datetime) -> bool:
+        return self.status == "active" and not self.is_expired_at(now)
+
+
+class ApiKeyEvent(db.Model):
+    """Lifecycle audit: created, edited (with changes), revoked, activated, regenerated…"""
+
+    __tablename__ = "api_key_events"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    api_key_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    # Who acted when there is no user (e.g. "CLI").
+    actor_label: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    created_at: Mapped[datetime] = created_at_column()
+
+    actor = relationship("User")
+
+
+class ApiRequestLog(db.Model):
+    """One row per API/MCP request made with a key; written in batches off the request path."""
+
+    __tablename__ = "api_request_logs"
+    __table_args__ = (Index("ix_api_request_logs_key_time", "api_key_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    api_key_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
+    method: Mapped[str] = mapped_column(String(8), nullable=False)
+    path: Mapped[str] = mapped_column(String(512), nullable=False)
+    status: Mapped[int] = mapped_column(Integer, nullable=False)
+    client_ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    user_agent: Mapped[str] = mapped_column(String(255), nullable=False, default="")

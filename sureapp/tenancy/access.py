@@ -1,0 +1,70 @@
+"""Who may do what in a workspace: the one place that resolves a user's effective role."""
+import uuid
+
+from flask import abort
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import OrgMembership, Role, Workspace, WorkspaceMembership
+
+
+def org_role(user_id: uuid.UUID, org_id: uuid.UUID) -> Role | None:
+    """The user's org-wide role (ADMIN/OWNER), MEMBER if merely in the org, None if not at all."""
+    slug = db.session.scalar(
+        select(OrgMembership.role).where(
+            OrgMembership.org_id == org_id, OrgMembership.user_id == user_id
+        )
+    )
+    return Role.from_slug(slug) if slug else None
+
+
+def workspace_role(user_id: uuid.UUID, workspace: Workspace) -> Role | None:
+    """Effective role in a workspace: the higher of the org-wide role and the workspace role."""
+    in_org = org_role(user_id, workspace.org_id)
+    if in_org is not None and in_org.is_org_role:
+        return in_org
+    slug = db.session.scalar(
+        select(WorkspaceMembership.role).where(
+            WorkspaceMembership.workspace_id == workspace.id,
+            WorkspaceMembership.user_id == user_id,
+        )
+    )
+    return Role.from_slug(slug) if slug else None
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def load_workspace_or_abort(user_id: uuid.UUID, workspace_id, minimum: Role):
+    """Workspace and the user's role in it; 404 if invisible to the user, 403 if role too low."""
+    ws_uuid = parse_uuid(workspace_id)
+    workspace = db.session.get(Workspace, ws_uuid) if ws_uuid else None
+    if workspace is None:
+        abort(404)
+    role = workspace_role(user_id, workspace)
+    if role is None:
+        abort(404)
+    if role < minimum:
+        abort(403)
+    return workspace, role
+
+
+def accessible_workspaces(user_id: uuid.UUID) -> list[Workspace]:
+    """Every workspace the user can open, for the switchers (org-wide roles see all of an org)."""
+    org_wide = select(OrgMembership.org_id).where(
+        OrgMembership.user_id == user_id, OrgMembership.role.in_(("admin", "owner"))
+    )
+    direct = select(WorkspaceMembership.workspace_id).where(WorkspaceMembership.user_id == user_id)
+    return list(
+        db.session.scalars(
+            select(Workspace)
+            .where((Workspace.org_id.in_(org_wide)) | (Workspace.id.in_(direct)))
+            .order_by(Workspace.name)
+        )
+    )

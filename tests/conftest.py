@@ -1,0 +1,176 @@
+"""Fixtures and factories shared by every test.
+
+The `app` fixture runs each test on SQLite and, when TEST_DATABASE_URL is set, again on
+PostgreSQL (in a private schema, so parallel runs never collide).
+"""
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from sureapp import create_app
+from sureapp.extensions import db
+from sureapp.models import Organization, OrgMembership, Role, User, Workspace, WorkspaceMembership
+
+PASSWORD = "correct horse battery staple"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory):
+    """One database per backend for the whole session; tables are created once."""
+    urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"}
+    schema = None
+    if "postgresql" in BACKENDS:
+        base = os.environ["TEST_DATABASE_URL"]
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        sep = "&" if "?" in base else "?"
+        urls["postgresql"] = f"{base}{sep}options=-csearch_path%3D{schema}"
+    for url in urls.values():
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            db.create_all()
+            db.engine.dispose()
+    yield urls
+    if schema:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_test_app(database_url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": "localhost",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def _empty_all_tables():
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def app_config():
+    """Override in a test module to change the app's config (e.g. WTF_CSRF_ENABLED=True)."""
+    return {}
+
+
+@pytest.fixture
+def app(backend, database_urls, app_config):
+    app = make_test_app(database_urls[backend], **app_config)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# ---- factories -------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_user(app):
+    from sureapp.auth.services import create_user
+
+    def make(email=None, password=PASSWORD, name="Test User"):
+        user = create_user(email or f"user-{uuid.uuid4().hex[:8]}@example.com", password, name)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_org(app):
+    def make(owner: User, name="Acme", workspace_name="Main", timezone="UTC"):
+        """An organization owned by `owner` with one workspace; returns (org, workspace)."""
+        org = Organization(name=name)
+        db.session.add(org)
+        db.session.flush()
+        db.session.add(OrgMembership(org_id=org.id, user_id=owner.id, role="owner"))
+        workspace = Workspace(org_id=org.id, name=workspace_name, timezone=timezone)
+        db.session.add(workspace)
+        db.session.commit()
+        return org, workspace
+
+    return make
+
+
+@pytest.fixture
+def make_workspace(app):
+    def make(org: Organization, name="Second", timezone="UTC"):
+        workspace = Workspace(org_id=org.id, name=name, timezone=timezone)
+        db.session.add(workspace)
+        db.session.commit()
+        return workspace
+
+    return make
+
+
+@pytest.fixture
+def add_member(app):
+    def add(workspace: Workspace, user: User, role: Role):
+        """Give `user` `role` in `workspace` (org roles go on the org, workspace roles on the ws)."""
+        membership = db.session.query(OrgMembership).filter_by(
+            org_id=workspace.org_id, user_id=user.id).one_or_none()
+        if membership is None:
+            membership = OrgMembership(org_id=workspace.org_id, user_id=user.id, role="member")
+            db.session.add(membership)
+        if role.is_org_role:
+            membership.role = role.slug
+        else:
+            db.session.add(WorkspaceMembership(workspace_id=workspace.id, user_id=user.id,
+                                               role=role.slug))
+        db.session.commit()
+        return user
+
+    return add
+
+
+@pytest.fixture
+def login(client):
+    def log_in(user: User, as_client=None):
+        """Log `user` in on the test client without going through the form."""
+        target = as_client or client
+        with target.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return target
+
+    return log_in
+
+
+@pytest.fixture
+def workspace_with_roles(make_user, make_org, add_member):
+    """One workspace and a user for every role: {'owner': u, 'admin': u, 'manager': u, 'member': u}."""
+    owner = make_user(email="owner@example.com")
+    org, workspace = make_org(owner)
+    users = {"owner": owner}
+    for role in (Role.ADMIN, Role.MANAGER, Role.MEMBER):
+        users[role.slug] = add_member(workspace, make_user(email=f"{role.slug}@example.com"), role)
+    return workspace, users
