@@ -38,11 +38,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from . import models  # noqa: F401  (register every table)
+    from .api import routes as api_routes
     from .auth import routes as auth_routes
+    from .contacts import routes as contacts_routes
+    from .keys import routes as keys_routes
     from .main import routes as main_routes
+    from .mcp import routes as mcp_routes
     from .orgs import routes as orgs_routes
 
-    for feature in (main_routes, auth_routes, orgs_routes):
+    # Each feature registers its blueprint, CLI commands, hooks and navigation entries.
+    for feature in (main_routes, auth_routes, orgs_routes, keys_routes, api_routes, mcp_routes,
+                    contacts_routes):
         feature.init_app(app)
     _register_template_helpers(app)
     return app
