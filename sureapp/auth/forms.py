@@ -2,6 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+PASSWORD_RULES = [DataRequired(), Length(min=8, max=1024, message="Use 8 to 1024 characters.")]
+
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=255)])
@@ -11,7 +13,26 @@ class LoginForm(FlaskForm):
 class SignupForm(FlaskForm):
     name = StringField("Your name", validators=[Length(max=255)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=255)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=1024)])
+    password = PasswordField("Password", validators=PASSWORD_RULES)
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]
+    )
+
+
+class InvitedSignupForm(FlaskForm):
+    """Sign-up from an invitation: the email is the invited one, so it is not asked for."""
+    name = StringField("Your name", validators=[Length(max=255)])
+    password = PasswordField("Password", validators=PASSWORD_RULES)
+    confirm = PasswordField(
+        "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField("New password", validators=PASSWORD_RULES)
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("new_password", "Passwords differ.")],
     )

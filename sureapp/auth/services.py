@@ -12,7 +12,7 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    return (email or "").strip().lower()
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -20,7 +20,7 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def create_user(email: str, password: str, name: str = "") -> User:
-    user = User(email=normalize_email(email), name=name.strip(),
+    user = User(email=normalize_email(email), name=(name or "").strip(),
                 password_hash=generate_password_hash(password))
     db.session.add(user)
     db.session.flush()
@@ -33,6 +33,12 @@ def authenticate(email: str, password: str) -> User | None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+def set_password(user: User, password: str) -> None:
+    """New hash, and a new session version: every session with the old one is logged out."""
+    user.password_hash = generate_password_hash(password)
+    user.session_version = (user.session_version or 1) + 1
 
 
 def load_user(session_id: str) -> User | None:

@@ -1,12 +1,17 @@
-"""Organizations page, the workspace switcher and the workspace landing page."""
-from flask import Blueprint, redirect, render_template, request, url_for
+"""Organizations page, new organization / workspace, the top-bar switchers, the workspace landing
+page; registers the members, settings and invitation blueprints of this feature."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..models import Organization, OrgMembership, Role
-from ..tenancy.access import accessible_workspaces, load_workspace_or_abort
+from ..models import Organization, OrgMembership, Role, Workspace
+from ..tenancy import services
+from ..tenancy.access import accessible_workspaces, load_workspace_or_abort, parse_uuid
+from ..timeutil import timezone_names
 from ..web import NavItem, register_nav, workspace_view
+from .forms import OrganizationForm, WorkspaceForm, add_service_errors
 
 bp = Blueprint("orgs", __name__)
 
@@ -23,9 +28,7 @@ def home():
     return redirect(url_for("orgs.dashboard", workspace_id=target.id))
 
 
-@bp.get("/organizations")
-@login_required
-def index():
+def _organizations_page(form: OrganizationForm, status: int = 200):
     memberships = db.session.scalars(
         select(OrgMembership)
         .where(OrgMembership.user_id == current_user.id)
@@ -33,13 +36,84 @@ def index():
         .order_by(Organization.name)
     ).all()
     workspaces = accessible_workspaces(current_user.id)
-    return render_template("orgs/index.html", memberships=memberships, workspaces=workspaces)
+    return render_template("orgs/index.html", memberships=memberships, workspaces=workspaces,
+                           form=form, Role=Role), status
+
+
+@bp.get("/organizations")
+@login_required
+def index():
+    return _organizations_page(OrganizationForm())
+
+
+@bp.post("/organizations")
+@login_required
+def create():
+    form = OrganizationForm()
+    if form.validate_on_submit():
+        try:
+            org, workspace = services.create_organization(
+                current_user, form.name.data, form.description.data, form.workspace_name.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            add_service_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash(f"Organization “{org.name}” created. You are its owner.", "success")
+            if workspace is not None:
+                return redirect(url_for("orgs.dashboard", workspace_id=workspace.id))
+            return redirect(url_for("orgs.new_workspace", org_id=org.id))
+    return _organizations_page(form, 422)
+
+
+def _org_for_admin_or_abort(org_id) -> Organization:
+    try:
+        org, role = services.find_organization(current_user.id, org_id)
+    except NotFound:
+        abort(404)
+    if not services.may_create_workspace(role):
+        abort(403)
+    return org
+
+
+@bp.route("/organizations/<org_id>/workspaces/new", methods=["GET", "POST"])
+@login_required
+def new_workspace(org_id):
+    org = _org_for_admin_or_abort(org_id)
+    form = WorkspaceForm()
+    if form.validate_on_submit():
+        try:
+            workspace = services.create_workspace(current_user, org, form.name.data.strip(),
+                                                  form.timezone.data.strip())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            add_service_errors(form, exc.errors)
+        else:
+            current_user.last_workspace_id = workspace.id
+            db.session.commit()
+            flash(f"Workspace “{workspace.name}” created.", "success")
+            return redirect(url_for("orgs.dashboard", workspace_id=workspace.id))
+    status = 200 if request.method == "GET" else 422
+    return render_template("orgs/new_workspace.html", org=org, form=form,
+                           timezones=timezone_names()), status
 
 
 @bp.post("/switch")
 @login_required
 def switch():
-    """The top-bar switchers post a workspace id here."""
+    """The top-bar switchers post a workspace id, or an organization id (→ its remembered or
+    first workspace)."""
+    if request.form.get("org_id"):
+        org_uuid = parse_uuid(request.form["org_id"])
+        in_org = [w for w in accessible_workspaces(current_user.id) if w.org_id == org_uuid]
+        if not in_org:
+            try:
+                services.find_organization(current_user.id, org_uuid)
+            except NotFound:
+                abort(404)
+            return redirect(url_for("orgs.index"))
+        remembered = [w for w in in_org if w.id == current_user.last_workspace_id]
+        return redirect(url_for("orgs.dashboard", workspace_id=(remembered or in_org)[0].id))
     workspace, _ = load_workspace_or_abort(
         current_user.id, request.form.get("workspace_id"), Role.MEMBER
     )
@@ -48,10 +122,20 @@ def switch():
 
 @bp.get("/w/<workspace_id>/")
 @workspace_view(Role.MEMBER)
-def dashboard(workspace):
+def dashboard(workspace: Workspace):
     return render_template("workspaces/dashboard.html", workspace=workspace)
 
 
 def init_app(app):
+    from ..tenancy import cli
+    from . import invitations, members, settings
+
     app.register_blueprint(bp)
+    app.register_blueprint(settings.bp)
+    app.register_blueprint(members.bp)
+    app.register_blueprint(invitations.bp)
     register_nav(app, NavItem("workspace", "", "Dashboard", "orgs.dashboard", Role.MEMBER))
+    register_nav(app, NavItem("settings", "Workspace", "General", "workspace_settings.general",
+                              Role.MEMBER))
+    register_nav(app, NavItem("settings", "Workspace", "Members", "members.index", Role.MANAGER))
+    cli.init_app(app)

@@ -1,0 +1,168 @@
+"""Workspace settings → Members: people with access, invitations, roles, ownership transfer.
+Every rule is in tenancy.services; this module maps its answers to pages (NotFound → 404,
+NotAllowed → 403, ValidationFailed → inline errors)."""
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..models import Role, Workspace
+from ..tenancy import services
+from ..tenancy.mail import send_invitation
+from ..web import workspace_view
+from .forms import InviteForm, RoleForm, TransferOwnershipForm, add_service_errors, role_choices
+
+bp = Blueprint("members", __name__, url_prefix="/w/<workspace_id>/settings/members")
+
+
+def _invite_form() -> InviteForm:
+    form = InviteForm()
+    form.role.choices = role_choices(services.grantable_roles(g.workspace_role))
+    return form
+
+
+def _role_form(member: services.Member | None = None) -> RoleForm:
+    form = RoleForm(data={"role": member.role.slug} if member else None)
+    form.role.choices = role_choices(services.grantable_roles(g.workspace_role))
+    return form
+
+
+def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_form=None,
+          invite_link=None, invite_mailed=False):
+    role = g.workspace_role
+    members = services.workspace_members(workspace)
+    return render_template(
+        "settings/members.html", workspace=workspace, role=role, members=members,
+        invitations=services.pending_invitations(workspace),
+        invitation_status=services.invitation_status,
+        invite_form=invite_form or _invite_form(),
+        transfer_form=transfer_form or TransferOwnershipForm(),
+        role_form_for=_role_form, may_manage=lambda m: m.user.id != current_user.id
+        and services.may_manage(role, m.role),
+        may_handle_invitation=lambda inv: services.may_manage(role, Role.from_slug(inv.role)),
+        transfer_candidates=[m for m in members if m.role != Role.OWNER],
+        invite_link=invite_link, invite_mailed=invite_mailed, Role=Role,
+    ), status
+
+
+def _run(action):
+    """Call a service; its NotFound/NotAllowed become 404/403 and nothing is written."""
+    try:
+        return action()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403)
+
+
+@bp.get("/")
+@workspace_view(Role.MANAGER)
+def index(workspace: Workspace):
+    return _page(workspace)
+
+
+def _mail(invitation, token: str) -> tuple[str, bool]:
+    link = url_for("invitations.show", token=token, _external=True)
+    mailed = send_invitation(invitation.email, invitation.workspace.name,
+                             current_user.name or current_user.email,
+                             Role.from_slug(invitation.role).label, link)
+    return link, mailed
+
+
+@bp.post("/invitations")
+@workspace_view(Role.MANAGER)
+def invite(workspace: Workspace):
+    form = _invite_form()
+    if form.validate_on_submit():
+        try:
+            invitation, token = _run(lambda: services.invite(
+                current_user, g.workspace_role, workspace, form.email.data,
+                Role.from_slug(form.role.data)))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            add_service_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            link, mailed = _mail(invitation, token)
+            # The link is shown in this response only (never flashed, stored or logged).
+            return _page(workspace, invite_link=link, invite_mailed=mailed)
+    return _page(workspace, 422, invite_form=form)
+
+
+@bp.post("/invitations/<invitation_id>/resend")
+@workspace_view(Role.MANAGER)
+def resend(workspace: Workspace, invitation_id):
+    invitation = _run(lambda: services.find_invitation(workspace, invitation_id))
+    try:
+        token = _run(lambda: services.resend_invitation(g.workspace_role, invitation))
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".index", workspace_id=workspace.id))
+    db.session.commit()
+    link, mailed = _mail(invitation, token)
+    return _page(workspace, invite_link=link, invite_mailed=mailed)
+
+
+@bp.post("/invitations/<invitation_id>/revoke")
+@workspace_view(Role.MANAGER)
+def revoke(workspace: Workspace, invitation_id):
+    invitation = _run(lambda: services.find_invitation(workspace, invitation_id))
+    try:
+        _run(lambda: services.revoke_invitation(g.workspace_role, invitation))
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Invitation to {invitation.email} revoked; its link no longer works.", "success")
+    return redirect(url_for(".index", workspace_id=workspace.id))
+
+
+@bp.post("/<user_id>/role")
+@workspace_view(Role.MANAGER)
+def change_role(workspace: Workspace, user_id):
+    member = _run(lambda: services.find_member(workspace, user_id))
+    form = _role_form()
+    if not form.validate_on_submit():
+        flash("Choose one of the roles offered: you cannot grant a role above your own.", "error")
+        return _page(workspace, 422)
+    _run(lambda: services.change_role(current_user, g.workspace_role, workspace, member,
+                                      Role.from_slug(form.role.data)))
+    db.session.commit()
+    flash(f"{member.user.email} is now {Role.from_slug(form.role.data).label}.", "success")
+    return redirect(url_for(".index", workspace_id=workspace.id))
+
+
+@bp.post("/<user_id>/remove")
+@workspace_view(Role.MANAGER)
+def remove(workspace: Workspace, user_id):
+    member = _run(lambda: services.find_member(workspace, user_id))
+    _run(lambda: services.remove_member(current_user, g.workspace_role, workspace, member))
+    db.session.commit()
+    where = "the organization" if member.is_org_wide else f"“{workspace.name}”"
+    flash(f"{member.user.email} was removed from {where}.", "success")
+    if member.user.id == current_user.id:
+        return redirect(url_for("orgs.home"))
+    return redirect(url_for(".index", workspace_id=workspace.id))
+
+
+@bp.post("/transfer-ownership")
+@workspace_view(Role.MANAGER)
+def transfer_ownership(workspace: Workspace):
+    if g.workspace_role != Role.OWNER:
+        abort(403)
+    form = TransferOwnershipForm()
+    if form.validate_on_submit():
+        new_owner = _run(lambda: services.find_member(workspace, form.user_id.data))
+        try:
+            _run(lambda: services.transfer_ownership(current_user, workspace, new_owner))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            add_service_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash(f"{new_owner.user.email} now owns {workspace.organization.name}. "
+                  "You are an Org Admin.", "success")
+            return redirect(url_for(".index", workspace_id=workspace.id))
+    return _page(workspace, 422, transfer_form=form)

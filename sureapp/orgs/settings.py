@@ -1,0 +1,72 @@
+"""Workspace settings → General: name and timezone (Manager+), contact allocation (Org Admin+),
+and leaving the workspace. Members see the page read-only."""
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..models import Role, Workspace
+from ..tenancy import services
+from ..timeutil import timezone_names
+from ..web import workspace_view
+from .forms import WorkspaceSettingsForm, add_service_errors
+
+bp = Blueprint("workspace_settings", __name__, url_prefix="/w/<workspace_id>/settings")
+
+
+def _page(workspace: Workspace, form: WorkspaceSettingsForm, status: int = 200):
+    role = g.workspace_role
+    return render_template(
+        "settings/general.html", workspace=workspace, form=form, timezones=timezone_names(),
+        can_edit=services.may_edit_workspace(role),
+        can_set_allocation=services.may_set_contact_allocation(role),
+        is_owner=role == Role.OWNER, role=role,
+    ), status
+
+
+@bp.get("/")
+@workspace_view(Role.MEMBER)
+def general(workspace: Workspace):
+    return _page(workspace, WorkspaceSettingsForm(obj=workspace))
+
+
+@bp.post("/")
+@workspace_view(Role.MEMBER)
+def update(workspace: Workspace):
+    role = g.workspace_role
+    if not services.may_edit_workspace(role):
+        abort(403)
+    form = WorkspaceSettingsForm()
+    if not services.may_set_contact_allocation(role) and "contact_allocation" in request.form:
+        abort(403)  # the field is not offered below Org Admin: a crafted post, not a mistake
+    if form.validate_on_submit():
+        changes = {"name": form.name.data, "timezone": (form.timezone.data or "").strip()}
+        if services.may_set_contact_allocation(role):
+            changes["contact_allocation"] = form.contact_allocation.data
+        try:
+            services.update_workspace(role, workspace, **changes)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            add_service_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash("Workspace settings saved.", "success")
+            return redirect(url_for(".general", workspace_id=workspace.id))
+    db.session.rollback()
+    return _page(workspace, form, 422)
+
+
+@bp.post("/leave")
+@workspace_view(Role.MEMBER)
+def leave(workspace: Workspace):
+    try:
+        services.leave(current_user, workspace)
+    except services.NotAllowed as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".general", workspace_id=workspace.id))
+    except NotFound:
+        abort(404)
+    current_user.last_workspace_id = None
+    db.session.commit()
+    flash(f"You left “{workspace.name}”.", "success")
+    return redirect(url_for("orgs.home"))
