@@ -1,5 +1,119 @@
-"""Placeholder until the api feature lands; replaced by its blueprint."""
+"""The /api/v1 blueprint: guard, problem-details error handling, rate-limit headers, usage."""
+import logging
+
+from flask import current_app, g, request
+from werkzeug.exceptions import HTTPException, default_exceptions
+
+from ..errors import Conflict, DomainError, LimitExceeded, NotFound, ValidationFailed
+from ..extensions import csrf
+from .auth import authenticate, require_ability
+from .operations import assert_every_view_declared, bp, declared_operation
+from .problems import LIMIT_EXCEEDED_TYPE, ApiProblem, problem_response, validation_problem
+from ..usage.recorder import record_request
+from .ratelimit import add_budget_headers, consume_key_budget
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+
+@bp.before_request
+def guard():
+    """Resolve the key and its workspace, count the request, check the method's ability.
+
+    A view without an @operation declaration is refused (fail closed)."""
+    op = declared_operation(request.endpoint)
+    if op is None:
+        raise ApiProblem(403, "This endpoint declares no ability, so no key may call it.",
+                         title="Forbidden")
+    if op.ability is None:
+        return None
+    key = authenticate(request, surface="api")
+    consume_key_budget(key.id)
+    require_ability(key, op.ability)
+    return None
+
+
+@bp.after_request
+def finish(response):
+    add_budget_headers(response)
+    key = g.get("api_key")
+    if key is not None:
+        record_request(key, response.status_code)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _http_problem(exc: HTTPException):
+    headers = {}
+    if exc.code == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    if exc.code == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return problem_response(413, f"The request body is larger than {limit} bytes.",
+                                title="Content too large")
+    detail = {404: "There is no such resource, or it is not visible to this key.",
+              405: f"{request.method} is not allowed on this path."}.get(exc.code, exc.description)
+    return problem_response(exc.code or 500, detail or "", headers=headers)
+
+
+def _handle_http(exc: HTTPException):
+    if exc.code and exc.code < 400:  # redirects (e.g. a missing trailing slash) pass through
+        return exc
+    return _http_problem(exc)
+
+
+def _handle_problem(exc: ApiProblem):
+    return exc.to_response()
+
+
+def _handle_domain(exc: DomainError):
+    if isinstance(exc, NotFound):
+        return problem_response(404, exc.message)
+    if isinstance(exc, ValidationFailed):
+        return validation_problem(exc.errors, exc.message).to_response()
+    if isinstance(exc, LimitExceeded):
+        return problem_response(409, exc.message, title="Limit reached", type_=LIMIT_EXCEEDED_TYPE,
+                                extra={"limit": exc.limit})
+    if isinstance(exc, Conflict):
+        return problem_response(409, exc.message, title="Conflict")
+    return problem_response(400, exc.message, title="Bad request")
+
+
+def _handle_unexpected(exc: Exception):
+    from ..extensions import db
+
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem_response(500, "Something went wrong on our side; the request was not applied.")
+
+
+def _route_errors_as_problems():
+    """Unknown paths and wrong methods under /api never reach the blueprint: answer them here."""
+    exc = request.routing_exception
+    if exc is not None and request.path.startswith(API_PREFIX):
+        if isinstance(exc, HTTPException) and (exc.code or 500) >= 400:
+            return _http_problem(exc)
+    return None
+
+
+# Per code as well as per class: Flask prefers an app handler for the exact code (the HTML
+# error pages) over a blueprint handler registered for the HTTPException class.
+for _code in default_exceptions:
+    bp.register_error_handler(_code, _handle_http)
+bp.register_error_handler(HTTPException, _handle_http)
+bp.register_error_handler(ApiProblem, _handle_problem)
+bp.register_error_handler(DomainError, _handle_domain)
+bp.register_error_handler(Exception, _handle_unexpected)
+
+from . import resources  # noqa: E402,F401  (declares every operation on bp)
 
 
 def init_app(app):
-    pass
+    from ..usage import recorder
+
+    csrf.exempt(bp)  # keys, not cookies, authenticate the API
+    app.register_blueprint(bp)
+    app.before_request(_route_errors_as_problems)
+    assert_every_view_declared(app)
+    recorder.init_app(app)

@@ -1,0 +1,1 @@
+"""What key traffic leaves behind: Last Used and the per-key request log (SPEC §2)."""

@@ -1,0 +1,200 @@
+"""Buffered usage recording: requests are appended to memory and written in batches by a
+background thread, so an API request never waits for a log write (PERF-NOTES: a write per
+request more than halves throughput).
+
+- Request log: one ApiRequestLog row per keyed request, flushed every REQUEST_LOG_FLUSH_SECONDS
+  or as soon as REQUEST_LOG_BATCH_SIZE entries wait; flushed at exit (atexit, plus `flush_all()`
+  for a gunicorn `worker_exit` hook). A failed write keeps the entries for the next attempt.
+- Last Used: at most one write per key per minute. An in-process map skips keys written in the
+  last minute; the UPDATE itself only applies when the stored value is older than a minute, so
+  several workers or hosts together still write at most about once a minute.
+- Retention: rows older than REQUEST_LOG_RETENTION_DAYS are deleted by the flusher, at most
+  once an hour.
+"""
+import atexit
+import logging
+import threading
+import time
+import weakref
+from datetime import timedelta
+
+from flask import Flask, Request
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import ApiKey, ApiRequestLog
+from ..timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+LAST_USED_INTERVAL = timedelta(minutes=1)
+RETENTION_EVERY_SECONDS = 3600
+MAX_PENDING = 50_000  # if the database stays down, keep at most this many entries in memory
+USER_AGENT_MAX = 255
+PATH_MAX = 512
+
+_recorders: "weakref.WeakSet[UsageRecorder]" = weakref.WeakSet()
+
+
+class UsageRecorder:
+    """One per app; thread-safe. `record()` is the only call on the request path."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.flush_seconds = float(app.config.get("REQUEST_LOG_FLUSH_SECONDS", 2.0))
+        self.batch_size = int(app.config.get("REQUEST_LOG_BATCH_SIZE", 500))
+        # Tests flush explicitly; a server flushes from a background thread.
+        self.background = bool(app.config.get("REQUEST_LOG_BACKGROUND", not app.testing))
+        self._pending: list[dict] = []
+        self._last_used: dict = {}  # key id → naive UTC time this process last asked for a write
+        self._touch: dict = {}  # key id → latest use not yet written
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # one flush at a time (thread, atexit, tests)
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_retention = 0.0
+        _recorders.add(self)
+
+    # ---- request path -------------------------------------------------------------------
+    def record(self, key_id, workspace_id, request: Request, status: int) -> None:
+        """Queue one request-log entry (and a Last Used update when one is due); never raises."""
+        now = utcnow()
+        entry = {
+            "api_key_id": key_id, "workspace_id": workspace_id, "created_at": now,
+            "method": request.method[:8], "path": request.path[:PATH_MAX], "status": int(status),
+            "client_ip": (request.remote_addr or "")[:64],
+            "user_agent": (request.user_agent.string or "")[:USER_AGENT_MAX],
+        }
+        with self._lock:
+            if len(self._pending) >= MAX_PENDING:
+                self._pending.pop(0)
+            self._pending.append(entry)
+            last = self._last_used.get(key_id)
+            if last is None or now - last >= LAST_USED_INTERVAL:
+                self._last_used[key_id] = now
+                self._touch[key_id] = now
+            full = len(self._pending) >= self.batch_size
+        if self.background:
+            self._ensure_thread()
+            if full:
+                self._wake.set()
+
+    # ---- flushing -----------------------------------------------------------------------
+    def flush(self) -> int:
+        """Write everything queued; returns how many log rows were written. Never raises."""
+        with self._flush_lock:
+            with self._lock:
+                entries, self._pending = self._pending, []
+                touches, self._touch = self._touch, {}
+            if not entries and not touches:
+                return 0
+            try:
+                with self.app.app_context():
+                    written = self._write(entries, touches)
+            except Exception:
+                log.exception("request log write failed; %d entries kept for retry", len(entries))
+                with self._lock:
+                    self._pending = (entries + self._pending)[-MAX_PENDING:]
+                    for key_id, at in touches.items():
+                        self._touch.setdefault(key_id, at)
+                return 0
+            if written:  # old rows only matter where new ones keep arriving
+                self._maybe_purge()
+            return written
+
+    def _write(self, entries: list[dict], touches: dict) -> int:
+        with db.engine.begin() as conn:
+            for key_id, at in touches.items():
+                conn.execute(
+                    update(ApiKey)
+                    .where(ApiKey.id == key_id,
+                           or_(ApiKey.last_used_at.is_(None),
+                               ApiKey.last_used_at < at - LAST_USED_INTERVAL))
+                    .values(last_used_at=at)
+                )
+        if not entries:
+            return 0
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(insert(ApiRequestLog), entries)
+            return len(entries)
+        except IntegrityError:
+            # A key was deleted since its requests were queued: its log goes with it.
+            with db.engine.begin() as conn:
+                key_ids = {e["api_key_id"] for e in entries}
+                alive = set(conn.scalars(select(ApiKey.id).where(ApiKey.id.in_(key_ids))))
+                kept = [e for e in entries if e["api_key_id"] in alive]
+                if kept:
+                    conn.execute(insert(ApiRequestLog), kept)
+            return len(kept)
+
+    def _maybe_purge(self) -> None:
+        """Delete request-log rows past the retention period, at most once an hour."""
+        if time.monotonic() - self._last_retention < RETENTION_EVERY_SECONDS and self._last_retention:
+            return
+        self._last_retention = time.monotonic()
+        try:
+            with self.app.app_context():
+                purge_request_log(self.app.config.get("REQUEST_LOG_RETENTION_DAYS", 90))
+        except Exception:
+            log.exception("request log retention purge failed")
+
+    # ---- background thread --------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=_run_flusher, args=(weakref.ref(self),),
+                                                name="sureapp-usage-flusher", daemon=True)
+                self._thread.start()
+
+
+def _run_flusher(ref) -> None:
+    """Flush on a timer or when a batch is full; ends once its recorder is gone."""
+    while True:
+        recorder = ref()
+        if recorder is None:
+            return
+        wake, seconds = recorder._wake, recorder.flush_seconds
+        del recorder
+        wake.wait(seconds)
+        wake.clear()
+        recorder = ref()
+        if recorder is None:
+            return
+        recorder.flush()
+        del recorder
+
+
+def purge_request_log(retention_days: int) -> int:
+    """Delete request-log rows older than the retention period; returns how many."""
+    cutoff = utcnow() - timedelta(days=int(retention_days))
+    result = db.session.execute(delete(ApiRequestLog).where(ApiRequestLog.created_at < cutoff))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def flush_all() -> None:
+    """Flush every recorder in this process: atexit, and a gunicorn worker_exit hook."""
+    for recorder in list(_recorders):
+        recorder.flush()
+
+
+atexit.register(flush_all)
+
+
+def get_recorder(app: Flask) -> UsageRecorder:
+    return app.extensions["sureapp_usage"]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["sureapp_usage"] = UsageRecorder(app)
+
+
+def record_request(key: ApiKey, status: int) -> None:
+    """Log the current request for `key` (used by /api's after_request and by /mcp)."""
+    from flask import current_app, request
+
+    get_recorder(current_app).record(key.id, key.workspace_id, request, status)
