@@ -68,3 +68,12 @@
     });
   });
 })();
+
+// Accounts & tenancy: <form data-confirm="…"> asks before posting (without JS it posts directly).
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+  });
+})();
