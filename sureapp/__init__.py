@@ -51,6 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                     contacts_routes):
         feature.init_app(app)
     _register_template_helpers(app)
+    from . import faults, security
+    security.init_app(app)  # security headers, Secure cookies over HTTPS, CSRF error page
+    faults.init_app(app)  # database unavailable -> 503 problem/page
     return app
 
 

@@ -56,6 +56,10 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: decorated limits (login, signup, invitations) continue on per-process memory
+    # counters and switch back when it answers; anything else is logged, never a 500 (SECURITY.md).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_KEY_PREFIX = "sureapp"
     TEMPLATES_AUTO_RELOAD = False
     PURGE_REVOKED_AFTER_DAYS = 30
