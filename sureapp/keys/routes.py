@@ -1,5 +1,413 @@
-"""Placeholder until the keys feature lands; replaced by its blueprint."""
+"""API Keys pages (Settings → Developer → API Keys): table, side panels, confirm dialogs, detail.
+
+Every action is a real form post that works without JavaScript (redirect + full page); with
+htmx (HX-Request) the same views answer with just the fragment to swap: a dialog into
+#modal-root, a form re-rendered in place with its errors (422), or the affected table row.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user
+
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..models import KEY_TYPES, ApiKey, Role, Workspace
+from ..security import shows_secret
+from ..timeutil import format_local, from_local, to_local, utcnow
+from ..web import NavItem, is_htmx, register_nav, render_page_or_fragment, workspace_view
+from . import cli, services
+from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
+
+bp = Blueprint("keys", __name__, url_prefix="/w/<workspace_id>/settings/api-keys")
+
+PER_PAGE = 20
+SEARCH_MAX_LENGTH = 255
+# Status changes that share one confirm-dialog view: action -> (title, question, button, service).
+CONFIRMABLE = {
+    "revoke": ("Revoke API key", "Requests using “{name}” will be rejected at once. You can "
+               "activate it again later.", "Revoke key", services.revoke_key),
+    "activate": ("Activate API key", "“{name}” will work again for its abilities.",
+                 "Activate key", services.activate_key),
+    "delete": ("Delete API key", "“{name}” and its whole audit trail and request log will be "
+               "deleted permanently. Integrations using it stop working at once.",
+               "Delete permanently", None),
+}
+ACTION_DONE = {"revoke": "revoked", "activate": "activated", "delete": "deleted"}
+
+
+@dataclass(frozen=True)
+class KeyFilters:
+    """The table's query arguments: read by the full page and the htmx swap alike."""
+
+    search: str = ""
+    status: str = ""
+    key_type: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "KeyFilters":
+        status = args.get("status", "")
+        key_type = args.get("type", "")
+        page = args.get("page", "1")
+        return cls(
+            search=args.get("search", "").strip()[:SEARCH_MAX_LENGTH],
+            status=status if status in services.STATUS_FILTERS else "",
+            key_type=key_type if key_type in KEY_TYPES else "",
+            page=int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1,
+        )
+
+    @property
+    def is_filtering(self) -> bool:
+        return bool(self.search or self.status or self.key_type)
+
+    def args(self, **overrides) -> dict:
+        """Non-empty query arguments for url_for (so URLs stay short and bookmarkable)."""
+        values = {"search": self.search, "status": self.status, "type": self.key_type,
+                  "page": self.page if self.page > 1 else None}
+        values.update(overrides)
+        return {k: v for k, v in values.items() if v}
+
+
+def _wants_fragment() -> bool:
+    # htmx restoring a page missing from its history cache needs the whole page.
+    return is_htmx() and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def _load_key(workspace: Workspace, key_id) -> ApiKey:
+    try:
+        return services.get_key(workspace, key_id)
+    except NotFound:
+        abort(404)
+
+
+def _actor() -> dict:
+    return {"actor": current_user._get_current_object()}
+
+
+def _return_url(workspace: Workspace, key: ApiKey | None = None) -> str:
+    """Where a no-JS post lands: the key's detail page if it came from there, else the table."""
+    if key is not None and request.form.get("return_to") == "detail":
+        return url_for("keys.show", workspace_id=workspace.id, key_id=key.id)
+    return url_for("keys.index", workspace_id=workspace.id)
+
+
+# ---- rendering helpers ----------------------------------------------------------------------
+
+def _dialog(workspace, body: str, title: str, status: int = 200, side: bool = False, **context):
+    """A dialog/side panel into #modal-root under htmx; the same content as a page without it."""
+    return render_page_or_fragment("keys/dialog_page.html", "keys/_dialog.html", status,
+                                   workspace=workspace, body_template=body, dialog_title=title,
+                                   side_panel=side, **context)
+
+
+def _invalid_form(workspace, body: str, title: str, side: bool = False, **context):
+    """422: under htmx only the form (it replaces itself), else the whole page with errors."""
+    return render_page_or_fragment("keys/dialog_page.html", body, 422, workspace=workspace,
+                                   body_template=body, dialog_title=title, side_panel=side,
+                                   **context)
+
+
+def _row(workspace, key: ApiKey, **context) -> str:
+    return render_template("keys/_row.html", workspace=workspace, key=key, now=utcnow(),
+                           **context)
+
+
+def _row_response(workspace, key: ApiKey | None, trigger: str = "closeDialog"):
+    """The affected row (or nothing, once deleted), swapped in place of the old one."""
+    html = _row(workspace, key) if key is not None else ""
+    response = make_response(html)
+    response.headers["HX-Trigger"] = trigger
+    response.vary.add("HX-Request")
+    return response
+
+
+def _no_store(response):
+    # The one response that carries a key's plaintext: never cached, stored or restored.
+    shows_secret()
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _show_once(workspace, key: ApiKey, plaintext: str, title: str, created: bool):
+    context = dict(key=key, plaintext=plaintext, now=utcnow())
+    if not is_htmx():
+        return _no_store(_dialog(workspace, "keys/_show_once.html", title, **context))
+    html = render_template("keys/_dialog.html", workspace=workspace, dialog_title=title,
+                           body_template="keys/_show_once.html", side_panel=False,
+                           oob_row=None if created else key, **context)
+    response = make_response(html)
+    # The request came from a side panel or a confirm dialog: the key dialog replaces it.
+    response.headers["HX-Retarget"] = "#modal-root"
+    response.headers["HX-Reswap"] = "innerHTML"
+    if created:
+        response.headers["HX-Trigger"] = "keysChanged"  # the table re-fetches with its filters
+    response.vary.add("HX-Request")
+    return _no_store(response)
+
+
+def _add_errors(form, errors: dict[str, list[str]]) -> None:
+    for name, messages in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + [m for m in messages if m not in field.errors]
+
+
+def _expiry_utc(form, workspace: Workspace) -> datetime | None:
+    """The Expires At field (wall-clock time in the workspace timezone) as naive UTC."""
+    if form.expires_at.errors or form.expires_at.data is None:
+        return None
+    try:
+        return from_local(form.expires_at.data, workspace.timezone)
+    except OverflowError:
+        form.expires_at.errors = ["Choose a date between years 1 and 9999."]
+        return None
+
+
+def _parse(form, workspace: Workspace) -> tuple[bool, datetime | None]:
+    """(form parsed cleanly, expiry in UTC); field errors are left on the form."""
+    parsed = form.validate_on_submit()
+    expires_at = _expiry_utc(form, workspace)
+    return parsed and not form.expires_at.errors, expires_at
+
+
+# ---- the table ------------------------------------------------------------------------------
+
+@bp.get("")
+@workspace_view(Role.MANAGER)
+def index(workspace):
+    filters = KeyFilters.from_args(request.args)
+    now = utcnow()
+    query = services.keys_query(workspace, filters.search, filters.status, filters.key_type, now)
+    pagination = db.paginate(query, page=filters.page, per_page=PER_PAGE, error_out=False)
+    if pagination.page > 1 and not pagination.items and pagination.pages:
+        # A bookmarked page past the end (keys were deleted): show the last one instead.
+        pagination = db.paginate(query, page=pagination.pages, per_page=PER_PAGE)
+    context = dict(workspace=workspace, pagination=pagination, keys=pagination.items,
+                   filters=filters, now=now, key_types=KEY_TYPES,
+                   status_filters=services.STATUS_FILTERS)
+    template = "keys/_table.html" if _wants_fragment() else "keys/index.html"
+    response = make_response(render_template(template, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+# ---- create ---------------------------------------------------------------------------------
+
+@bp.get("/new")
+@workspace_view(Role.MANAGER)
+def new(workspace):
+    return _dialog(workspace, "keys/_create_form.html", "Create API Key", side=True,
+                   form=CreateKeyForm())
+
+
+@bp.post("")
+@workspace_view(Role.MANAGER)
+def create(workspace):
+    form = CreateKeyForm()
+    parsed, expires_at = _parse(form, workspace)
+    try:
+        if not parsed:
+            # Still report the rules' messages for every other field in the same response.
+            services.validate_key_fields(form.name.data, form.abilities.data, None,
+                                         form.key_type.data)
+        else:
+            key, plaintext = services.create_key(workspace, form.name.data, form.abilities.data,
+                                                 expires_at, form.key_type.data, **_actor())
+            db.session.commit()
+            return _show_once(workspace, key, plaintext, "Your new API key", created=True)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        _add_errors(form, exc.errors)
+    return _invalid_form(workspace, "keys/_create_form.html", "Create API Key", side=True,
+                         form=form)
+
+
+# ---- detail ---------------------------------------------------------------------------------
+
+@bp.get("/<key_id>")
+@workspace_view(Role.MANAGER)
+def show(workspace, key_id):
+    key = _load_key(workspace, key_id)
+    now = utcnow()
+    per_day = services.requests_per_day(key, workspace.timezone, days=14, now=now)
+    return render_template(
+        "keys/show.html", workspace=workspace, key=key, now=now,
+        events=services.key_events(key), requests=services.recent_requests(key, 50),
+        chart=usage_chart(per_day), describe_change=describe_change)
+
+
+def usage_chart(per_day, width: int = 700, height: int = 160) -> dict:
+    """Bar geometry for the server-rendered SVG (no JavaScript, no chart library)."""
+    top, bottom, left = 16, 24, 32
+    plot_height = height - top - bottom
+    peak = max((count for _, count in per_day), default=0)
+    slot = (width - left) / max(len(per_day), 1)
+    bars = []
+    for i, (day, count) in enumerate(per_day):
+        bar_height = round(plot_height * count / peak, 1) if peak else 0
+        bars.append({"x": round(left + i * slot + slot * 0.15, 1), "width": round(slot * 0.7, 1),
+                     "y": round(top + plot_height - bar_height, 1), "height": bar_height,
+                     "label_x": round(left + i * slot + slot / 2, 1), "day": day, "count": count})
+    return {"width": width, "height": height, "bars": bars, "peak": peak,
+            "total": sum(c for _, c in per_day), "baseline": top + plot_height, "left": left,
+            "top": top}
+
+
+def describe_change(field: str, value, tz_name: str) -> str:
+    """An audit value as people read it: times in the workspace timezone, blanks spelled out."""
+    if value in (None, ""):
+        return "never" if field in ("expires_at", "old_key_valid_until") else "—"
+    if field in ("expires_at", "old_key_valid_until") and isinstance(value, str):
+        try:
+            return format_local(datetime.fromisoformat(value.rstrip("Z")), tz_name)
+        except ValueError:
+            return value
+    if field == "abilities":
+        return ", ".join(value.split(","))
+    return str(value)
+
+
+# ---- edit -----------------------------------------------------------------------------------
+
+def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
+    form = EditKeyForm(formdata=None)
+    form.name.data = key.name
+    form.abilities.data = key.ability_list
+    local = to_local(key.expires_at, workspace.timezone)
+    form.expires_at.data = local.replace(tzinfo=None) if local else None
+    form.active.data = key.status == "active"
+    return form
+
+
+@bp.get("/<key_id>/edit")
+@workspace_view(Role.MANAGER)
+def edit(workspace, key_id):
+    key = _load_key(workspace, key_id)
+    return _dialog(workspace, "keys/_edit_form.html", "Edit API Key", side=True, key=key,
+                   form=_edit_form_for(key, workspace))
+
+
+@bp.post("/<key_id>")
+@workspace_view(Role.MANAGER)
+def update(workspace, key_id):
+    key = _load_key(workspace, key_id)
+    form = EditKeyForm()
+    parsed, expires_at = _parse(form, workspace)
+    try:
+        if not parsed:
+            services.validate_key_fields(form.name.data, form.abilities.data, None,
+                                         key.key_type, check_expiry=False)
+        else:
+            changes = services.update_key(key, form.name.data, form.abilities.data, expires_at,
+                                          form.active.data, **_actor())
+            db.session.commit()
+            if is_htmx():
+                return _row_response(workspace, key)
+            flash(f"Saved changes to “{key.name}”." if changes else "Nothing changed.", "success")
+            return redirect(_return_url(workspace, key))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        _add_errors(form, exc.errors)
+    return _invalid_form(workspace, "keys/_edit_form.html", "Edit API Key", side=True, key=key,
+                         form=form)
+
+
+# ---- revoke / activate / delete: one confirm dialog each ------------------------------------
+
+def _confirm(workspace, key: ApiKey, action: str, status: int = 200):
+    title, question, button, _ = CONFIRMABLE[action]
+    return _dialog(workspace, "keys/_confirm_form.html", title, status, key=key, action=action,
+                   question=question.format(name=key.name), button=button, form=ConfirmForm())
+
+
+def _confirm_view(action):
+    @workspace_view(Role.MANAGER)
+    def confirm(workspace, key_id):
+        return _confirm(workspace, _load_key(workspace, key_id), action)
+
+    confirm.__name__ = f"confirm_{action}"
+    return confirm
+
+
+def _action_view(action):
+    @workspace_view(Role.MANAGER)
+    def act(workspace, key_id):
+        key = _load_key(workspace, key_id)
+        if not ConfirmForm().validate_on_submit():
+            return _confirm(workspace, key, action, 422)  # only a CSRF failure gets here
+        name = key.name
+        if action == "delete":
+            services.delete_key(key)
+        else:
+            CONFIRMABLE[action][3](key, **_actor())
+        db.session.commit()
+        if is_htmx():
+            return _row_response(workspace, None if action == "delete" else key)
+        flash(f"API key “{name}” {ACTION_DONE[action]}.", "success")
+        return redirect(_return_url(workspace, None if action == "delete" else key))
+
+    act.__name__ = action
+    return act
+
+
+for _action in CONFIRMABLE:
+    bp.add_url_rule(f"/<key_id>/{_action}", view_func=_confirm_view(_action), methods=["GET"])
+    bp.add_url_rule(f"/<key_id>/{_action}", view_func=_action_view(_action), methods=["POST"])
+
+
+# ---- regenerate and its grace period --------------------------------------------------------
+
+@bp.get("/<key_id>/regenerate")
+@workspace_view(Role.MANAGER)
+def confirm_regenerate(workspace, key_id):
+    key = _load_key(workspace, key_id)
+    return _dialog(workspace, "keys/_regenerate_form.html", "Regenerate API key", key=key,
+                   form=RegenerateKeyForm(), now=utcnow())
+
+
+@bp.post("/<key_id>/regenerate")
+@workspace_view(Role.MANAGER)
+def regenerate(workspace, key_id):
+    key = _load_key(workspace, key_id)
+    form = RegenerateKeyForm()
+    if form.validate_on_submit():
+        try:
+            grace = services.grace_period(form.grace.data)
+        except ValidationFailed as exc:
+            _add_errors(form, exc.errors)
+        else:
+            plaintext = services.regenerate_key(key, grace, **_actor())
+            db.session.commit()
+            return _show_once(workspace, key, plaintext, "Your regenerated API key",
+                              created=False)
+    return _invalid_form(workspace, "keys/_regenerate_form.html", "Regenerate API key",
+                         key=key, form=form, now=utcnow())
+
+
+@bp.post("/<key_id>/end-grace")
+@workspace_view(Role.MANAGER)
+def end_grace(workspace, key_id):
+    """Stop the previous key string now instead of at the end of its grace period."""
+    key = _load_key(workspace, key_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.end_grace(key, **_actor())
+    db.session.commit()
+    if is_htmx():
+        return _row_response(workspace, key, trigger="graceEnded")
+    flash(f"The previous string of “{key.name}” no longer works.", "success")
+    return redirect(_return_url(workspace, key))
 
 
 def init_app(app):
-    pass
+    app.register_blueprint(bp)
+    cli.init_app(app)
+    register_nav(app, NavItem("settings", "Developer", "API Keys", "keys.index", Role.MANAGER))
+
+    @app.before_request
+    def purge_revoked_keys_now_and_then():
+        if request.endpoint != "static":
+            services.purge_if_due(app)

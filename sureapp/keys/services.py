@@ -1,9 +1,30 @@
-"""API key lifecycle, shared by the UI, the CLI and the API: the only code that creates key strings."""
-from datetime import datetime
+"""API key lifecycle, shared by the UI, the CLI and the API: the only code that creates key strings
+and the one place for the rules of creating, editing, revoking, regenerating and deleting keys."""
+import logging
+import time
+import uuid
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import case, delete, func, or_, select
+
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..models import ABILITIES, ApiKey, ApiKeyEvent, User, Workspace
+from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
+from ..timeutil import from_local, to_local, utcnow
 from . import keystring
+
+log = logging.getLogger(__name__)
+
+NAME_MAX_LENGTH = 255
+EXPIRING_SOON = timedelta(days=7)
+# Grace periods offered when regenerating: (form value, label, duration).
+GRACE_PERIODS = (
+    ("none", "No grace period: the old key stops working now", None),
+    ("1h", "1 hour", timedelta(hours=1)),
+    ("24h", "24 hours", timedelta(hours=24)),
+    ("7d", "7 days", timedelta(days=7)),
+)
+STATUS_FILTERS = ("active", "expiring", "expired", "revoked")
 
 
 def normalize_abilities(abilities) -> str:
@@ -11,10 +32,34 @@ def normalize_abilities(abilities) -> str:
     chosen = {a.strip().lower() for a in abilities if a and a.strip()}
     unknown = chosen - set(ABILITIES)
     if unknown:
-        raise ValueError(f"Unknown ability: {', '.join(sorted(unknown))}")
+        raise ValueError(f"Unknown ability: {', '.join(sorted(unknown))}.")
     if not chosen:
         raise ValueError("Choose at least one ability.")
     return ",".join(a for a in ABILITIES if a in chosen)
+
+
+def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: str = "api",
+                        now: datetime | None = None, check_expiry: bool = True) -> tuple[str, str]:
+    """(clean name, abilities string) or ValidationFailed listing every bad field."""
+    errors: dict[str, list[str]] = {}
+    clean_name = (name or "").strip()
+    if not clean_name:
+        errors["name"] = ["Enter a name."]
+    elif len(clean_name) > NAME_MAX_LENGTH:
+        errors["name"] = [f"Use at most {NAME_MAX_LENGTH} characters "
+                          f"(this one has {len(clean_name)})."]
+    try:
+        clean_abilities = normalize_abilities(abilities or [])
+    except ValueError as exc:
+        errors["abilities"] = [str(exc)]
+        clean_abilities = ""
+    if check_expiry and expires_at is not None and expires_at <= (now or utcnow()):
+        errors["expires_at"] = ["Choose a time in the future."]
+    if key_type not in KEY_TYPES:
+        errors["key_type"] = [f"Choose one of: {', '.join(KEY_TYPES)}."]
+    if errors:
+        raise ValidationFailed(errors)
+    return clean_name, clean_abilities
 
 
 def record_event(key: ApiKey, action: str, actor: User | None = None, actor_label: str = "",
@@ -24,17 +69,245 @@ def record_event(key: ApiKey, action: str, actor: User | None = None, actor_labe
                                changes=changes or {}))
 
 
+def _iso(value):
+    """JSON-safe audit values: datetimes as ISO 8601 UTC."""
+    return value.isoformat(timespec="seconds") + "Z" if isinstance(value, datetime) else value
+
+
 def create_key(workspace: Workspace, name: str, abilities, expires_at: datetime | None = None,
                key_type: str = "api", actor: User | None = None,
                actor_label: str = "") -> tuple[ApiKey, str]:
-    """Create a key; returns it with its plaintext, which the caller shows once and forgets."""
+    """Create a key; returns it with its plaintext, which the caller shows once and forgets.
+
+    Raises ValidationFailed for a blank/long name, no or unknown ability, past expiry, bad type.
+    """
+    clean_name, clean_abilities = validate_key_fields(name, abilities, expires_at, key_type)
     plaintext = keystring.generate()
     first4, last4 = keystring.display_parts(plaintext)
-    key = ApiKey(workspace_id=workspace.id, name=name.strip(), key_type=key_type,
-                 abilities=normalize_abilities(abilities), key_hash=keystring.digest(plaintext),
+    key = ApiKey(workspace_id=workspace.id, name=clean_name, key_type=key_type,
+                 abilities=clean_abilities, key_hash=keystring.digest(plaintext),
                  key_first4=first4, key_last4=last4, expires_at=expires_at,
                  created_by_id=actor.id if actor else None)
     db.session.add(key)
     db.session.flush()
-    record_event(key, "created", actor, actor_label)
+    record_event(key, "created", actor, actor_label,
+                 {"name": clean_name, "abilities": clean_abilities, "type": key_type,
+                  "expires_at": _iso(expires_at)})
     return key, plaintext
+
+
+def get_key(workspace: Workspace, key_id) -> ApiKey:
+    """The workspace's key by id; NotFound for a malformed id or another workspace's key."""
+    try:
+        key_uuid = key_id if isinstance(key_id, uuid.UUID) else uuid.UUID(str(key_id))
+    except ValueError:
+        raise NotFound("No such API key.") from None
+    key = db.session.get(ApiKey, key_uuid)
+    if key is None or key.workspace_id != workspace.id:
+        raise NotFound("No such API key.")
+    return key
+
+
+def _set_status(key: ApiKey, active: bool, now: datetime) -> None:
+    if active:
+        key.status, key.revoked_at = "active", None
+    else:
+        # A revoked key's old string (grace period) must stop too.
+        key.status, key.revoked_at = "revoked", now
+        key.previous_key_hash = key.previous_key_expires_at = None
+
+
+def update_key(key: ApiKey, name, abilities, expires_at: datetime | None, active: bool,
+               actor: User | None = None, actor_label: str = "") -> dict:
+    """Edit name, abilities, expiry and status; the key string never changes.
+
+    Returns {field: {"from": old, "to": new}} for what changed (empty if nothing did). An
+    unchanged past expiry is accepted so that renaming an expired key still works.
+    """
+    now = utcnow()
+    clean_name, clean_abilities = validate_key_fields(
+        name, abilities, expires_at, key.key_type, now, check_expiry=expires_at != key.expires_at)
+    changes = {}
+    for field, new in (("name", clean_name), ("abilities", clean_abilities),
+                       ("expires_at", expires_at)):
+        old = getattr(key, field)
+        if old != new:
+            changes[field] = {"from": _iso(old), "to": _iso(new)}
+            setattr(key, field, new)
+    new_status = "active" if active else "revoked"
+    if key.status != new_status:
+        changes["status"] = {"from": key.status, "to": new_status}
+        _set_status(key, active, now)
+    if changes:
+        record_event(key, "edited", actor, actor_label, changes)
+    return changes
+
+
+def revoke_key(key: ApiKey, actor: User | None = None, actor_label: str = "") -> bool:
+    """Revoke at once (and end any grace period); False if it already was revoked."""
+    if key.status == "revoked":
+        return False
+    _set_status(key, False, utcnow())
+    record_event(key, "revoked", actor, actor_label)
+    return True
+
+
+def activate_key(key: ApiKey, actor: User | None = None, actor_label: str = "") -> bool:
+    """Make a revoked key work again; False if it already was active."""
+    if key.status == "active":
+        return False
+    _set_status(key, True, utcnow())
+    record_event(key, "activated", actor, actor_label)
+    return True
+
+
+def grace_period(choice: str) -> timedelta | None:
+    """The duration of a GRACE_PERIODS choice; ValidationFailed for anything else."""
+    for value, _label, duration in GRACE_PERIODS:
+        if value == choice:
+            return duration
+    raise ValidationFailed({"grace": ["Choose one of the offered grace periods."]})
+
+
+def regenerate_key(key: ApiKey, grace: timedelta | None = None, actor: User | None = None,
+                   actor_label: str = "") -> str:
+    """New string for the same key (name, abilities, expiry kept); returns the plaintext.
+
+    Without grace the old string stops at once. With grace the old string keeps working until
+    now + grace; a grace period still pending from an earlier regenerate ends now (one slot),
+    and a revoked key gets none (its old string did not work anyway).
+    """
+    now = utcnow()
+    plaintext = keystring.generate()
+    keep_old = grace is not None and key.status == "active"
+    key.previous_key_hash = key.key_hash if keep_old else None
+    key.previous_key_expires_at = now + grace if keep_old else None
+    key.key_hash = keystring.digest(plaintext)
+    key.key_first4, key.key_last4 = keystring.display_parts(plaintext)
+    record_event(key, "regenerated", actor, actor_label,
+                 {"old_key_valid_until": _iso(key.previous_key_expires_at)})
+    return plaintext
+
+
+def has_pending_grace(key: ApiKey, now: datetime) -> bool:
+    return key.previous_key_hash is not None and (key.previous_key_expires_at or now) > now
+
+
+def end_grace(key: ApiKey, actor: User | None = None, actor_label: str = "") -> bool:
+    """Stop the old string now instead of at the end of its grace period."""
+    if key.previous_key_hash is None:
+        return False
+    key.previous_key_hash = key.previous_key_expires_at = None
+    record_event(key, "grace_ended", actor, actor_label)
+    return True
+
+
+def _delete_keys_where(condition) -> int:
+    """Delete keys and, explicitly, their audit trail and request log (not left to FK cascades)."""
+    ids = select(ApiKey.id).where(condition).scalar_subquery()
+    db.session.execute(delete(ApiRequestLog).where(ApiRequestLog.api_key_id.in_(ids)))
+    db.session.execute(delete(ApiKeyEvent).where(ApiKeyEvent.api_key_id.in_(ids)))
+    result = db.session.execute(delete(ApiKey).where(condition))
+    return result.rowcount or 0
+
+
+def delete_key(key: ApiKey) -> None:
+    """Delete permanently, with its audit trail and request log."""
+    _delete_keys_where(ApiKey.id == key.id)
+
+
+def purge_revoked_keys(older_than_days: int, now: datetime | None = None) -> int:
+    """Delete keys revoked `older_than_days` or more ago (with their logs); returns how many."""
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    return _delete_keys_where((ApiKey.status == "revoked") & (ApiKey.revoked_at <= cutoff))
+
+
+def purge_if_due(app) -> None:
+    """Opportunistic purge, at most once per PURGE_INTERVAL_SECONDS per process.
+
+    Called before requests rather than from a background thread: it needs no scheduler, survives
+    gunicorn's forking (threads do not), runs only while the app serves traffic, and costs one
+    clock comparison per request. Workers purging at the same time is harmless (idempotent).
+    """
+    interval = app.config.get("PURGE_INTERVAL_SECONDS", 3600)
+    state = app.extensions.setdefault("sureapp_key_purge", {"next": 0.0})
+    if interval <= 0 or time.monotonic() < state["next"]:
+        return
+    state["next"] = time.monotonic() + interval
+    try:
+        purged = purge_revoked_keys(app.config["PURGE_REVOKED_AFTER_DAYS"])
+        db.session.commit()
+        if purged:
+            log.info("Purged %d API key(s) revoked %d+ days ago", purged,
+                     app.config["PURGE_REVOKED_AFTER_DAYS"])
+    except Exception:  # housekeeping must never break the request that happened to run it
+        db.session.rollback()
+        log.exception("Purging revoked API keys failed; will retry next interval")
+
+
+# ---- queries for the pages ------------------------------------------------------------------
+
+def status_condition(status: str, now: datetime):
+    """SQL condition for a status filter value (see STATUS_FILTERS); None means all keys."""
+    not_expired = or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now)
+    return {
+        "active": (ApiKey.status == "active") & not_expired,
+        "expiring": (ApiKey.status == "active") & (ApiKey.expires_at > now)
+                    & (ApiKey.expires_at <= now + EXPIRING_SOON),
+        "expired": (ApiKey.status == "active") & (ApiKey.expires_at <= now),
+        "revoked": ApiKey.status == "revoked",
+    }.get(status)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def keys_query(workspace: Workspace, search: str = "", status: str = "", key_type: str = "",
+               now: datetime | None = None):
+    """SELECT of the workspace's keys matching the filters, newest first."""
+    query = select(ApiKey).where(ApiKey.workspace_id == workspace.id)
+    if search:
+        query = query.where(ApiKey.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
+    condition = status_condition(status, now or utcnow())
+    if condition is not None:
+        query = query.where(condition)
+    if key_type in KEY_TYPES:
+        query = query.where(ApiKey.key_type == key_type)
+    return query.order_by(ApiKey.created_at.desc(), ApiKey.id)
+
+
+def key_events(key: ApiKey) -> list[ApiKeyEvent]:
+    return list(db.session.scalars(
+        select(ApiKeyEvent).where(ApiKeyEvent.api_key_id == key.id)
+        .order_by(ApiKeyEvent.created_at.desc(), ApiKeyEvent.id)))
+
+
+def recent_requests(key: ApiKey, limit: int = 50) -> list[ApiRequestLog]:
+    return list(db.session.scalars(
+        select(ApiRequestLog).where(ApiRequestLog.api_key_id == key.id)
+        .order_by(ApiRequestLog.created_at.desc(), ApiRequestLog.id.desc()).limit(limit)))
+
+
+def requests_per_day(key: ApiKey, tz_name: str, days: int = 14,
+                     now: datetime | None = None) -> list[tuple[date, int]]:
+    """Requests per local day (workspace timezone) for the last `days` days, oldest first.
+
+    Local midnights are converted to UTC here, so one portable GROUP BY over a CASE of UTC
+    ranges buckets correctly across DST changes on SQLite and PostgreSQL alike, and the
+    (api_key_id, created_at) index bounds the scan.
+    """
+    today = to_local(now or utcnow(), tz_name).date()
+    first_day = today - timedelta(days=days - 1)
+    day_list = [first_day + timedelta(days=i) for i in range(days)]
+    bounds = [from_local(datetime.combine(d, datetime.min.time()), tz_name)
+              for d in day_list + [today + timedelta(days=1)]]
+    bucket = case(*[(ApiRequestLog.created_at < bounds[i + 1], i) for i in range(days)])
+    rows = db.session.execute(
+        select(bucket.label("bucket"), func.count())
+        .where(ApiRequestLog.api_key_id == key.id, ApiRequestLog.created_at >= bounds[0],
+               ApiRequestLog.created_at < bounds[-1])
+        .group_by(bucket))
+    counts = {index: count for index, count in rows if index is not None}
+    return [(d, counts.get(i, 0)) for i, d in enumerate(day_list)]
+

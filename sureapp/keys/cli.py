@@ -1,0 +1,86 @@
+"""`flask create-key` and `flask purge-keys` (SPEC §5), built on the same services as the UI."""
+from datetime import datetime, timezone
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..models import KEY_TYPES, Organization, Workspace
+from . import services
+
+
+def _one_by_name(query, what: str, name: str):
+    found = db.session.scalars(query.limit(2)).all()
+    if not found:
+        raise click.ClickException(f"No {what} named {name!r}.")
+    if len(found) > 1:
+        raise click.ClickException(f"Several {what}s are named {name!r}; rename one first.")
+    return found[0]
+
+
+def _parse_expiry(value: str | None) -> datetime | None:
+    """ISO 8601; a time without an offset is UTC. Returns naive UTC, as every time is stored."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date/time "
+                                 "(e.g. 2030-12-31T17:00:00Z).", param_hint="--expires-at")
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+@click.command("create-key")
+@click.option("--org", "org_name", required=True, help="Organization name.")
+@click.option("--workspace", "workspace_name", required=True, help="Workspace name in that org.")
+@click.option("--name", required=True, help="A name that says where the key is used.")
+@click.option("--abilities", required=True, help="Comma-separated: read,write,delete.")
+@click.option("--expires-at", default=None, help="ISO 8601, in the future; no offset means UTC.")
+@click.option("--type", "key_type", type=click.Choice(KEY_TYPES), default="api",
+              show_default=True, help="api (API and MCP), mcp (MCP only), suremails (API only).")
+@with_appcontext
+def create_key_command(org_name, workspace_name, name, abilities, expires_at, key_type):
+    """Create an API key and print it (alone, on the last line). It is shown only this once."""
+    expiry = _parse_expiry(expires_at)
+    org = _one_by_name(select(Organization).where(Organization.name == org_name),
+                       "organization", org_name)
+    workspace = _one_by_name(
+        select(Workspace).where(Workspace.org_id == org.id, Workspace.name == workspace_name),
+        f"workspace in {org.name!r}", workspace_name)
+    try:
+        key, plaintext = services.create_key(workspace, name, abilities.split(","), expiry,
+                                             key_type, actor_label="CLI")
+    except ValidationFailed as exc:
+        db.session.rollback()
+        messages = [f"--{field.replace('_', '-')}: {' '.join(errors)}"
+                    for field, errors in exc.errors.items()]
+        raise click.ClickException("; ".join(messages)) from None
+    db.session.commit()
+    click.echo(f"Created {key.key_type} key {key.name!r} in {org.name} / {workspace.name} "
+               f"with abilities {key.abilities}"
+               + (f", expiring {key.expires_at.isoformat(timespec='seconds')}Z." if expiry else "."))
+    click.echo("Store it now; it cannot be shown again:")
+    click.echo(plaintext)
+
+
+@click.command("purge-keys")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Age of the revocation in days (default: PURGE_REVOKED_AFTER_DAYS, 30).")
+@with_appcontext
+def purge_keys_command(days):
+    """Delete keys revoked at least --days ago, with their audit trail and request log."""
+    days = current_app.config["PURGE_REVOKED_AFTER_DAYS"] if days is None else days
+    purged = services.purge_revoked_keys(days)
+    db.session.commit()
+    click.echo(f"Purged {purged} API key{'s' if purged != 1 else ''} revoked {days} or more "
+               "days ago.")
+
+
+def init_app(app):
+    app.cli.add_command(create_key_command)
+    app.cli.add_command(purge_keys_command)

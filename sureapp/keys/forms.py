@@ -1,0 +1,59 @@
+"""Forms of the API Keys pages. They only parse input; the rules live in services.py."""
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateTimeLocalField, RadioField, SelectField, SelectMultipleField,
+                     StringField)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import ABILITIES, KEY_TYPES
+from .services import GRACE_PERIODS
+
+DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+KEY_TYPE_LABELS = {"api": "API (integrations)", "mcp": "MCP (AI assistants)",
+                   "suremails": "SureMails (mail plugin)"}
+
+
+class CheckboxesField(SelectMultipleField):
+    """Multiple choice rendered as checkboxes; unknown values are left for the service to reject."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, validate_choice=False, **kwargs)
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """<input type=datetime-local>; the value is wall-clock time in the workspace timezone."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not (valuelist[0] or "").strip():
+            self.data = None  # optional: empty means "never expires"
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a date and time, e.g. 2030-12-31 17:00.") from None
+
+
+class KeyFieldsForm(FlaskForm):
+    name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off"})
+    abilities = CheckboxesField("Abilities", choices=[(a, a.title()) for a in ABILITIES])
+    expires_at = LocalDateTimeField("Expires At", format=DATETIME_LOCAL_FORMATS)
+
+
+class CreateKeyForm(KeyFieldsForm):
+    key_type = SelectField("Type", choices=[(t, KEY_TYPE_LABELS[t]) for t in KEY_TYPES],
+                           default="api", validate_choice=False)
+
+
+class EditKeyForm(KeyFieldsForm):
+    active = BooleanField("Active")
+
+
+class RegenerateKeyForm(FlaskForm):
+    grace = RadioField("Keep the old key working for", default="none", validate_choice=False,
+                       choices=[(value, label) for value, label, _ in GRACE_PERIODS])
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: revoke, activate, end grace and delete."""
