@@ -77,3 +77,25 @@
     if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
   });
 })();
+
+// API keys: an action re-renders its table row, so the control that opened the dialog is
+// replaced. Focus then goes to the control with the same id in the new row (ids are stable,
+// e.g. key-<id>-status for Revoke/Activate) instead of falling back to <body>.
+(function () {
+  "use strict";
+  var openerId = null;
+  document.addEventListener("click", function (event) {
+    var control = event.target.closest("a[id],button[id]");
+    if (control && !control.closest("dialog")) openerId = control.id;
+  }, true);
+
+  function restoreFocus() {
+    if (!openerId || document.querySelector("dialog[open]")) return;
+    var active = document.activeElement;
+    if (active && active !== document.body && document.body.contains(active)) return;
+    var control = document.getElementById(openerId);
+    if (control) control.focus();
+  }
+  document.addEventListener("htmx:afterSettle", function () { setTimeout(restoreFocus, 0); });
+  document.addEventListener("close", function () { setTimeout(restoreFocus, 0); }, true);
+})();
