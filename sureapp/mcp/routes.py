@@ -1,5 +1,151 @@
-"""Placeholder until the mcp feature lands; replaced by its blueprint."""
+"""/mcp: the MCP Streamable HTTP transport inside Flask. Every message is a POST answered with
+application/json (or 202 for notifications); no SSE stream is offered, so GET and DELETE get 405.
+
+Per request: Origin (403) → method (405) → the API's key resolution with surface "mcp" (401) →
+the key's rate-limit budget (429) → Accept (406) → Content-Type (415) → protocol.Dispatcher.
+HTTP-level rejections carry a JSON-RPC error with no id, as the transport spec allows, so MCP
+clients can show the reason; the request log records every authenticated request.
+"""
+import logging
+import os
+
+from flask import Blueprint, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from .. import faults
+from ..api.auth import authenticate
+from ..api.problems import ApiProblem
+from ..api.ratelimit import add_budget_headers, consume_key_budget
+from ..extensions import csrf
+from ..usage.recorder import record_request
+from .protocol import INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Reply, ServerInfo
+from .tools import WorkspaceTools, server_instructions
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("mcp", __name__)
+
+SERVER_NAME = "sureapp"
+SERVER_VERSION = "1.0.0"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+JSON_ACCEPT = frozenset({"application/json", "application/*", "*/*"})
+OTHER_METHODS = ["GET", "DELETE", "PUT", "PATCH", "OPTIONS"]
+
+
+def _rpc_error_response(status: int, message: str, data=None, headers=None,
+                        code: int = INVALID_REQUEST):
+    error = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    response = current_app.json.response({"jsonrpc": "2.0", "id": None, "error": error})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _problem_response(problem: ApiProblem):
+    """The API's 401/429 (WWW-Authenticate, Retry-After, X-RateLimit-*) as a JSON-RPC error."""
+    return _rpc_error_response(problem.status, problem.detail or problem.title,
+                               data=problem.to_dict(), headers=problem.headers)
+
+
+def _host_is_ours() -> bool:
+    """Whether the Host header can be trusted to name this server: a loopback name, or a host
+    Flask already validated against TRUSTED_HOSTS."""
+    host = request.host.lower()
+    hostname = host.split("]")[0] + "]" if host.startswith("[") else host.split(":")[0]
+    return hostname in LOOPBACK_HOSTS or bool(current_app.config.get("TRUSTED_HOSTS"))
+
+
+def origin_allowed(origin: str | None) -> bool:
+    """No Origin (not a browser), an origin in MCP_ALLOWED_ORIGINS, or our own origin.
+
+    Under DNS rebinding the attacker's page is "same-origin" with whatever Host it rebinds, so
+    our own origin only counts when the Host is one we know is ours."""
+    if origin is None:
+        return True
+    origin = origin.strip().rstrip("/").lower()
+    if origin in current_app.config["MCP_ALLOWED_ORIGINS"]:
+        return True
+    return origin == f"{request.scheme}://{request.host}".lower() and _host_is_ours()
+
+
+def _accepts_json() -> bool:
+    accept = request.headers.get("Accept", "")
+    media_types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return bool(media_types & JSON_ACCEPT)
+
+
+@bp.route("/mcp", methods=["POST", *OTHER_METHODS], provide_automatic_options=False)
+def endpoint():
+    if not origin_allowed(request.headers.get("Origin")):
+        return _rpc_error_response(403, "Forbidden: this Origin may not call the MCP endpoint.")
+    if request.method != "POST":
+        # No server-to-client SSE stream and no sessions to terminate (the transport spec's 405).
+        return _rpc_error_response(405, f"Method not allowed: send MCP messages with POST; "
+                                        f"{request.method} is not offered.",
+                                   headers={"Allow": "POST"})
+    try:
+        key = authenticate(request, surface="mcp")
+        consume_key_budget(key.id)
+    except ApiProblem as problem:
+        return _problem_response(problem)
+    if not _accepts_json():
+        return _rpc_error_response(406, "Not acceptable: the client must accept application/json.")
+    if request.mimetype != "application/json":
+        return _rpc_error_response(415, "Unsupported media type: send the JSON-RPC message with "
+                                        "'Content-Type: application/json'.")
+    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH (handled below)
+    dispatcher = Dispatcher(
+        ServerInfo(SERVER_NAME, SERVER_VERSION, title="sureapp",
+                   instructions=server_instructions(key)),
+        WorkspaceTools(key),
+        log_exception=lambda exc: log.error("MCP request failed", exc_info=exc),
+        reraise=faults.UNAVAILABLE_ERRORS,
+    )
+    return _reply_response(dispatcher.handle_body(body, request.headers.get("MCP-Protocol-Version")))
+
+
+def _reply_response(reply: Reply):
+    if reply.body is None:
+        response = current_app.response_class(status=reply.status)
+        del response.headers["Content-Type"]  # 202 Accepted: no body at all
+        return response
+    response = current_app.json.response(reply.body)
+    response.status_code = reply.status
+    return response
+
+
+@bp.after_request
+def finish(response):
+    add_budget_headers(response)
+    key = getattr(g, "api_key", None)
+    if key is not None:
+        record_request(key, response.status_code)
+    return response
+
+
+@bp.errorhandler(Exception)
+def unexpected(exc: Exception):
+    if isinstance(exc, faults.UNAVAILABLE_ERRORS):
+        return faults.database_unavailable(exc)
+    if isinstance(exc, HTTPException):  # e.g. 413 while reading the body
+        status = exc.code or 400
+        message = (f"The request body is larger than {current_app.config.get('MAX_CONTENT_LENGTH')} "
+                   "bytes." if status == 413 else (exc.description or exc.name))
+        return _rpc_error_response(status, message)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _rpc_error_response(500, "Internal error; the request was not applied.",
+                               code=INTERNAL_ERROR)
 
 
 def init_app(app):
-    pass
+    app.config.setdefault("MCP_ALLOWED_ORIGINS", os.environ.get("MCP_ALLOWED_ORIGINS", ""))
+    allowed = app.config["MCP_ALLOWED_ORIGINS"]
+    if isinstance(allowed, str):  # from the environment: comma-separated origins
+        allowed = allowed.split(",")
+    app.config["MCP_ALLOWED_ORIGINS"] = frozenset(
+        o.strip().rstrip("/").lower() for o in allowed if o.strip())
+    csrf.exempt(bp)  # keys, not cookies, authenticate MCP clients
+    app.register_blueprint(bp)

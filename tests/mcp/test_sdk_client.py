@@ -1,0 +1,127 @@
+"""The official MCP Python SDK client against a live server: handshake, tools, key rules."""
+import pytest
+from mcp.client.client import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from sureapp.extensions import db
+from sureapp.mcp.protocol import LATEST_VERSION
+from sureapp.models import ApiRequestLog
+from sureapp.timeutil import utcnow
+
+
+def test_handshake_negotiates_the_latest_version_and_lists_tools(sdk_session, make_key, workspace):
+    _, plaintext = make_key(("read",))
+
+    async def scenario(session):
+        tools = await session.list_tools()
+        return session.protocol_version, session.server_info, session.server_capabilities, tools
+
+    version, info, capabilities, tools = sdk_session(plaintext, scenario)
+    assert version == LATEST_VERSION
+    assert info.name == "sureapp"
+    assert capabilities.tools is not None
+    by_name = {t.name: t for t in tools.tools}
+    assert by_name["describe_key"].annotations.read_only_hint is True
+    for described in tools.tools:
+        assert described.input_schema["type"] == "object"
+        assert "ability" in described.description
+
+
+def test_describe_key_returns_the_key_and_its_workspace(sdk_session, make_key, workspace,
+                                                        structured):
+    key, plaintext = make_key(("read", "write"), name="Claude desktop")
+
+    async def scenario(session):
+        return await session.call_tool("describe_key", {})
+
+    result = sdk_session(plaintext, scenario)
+    assert result.is_error is False
+    data = structured(result)
+    assert data["id"] == str(key.id) and data["name"] == "Claude desktop"
+    assert data["abilities"] == ["read", "write"]
+    assert data["workspace"] == {"id": str(workspace.id), "name": workspace.name,
+                                 "timezone": workspace.timezone}
+
+
+def test_bearer_header_works_too(sdk_session, make_key, structured):
+    key, plaintext = make_key(("read",))
+
+    async def scenario(session):
+        return await session.call_tool("describe_key", {})
+
+    assert structured(sdk_session(plaintext, scenario, bearer=True))["id"] == str(key.id)
+
+
+def test_requests_appear_in_the_keys_request_log(sdk_session, make_key, flush_usage):
+    key, plaintext = make_key(("read",))
+
+    async def scenario(session):
+        await session.send_ping()
+        await session.call_tool("describe_key", {})
+
+    sdk_session(plaintext, scenario)
+    flush_usage()
+    rows = db.session.query(ApiRequestLog).filter_by(api_key_id=key.id).all()
+    # initialize, notifications/initialized, ping, and tools/call preceded by the tools/list
+    # the SDK makes to learn the tool's output schema
+    assert len(rows) == 5
+    assert {(r.method, r.status) for r in rows} == {("POST", 200), ("POST", 202)}
+    assert all(r.path.startswith("/mcp") for r in rows)
+
+
+def _connect_fails(sdk_session, plaintext) -> MCPError:
+    async def scenario(session):  # never reached: initialize fails
+        raise AssertionError("connected")
+
+    with pytest.raises(MCPError) as failure:
+        sdk_session(plaintext, scenario)
+    return failure.value
+
+
+def test_revoked_key_is_refused(sdk_session, make_key):
+    key, plaintext = make_key(("read",))
+    key.status, key.revoked_at = "revoked", utcnow()
+    db.session.commit()
+    assert "revoked" in str(_connect_fails(sdk_session, plaintext))
+
+
+def test_suremails_key_is_refused_on_mcp(sdk_session, make_key):
+    _, plaintext = make_key(("read",), key_type="suremails")
+    assert "suremails" in str(_connect_fails(sdk_session, plaintext))
+
+
+def test_mcp_key_works_on_mcp_but_not_on_the_api(sdk_session, make_key, live_server, structured):
+    import httpx2
+
+    key, plaintext = make_key(("read",), key_type="mcp")
+
+    async def scenario(session):
+        return await session.call_tool("describe_key", {})
+
+    assert structured(sdk_session(plaintext, scenario))["type"] == "mcp"
+    response = httpx2.get(f"{live_server}/api/v1/me", headers={"X-API-Key": plaintext})
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_default_client_falls_back_from_the_2026_probe_to_the_handshake(live_server, make_key,
+                                                                          structured):
+    """mcp.Client's default mode probes server/discover first; we answer as a handshake-era
+    server, and it must settle on the initialize handshake."""
+    import anyio
+    import httpx2
+
+    key, plaintext = make_key(("read",))
+
+    async def main():
+        with anyio.fail_after(15):
+            async with httpx2.AsyncClient(headers={"X-API-Key": plaintext}, timeout=15) as http:
+                transport = streamable_http_client(f"{live_server}/mcp", http_client=http)
+                async with Client(transport) as client:
+                    result = await client.call_tool("describe_key", {})
+                    return client.session.protocol_version, result
+
+    version, result = anyio.run(main)
+    assert version == LATEST_VERSION
+    assert structured(result)["id"] == str(key.id)
