@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 FLASK := $(BIN)/flask --app app
 
-.PHONY: setup run test migrate migration chromium clean
+.PHONY: setup run test migrate migration chromium clean serve bench
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,18 @@ migrate: setup
 
 run: migrate
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production serving: gunicorn with gunicorn.conf.py (BIND, WEB_CONCURRENCY… from the environment).
+serve: migrate
+	$(BIN)/gunicorn -c gunicorn.conf.py
+
+# Benchmark (bench/RESULTS.md): gunicorn + wrk on 127.0.0.1; PostgreSQL + Redis too when
+# TEST_DATABASE_URL / TEST_REDIS_URL are set. wrk comes from Debian's packages if missing.
+bench: setup
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Browser tests drive Debian's Chromium; install it if it is missing (never a downloaded browser).
 chromium:

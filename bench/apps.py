@@ -1,0 +1,63 @@
+"""WSGI entry points the benchmark serves with gunicorn (`bench.apps:sureapp_app()` …).
+
+The real app from the real factory; the only override is the rate-limit key prefix from
+RATELIMIT_KEY_PREFIX when set, so a benchmark or test never shares Redis counters with anything
+else.
+"""
+import atexit
+import json
+import os
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from sureapp import create_app
+
+WRITE_KEYWORDS = ("insert", "update", "delete", "replace", "merge")
+
+
+def sureapp_app():
+    overrides = {}
+    if os.environ.get("RATELIMIT_KEY_PREFIX"):
+        overrides["RATELIMIT_KEY_PREFIX"] = os.environ["RATELIMIT_KEY_PREFIX"]
+    return create_app(overrides)
+
+
+def counted_sureapp_app():
+    """The app, counting every write statement and write transaction this worker sends to the
+    database; the totals go to BENCH_WRITES_DIR/<pid>.json when the worker exits (after
+    gunicorn's worker_exit hook has flushed the request log, so those writes count too)."""
+    counts = {"statements": 0, "transactions": 0}
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def count_statement(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().lower().startswith(WRITE_KEYWORDS):
+            counts["statements"] += 1  # an executemany batch is one round trip, one write
+            conn.info["bench_wrote"] = True
+
+    @event.listens_for(Engine, "commit")
+    def count_transaction(conn):
+        if conn.info.pop("bench_wrote", False):
+            counts["transactions"] += 1
+
+    @event.listens_for(Engine, "rollback")
+    def forget_transaction(conn):
+        conn.info.pop("bench_wrote", None)
+
+    out = Path(os.environ["BENCH_WRITES_DIR"])
+
+    @atexit.register
+    def dump():
+        (out / f"{os.getpid()}.json").write_text(json.dumps(counts))
+
+    return sureapp_app()
+
+
+def read_write_counts(directory: Path) -> dict[str, int]:
+    """Sum of every worker's counts (call after the server has stopped)."""
+    total = {"statements": 0, "transactions": 0}
+    for path in directory.glob("*.json"):
+        for name, value in json.loads(path.read_text()).items():
+            total[name] += value
+    return total
