@@ -1,5 +1,354 @@
-"""Placeholder until the contacts feature lands; replaced by its blueprint."""
+"""Contacts in the web UI: the table (search, filters, sort, keyset pages), a contact's page
+(edit, lists and tags, timeline), new contact, bulk actions and CSV export.
+
+Lists and tags pages live in group_views.py, the CSV import pages in import_views.py; all
+changes go through the contacts services, so the UI applies the API's rules."""
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
+                   request, stream_with_context, url_for)
+from flask_login import current_user
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..errors import Conflict, DomainError, ValidationFailed
+from ..extensions import db
+from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
+from ..schema_types import validation_errors
+from ..tenancy.access import parse_uuid
+from ..timeutil import utcnow
+from ..web import NavItem, is_htmx, register_nav, render_page_or_fragment, workspace_view
+from . import bulk, lists, services, tags
+from .browse import count_matching, fetch_page, parse_filter
+from .csv_export import export_rows
+from .forms import BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm
+from .permissions import DELETE, VIEW_AND_EDIT, can_delete
+from .schemas import ContactCreate, ContactPatch
+
+bp = Blueprint("contacts", __name__, url_prefix="/w/<workspace_id>/contacts")
+
+TIMELINE_LIMIT = 100
+FIELD_NAMES = ("email", "first_name", "last_name", "phone", "company", "job_title", "status",
+               "source")
+
+
+def ui_source() -> str:
+    """How the timeline names a change made here."""
+    return f"UI: {current_user.email}"
+
+
+def redirect_to(url: str):
+    """After a successful action: a full navigation, for htmx (HX-Redirect) and plain forms alike."""
+    if is_htmx():
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
+
+
+def api_keys_url(workspace: Workspace) -> str | None:
+    """The API Keys page, for roles that may open it (Manager+), once that feature is installed."""
+    if g.workspace_role >= Role.MANAGER and "keys.index" in current_app.view_functions:
+        return url_for("keys.index", workspace_id=workspace.id)
+    return None
+
+
+def load_contact_or_404(workspace: Workspace, contact_id) -> Contact:
+    """A contact of this workspace; another workspace's id is the same 404 as a missing one."""
+    ident = parse_uuid(contact_id)
+    contact = db.session.get(Contact, ident) if ident else None
+    if contact is None or contact.workspace_id != workspace.id:
+        abort(404)
+    return contact
+
+
+def workspace_lists(workspace: Workspace) -> list[ContactList]:
+    return list(db.session.scalars(select(ContactList).where(
+        ContactList.workspace_id == workspace.id).order_by(ContactList.name)))
+
+
+def workspace_tags(workspace: Workspace) -> list[Tag]:
+    return list(db.session.scalars(select(Tag).where(
+        Tag.workspace_id == workspace.id).order_by(Tag.name)))
+
+
+def show_domain_error(form, exc: DomainError, conflict_field: str = "email") -> None:
+    """Put a service's error next to the field it is about (or above the form)."""
+    if isinstance(exc, ValidationFailed):
+        for name, messages in exc.errors.items():
+            field = form._fields.get(name)
+            if field is not None and name != "custom_fields":
+                field.errors = [*field.errors, *messages]
+            else:
+                label = name.split(".", 1)[-1].replace("_", " ")
+                form.form_errors.append(f"{label}: {' '.join(messages)}")
+    elif isinstance(exc, Conflict) and conflict_field in form._fields:
+        field = form._fields[conflict_field]
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def validated(schema, data: dict):
+    """Form values through a service schema: its rules, its messages (ValidationFailed)."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(validation_errors(exc)) from None
+
+
+# ---- the table --------------------------------------------------------------------------------
+
+@bp.get("")
+@workspace_view(VIEW_AND_EDIT)
+def index(workspace):
+    flt = parse_filter(request.args, workspace)
+    page = fetch_page(workspace, flt, request.args.get("cursor", ""),
+                      options=(selectinload(Contact.tags),))
+    total = count_matching(workspace, flt)
+    has_any = total > 0 or (flt.is_filtered and db.session.scalar(
+        select(Contact.id).where(Contact.workspace_id == workspace.id).limit(1)) is not None)
+    bulk_form = BulkForm()
+    all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
+    bulk.fill_choices(bulk_form, all_lists, all_tags, g.workspace_role)
+    return render_page_or_fragment(
+        "contacts/index.html", "contacts/_results.html",
+        workspace=workspace, flt=flt, results=page, total=total, has_any=has_any,
+        lists=all_lists, tags=all_tags, statuses=CONTACT_STATUSES, bulk_form=bulk_form,
+        cursor=request.args.get("cursor", ""), can_delete=can_delete(g.workspace_role),
+        api_keys_url=api_keys_url(workspace))
+
+
+@bp.get("/export.csv")
+@workspace_view(VIEW_AND_EDIT)
+def export(workspace):
+    """The contacts matching the current filter, streamed, formula-safe for spreadsheets."""
+    flt = parse_filter(request.args, workspace)
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    response = Response(stream_with_context(export_rows(workspace, flt)),
+                        mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="contacts-{stamp}.csv"'
+    return response
+
+
+# ---- new, show, edit, delete ------------------------------------------------------------------
+
+def _contact_form_page(template: str, workspace, form, status=200, **context):
+    return render_template(template, workspace=workspace, form=form,
+                           can_delete=can_delete(g.workspace_role), **context), status
+
+
+def _submitted_fields(form: ContactForm) -> dict:
+    data = {name: (getattr(form, name).data or "").strip() for name in FIELD_NAMES}
+    data["custom_fields"] = form.custom_field_dict()
+    return data
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@workspace_view(VIEW_AND_EDIT)
+def new(workspace):
+    all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
+    form = ContactForm()
+    form.lists.choices = [(str(lst.id), lst.name) for lst in all_lists]
+    form.tags.choices = [(str(t.id), t.name) for t in all_tags]
+    if request.method == "GET":
+        form.fill_custom_fields({})
+        return _contact_form_page("contacts/new.html", workspace, form)
+    if form.add_field.data:
+        form.custom_fields.append_entry()
+        return _contact_form_page("contacts/new.html", workspace, form)
+    if form.validate_on_submit():
+        data = _submitted_fields(form)
+        if not form.has_custom_field_errors():
+            try:
+                contact = services.create_contact(workspace, validated(ContactCreate, {
+                    **data, "list_ids": form.lists.data, "tag_ids": form.tags.data}),
+                    source=ui_source())
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                show_domain_error(form, exc)
+            else:
+                flash(f"Contact {contact.email} created.", "success")
+                return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
+    return _contact_form_page("contacts/new.html", workspace, form, status=422)
+
+
+def _show_context(workspace, contact):
+    events = list(db.session.scalars(
+        select(ContactEvent).where(ContactEvent.contact_id == contact.id)
+        .order_by(ContactEvent.created_at.desc(), ContactEvent.id).limit(TIMELINE_LIMIT)))
+    return {"contact": contact, "events": events, **_membership_context(workspace, contact)}
+
+
+def _membership_context(workspace, contact):
+    all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
+    list_form, tag_form = MembershipForm(prefix="list"), MembershipForm(prefix="tag")
+    in_lists = {lst.id for lst in contact.lists}
+    in_tags = {t.id for t in contact.tags}
+    list_form.target_id.choices = [(str(x.id), x.name) for x in all_lists if x.id not in in_lists]
+    tag_form.target_id.choices = [(str(x.id), x.name) for x in all_tags if x.id not in in_tags]
+    return {"contact": contact, "list_form": list_form, "tag_form": tag_form,
+            "has_lists": bool(all_lists), "has_tags": bool(all_tags)}
+
+
+@bp.get("/<contact_id>")
+@workspace_view(VIEW_AND_EDIT)
+def show(workspace, contact_id):
+    contact = load_contact_or_404(workspace, contact_id)
+    form = ContactForm(obj=contact)
+    form.fill_custom_fields(contact.custom_fields)
+    return _contact_form_page("contacts/show.html", workspace, form, **_show_context(workspace, contact))
+
+
+@bp.post("/<contact_id>")
+@workspace_view(VIEW_AND_EDIT)
+def update(workspace, contact_id):
+    contact = load_contact_or_404(workspace, contact_id)
+    form = ContactForm()
+    form.lists.choices, form.tags.choices = [], []
+    if form.add_field.data:
+        form.custom_fields.append_entry()
+        return _contact_form_page("contacts/show.html", workspace, form,
+                                  **_show_context(workspace, contact))
+    if form.validate_on_submit():
+        data = _submitted_fields(form)
+        if not form.has_custom_field_errors():
+            try:
+                # A patch of the profile fields: lists and tags are changed inline, not here.
+                services.update_contact(workspace, contact.id, validated(ContactPatch, data),
+                                        source=ui_source())
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                show_domain_error(form, exc)
+            else:
+                flash("Changes saved.", "success")
+                return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
+        contact = load_contact_or_404(workspace, contact_id)
+    return _contact_form_page("contacts/show.html", workspace, form, status=422,
+                              **_show_context(workspace, contact))
+
+
+@bp.route("/<contact_id>/delete", methods=["GET", "POST"])
+@workspace_view(DELETE)
+def delete(workspace, contact_id):
+    """GET: the confirm dialog (or page without JS); POST: delete and go back to the table."""
+    contact = load_contact_or_404(workspace, contact_id)
+    form = DeleteForm()
+    if request.method == "POST" and form.validate_on_submit():
+        email = contact.email
+        services.delete_contact(workspace, contact.id)
+        db.session.commit()
+        flash(f"Contact {email} deleted.", "success")
+        return redirect_to(url_for(".index", workspace_id=workspace.id))
+    return render_page_or_fragment("contacts/confirm_delete.html", "contacts/_confirm_delete.html",
+                                   workspace=workspace, contact=contact, form=form)
+
+
+# ---- lists and tags of one contact (inline) ---------------------------------------------------
+
+def _membership_response(workspace, contact, status=200):
+    db.session.refresh(contact)
+    if is_htmx():
+        return render_template("contacts/_memberships.html", workspace=workspace,
+                               **_membership_context(workspace, contact)), status
+    return redirect(url_for(".show", workspace_id=workspace.id, contact_id=contact.id), code=303)
+
+
+def _owned(model, workspace, raw_id):
+    ident = parse_uuid(raw_id)
+    obj = db.session.get(model, ident) if ident else None
+    if obj is None or obj.workspace_id != workspace.id:
+        abort(404)
+    return obj
+
+
+@bp.post("/<contact_id>/<kind>")
+@workspace_view(VIEW_AND_EDIT)
+def add_membership(workspace, contact_id, kind):
+    """Add the contact to a list (kind=lists) or give it a tag (kind=tags)."""
+    if kind not in ("lists", "tags"):
+        abort(404)
+    contact = load_contact_or_404(workspace, contact_id)
+    form = MembershipForm(prefix="list" if kind == "lists" else "tag")
+    form.target_id.choices = None  # any id; ownership is checked below
+    form.target_id.validate_choice = False
+    if not form.validate_on_submit() or not form.target_id.data:
+        return _membership_response(workspace, contact, status=422)
+    if kind == "lists":
+        lists.add_contacts_to_list(workspace, _owned(ContactList, workspace, form.target_id.data),
+                                   [contact.id], source=ui_source())
+    else:
+        tags.add_contacts_to_tag(workspace, _owned(Tag, workspace, form.target_id.data),
+                                 [contact.id], source=ui_source())
+    db.session.commit()
+    return _membership_response(workspace, contact)
+
+
+@bp.post("/<contact_id>/<kind>/<target_id>/remove")
+@workspace_view(VIEW_AND_EDIT)
+def remove_membership(workspace, contact_id, kind, target_id):
+    if kind not in ("lists", "tags"):
+        abort(404)
+    contact = load_contact_or_404(workspace, contact_id)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    if kind == "lists":
+        lists.remove_contacts_from_list(workspace, _owned(ContactList, workspace, target_id),
+                                        [contact.id], source=ui_source())
+    else:
+        tags.remove_contacts_from_tag(workspace, _owned(Tag, workspace, target_id),
+                                      [contact.id], source=ui_source())
+    db.session.commit()
+    return _membership_response(workspace, contact)
+
+
+# ---- bulk -------------------------------------------------------------------------------------
+
+@bp.post("/bulk")
+@workspace_view(VIEW_AND_EDIT)
+def bulk_action(workspace):
+    """Step 1 (not confirmed): a confirm dialog that states the count. Step 2: apply it, all or
+    nothing (see bulk.py)."""
+    flt = parse_filter(request.form, workspace)
+    form = BulkForm()
+    all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
+    bulk.fill_choices(form, all_lists, all_tags, g.workspace_role)
+    back = url_for(".index", workspace_id=workspace.id, **flt.query_args())
+    if not form.validate_on_submit():
+        return _bulk_problem(workspace, "Choose an action.", back)
+    if form.action.data == "delete" and not can_delete(g.workspace_role):
+        abort(403)
+    try:
+        plan = bulk.plan(workspace, form, flt, request.form.getlist("contact_ids"))
+    except bulk.BulkError as exc:
+        return _bulk_problem(workspace, exc.message, back)
+    if form.confirmed.data != "yes":
+        return render_page_or_fragment("contacts/bulk_confirm.html", "contacts/_bulk_confirm.html",
+                                       workspace=workspace, plan=plan, form=form, flt=flt,
+                                       back=back, action_label=BULK_ACTIONS[form.action.data])
+    try:
+        message = bulk.apply(workspace, plan, source=ui_source())
+    except DomainError as exc:
+        return _bulk_problem(workspace, f"Nothing was changed: {exc.message}", back)
+    flash(message, "success")
+    return redirect_to(back)
+
+
+def _bulk_problem(workspace, message: str, back: str):
+    return render_page_or_fragment("contacts/bulk_confirm.html", "contacts/_bulk_confirm.html",
+                                   status=422, workspace=workspace, problem=message, back=back,
+                                   plan=None, form=None)
 
 
 def init_app(app):
-    pass
+    from . import cli, group_views, import_views  # noqa: F401  (import_views adds routes to bp)
+
+    app.register_blueprint(bp)
+    app.register_blueprint(group_views.lists_bp)
+    app.register_blueprint(group_views.tags_bp)
+    cli.init_app(app)
+    register_nav(app, NavItem("workspace", "", "Contacts", "contacts.index", VIEW_AND_EDIT))
+    register_nav(app, NavItem("workspace", "", "Lists", "lists.index", VIEW_AND_EDIT))
+    register_nav(app, NavItem("workspace", "", "Tags", "tags.index", VIEW_AND_EDIT))
+    app.add_template_global(can_delete, "can_delete_contacts")

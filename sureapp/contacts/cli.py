@@ -1,0 +1,78 @@
+"""`flask --app app import-contacts FILE.csv --org ORG --workspace WS` with a progress bar: the
+same import as the web UI (mapping guessed from the headers, overridable with --map)."""
+from pathlib import Path
+
+import click
+
+from ..tenancy.cli import _find_org, _find_workspace
+from . import csv_import
+from .csv_import import CUSTOM, FIELD_TARGETS, SKIP, UploadError
+
+
+def _apply_overrides(job, overrides) -> None:
+    headers, mapping = job.meta["headers"], list(job.meta["mapping"])
+    targets = {**{t: t for t in FIELD_TARGETS}, "custom": CUSTOM, "skip": SKIP}
+    for item in overrides:
+        column, sep, target = item.rpartition("=")
+        if not sep or column not in headers or target not in targets:
+            raise click.BadParameter(
+                f"{item!r}: use COLUMN=TARGET with a column of the file ({', '.join(headers)}) and "
+                f"a target among {', '.join(targets)}.", param_hint="--map")
+        mapping[headers.index(column)] = targets[target]
+    job.meta["mapping"] = mapping
+    job.save()
+
+
+@click.command("import-contacts")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_ref", required=True, help="Organization name or id.")
+@click.option("--workspace", "ws_ref", required=True, help="Workspace name or id.")
+@click.option("--map", "overrides", multiple=True, metavar="COLUMN=TARGET",
+              help="Override the guessed mapping, e.g. --map 'E-mail=email' --map 'Notes=skip'.")
+@click.option("--dry-run", is_flag=True, help="Only count creates, updates and errors.")
+def import_contacts_command(file, org_ref, ws_ref, overrides, dry_run):
+    """Import contacts from a UTF-8 CSV file into WORKSPACE of ORG (upsert by email)."""
+    org = _find_org(org_ref)
+    workspace = _find_workspace(org, ws_ref) if org else None
+    if workspace is None:
+        raise click.UsageError(f"No workspace {ws_ref!r} in organization {org_ref!r}.")
+    try:
+        job = csv_import.create_job(workspace, None, file.name, file.read_bytes(), max_bytes=None)
+    except UploadError as exc:
+        raise click.ClickException(str(exc))
+    try:
+        _apply_overrides(job, overrides)
+        problems = csv_import.mapping_errors(job.meta["headers"], job.meta["mapping"])
+        shown = ", ".join(f"{h} → {m or 'skip'}" for h, m in zip(job.meta["headers"], job.meta["mapping"]))
+        click.echo(f"Columns: {shown}")
+        if problems:
+            raise click.ClickException(" ".join(problems))
+        result = csv_import.dry_run(workspace, job)
+        click.echo(f"Dry run: {result.creates} to create, {result.updates} to update, "
+                   f"{len(result.errors)} with errors.")
+        if result.allocation_error:
+            raise click.ClickException(result.allocation_error)
+        if dry_run:
+            for error in result.errors[:20]:
+                click.echo(f"  row {error.row}: {error.message}", err=True)
+            return
+        with click.progressbar(length=job.meta["row_count"], label="Importing",
+                               show_pos=True, show_percent=True) as bar:
+            done = {"n": 0}
+
+            def advance(progress):
+                bar.update(progress["processed"] - done["n"])
+                done["n"] = progress["processed"]
+
+            final = csv_import.run_import(workspace, job, source=f"Import: {file.name}",
+                                          on_progress=advance)
+            advance(final)
+        click.echo(f"Created {final['created']}, updated {final['updated']}, failed {final['failed']}.")
+        if final["failed"]:
+            click.echo(f"Error report: {job.report_path}")
+    finally:
+        job.upload_path.unlink(missing_ok=True)
+
+
+def init_app(app):
+    app.cli.add_command(import_contacts_command)

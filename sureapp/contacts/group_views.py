@@ -1,0 +1,157 @@
+"""The Lists and Tags pages: create, rename, delete (with a confirm that states the member count),
+member counts linking to the filtered contacts table. Lists and tags behave the same in the UI,
+so one set of views serves both, configured by a PageKind; the rules are the services'."""
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, g, request, url_for
+from sqlalchemy import select
+
+from ..errors import DomainError
+from ..extensions import db
+from ..tenancy.access import parse_uuid
+from ..web import render_page_or_fragment, workspace_view
+from . import groups, lists, tags
+from .forms import DeleteForm, ListForm, TagForm
+from .groups import LISTS, TAGS, GroupKind
+from .permissions import DELETE, VIEW_AND_EDIT, can_delete
+from .routes import redirect_to, show_domain_error, validated
+from .schemas import ListCreate, ListPatch, TagCreate, TagPatch
+
+MAX_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class PageKind:
+    endpoint: str  # blueprint name and URL segment: "lists" or "tags"
+    kind: GroupKind
+    form: type
+    create_schema: type
+    patch_schema: type
+    create: object  # service functions
+    update: object
+    delete: object
+
+    @property
+    def singular(self) -> str:
+        return self.kind.label
+
+    @property
+    def title(self) -> str:
+        return self.endpoint.title()
+
+    @property
+    def filter_param(self) -> str:
+        """The contacts table's query parameter for this kind (?list=… / ?tag=…)."""
+        return self.kind.label
+
+    def schema_from(self, form, schema):
+        """The form's values through the service schema (its rules; errors become inline)."""
+        data = {"name": form.name.data or "", "description": form.description.data or ""}
+        if hasattr(form, "color"):
+            data["color"] = form.color.data or ""
+        return validated(schema, data)
+
+
+LIST_PAGES = PageKind("lists", LISTS, ListForm, ListCreate, ListPatch,
+                      lists.create_list, lists.update_list, lists.delete_list)
+TAG_PAGES = PageKind("tags", TAGS, TagForm, TagCreate, TagPatch,
+                     tags.create_tag, tags.update_tag, tags.delete_tag)
+
+
+def groups_with_counts(page_kind: PageKind, workspace, search: str = "") -> list[tuple]:
+    """(group, member count) for the workspace, by name."""
+    model = page_kind.kind.model
+    query = select(model).where(model.workspace_id == workspace.id).order_by(model.name)
+    if search:
+        query = query.where(model.name.ilike(f"%{groups.escape_like(search)}%", escape="\\"))
+    items = list(db.session.scalars(query))
+    counts = groups.member_counts(page_kind.kind, [i.id for i in items])
+    return [(item, counts.get(item.id, 0)) for item in items]
+
+
+def make_blueprint(pk: PageKind) -> Blueprint:
+    bp = Blueprint(pk.endpoint, __name__, url_prefix=f"/w/<workspace_id>/{pk.endpoint}")
+
+    def load_or_404(workspace, group_id):
+        ident = parse_uuid(group_id)
+        group = db.session.get(pk.kind.model, ident) if ident else None
+        if group is None or group.workspace_id != workspace.id:
+            abort(404)
+        return group
+
+    def context(workspace, **extra):
+        return {"workspace": workspace, "kind": pk, **extra}
+
+    @bp.get("")
+    @workspace_view(VIEW_AND_EDIT)
+    def index(workspace):
+        search = request.args.get("q", "").strip()[:MAX_SEARCH]
+        rows = groups_with_counts(pk, workspace, search)
+        return render_page_or_fragment(
+            "lists/index.html", "lists/_table.html",
+            **context(workspace, rows=rows, search=search, can_delete=can_delete(g.workspace_role)))
+
+    def form_response(workspace, form, group=None, status=200):
+        return render_page_or_fragment("lists/form.html", "lists/_form_dialog.html", status=status,
+                                       **context(workspace, form=form, group=group))
+
+    def save(workspace, form, group=None):
+        """Create or update through the services; True when saved, else errors are on the form."""
+        try:
+            if group is None:
+                group = pk.create(workspace, pk.schema_from(form, pk.create_schema))
+            else:
+                pk.update(workspace, group.id, pk.schema_from(form, pk.patch_schema))
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc, conflict_field="name")
+            return None
+        return group
+
+    @bp.route("/new", methods=["GET", "POST"])
+    @workspace_view(VIEW_AND_EDIT)
+    def new(workspace):
+        form = pk.form()
+        if request.method == "GET":
+            return form_response(workspace, form)
+        group = save(workspace, form) if form.validate_on_submit() else None
+        if group is None:
+            return form_response(workspace, form, status=422)
+        flash(f"{pk.singular.title()} “{group.name}” created.", "success")
+        return redirect_to(url_for(".index", workspace_id=workspace.id))
+
+    @bp.route("/<group_id>/edit", methods=["GET", "POST"])
+    @workspace_view(VIEW_AND_EDIT)
+    def edit(workspace, group_id):
+        group = load_or_404(workspace, group_id)
+        form = pk.form(obj=group)
+        if request.method == "GET":
+            return form_response(workspace, form, group)
+        saved = save(workspace, form, group) if form.validate_on_submit() else None
+        if saved is None:
+            return form_response(workspace, form, load_or_404(workspace, group_id), status=422)
+        flash(f"{pk.singular.title()} “{saved.name}” saved.", "success")
+        return redirect_to(url_for(".index", workspace_id=workspace.id))
+
+    @bp.route("/<group_id>/delete", methods=["GET", "POST"])
+    @workspace_view(DELETE)
+    def delete(workspace, group_id):
+        group = load_or_404(workspace, group_id)
+        form = DeleteForm()
+        if request.method == "POST" and form.validate_on_submit():
+            name = group.name
+            pk.delete(workspace, group.id)
+            db.session.commit()
+            flash(f"{pk.singular.title()} “{name}” deleted. Its contacts were kept.", "success")
+            return redirect_to(url_for(".index", workspace_id=workspace.id))
+        return render_page_or_fragment(
+            "lists/confirm_delete.html", "lists/_confirm_delete.html",
+            **context(workspace, group=group, form=form,
+                      count=groups.member_count(pk.kind, group)))
+
+    return bp
+
+
+lists_bp = make_blueprint(LIST_PAGES)
+tags_bp = make_blueprint(TAG_PAGES)

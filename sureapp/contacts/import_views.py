@@ -1,0 +1,160 @@
+"""CSV import pages: upload → map columns (with a preview) → dry run → import with progress →
+error report. The work itself is in csv_import.py, shared with the `import-contacts` command."""
+from flask import abort, flash, render_template, request, send_file, url_for
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..extensions import csrf
+from ..web import render_page_or_fragment, workspace_view
+from . import csv_import
+from .csv_import import CUSTOM, FIELD_TARGETS, SKIP, UploadError
+from .forms import DeleteForm
+from .permissions import VIEW_AND_EDIT
+from .routes import bp, redirect_to
+
+# Multipart framing around the file; the file itself is limited to MAX_UPLOAD_BYTES.
+MULTIPART_OVERHEAD = 64 * 1024
+MAX_UPLOAD_MB = csv_import.MAX_UPLOAD_BYTES // (1024 * 1024)
+
+
+def _job_or_404(workspace, job_id):
+    job = csv_import.load_job(job_id, workspace, current_user.id)
+    if job is None:
+        abort(404)
+    return job
+
+
+def _upload_page(workspace, error: str = "", status: int = 200):
+    return render_template("contacts/import_upload.html", workspace=workspace, form=DeleteForm(),
+                           error=error, max_mb=MAX_UPLOAD_MB), status
+
+
+@bp.get("/import")
+@workspace_view(VIEW_AND_EDIT)
+def import_new(workspace):
+    return _upload_page(workspace)
+
+
+@bp.post("/import")
+@csrf.exempt  # checked below, once the larger upload limit applies (the global one is smaller)
+@workspace_view(VIEW_AND_EDIT)
+def import_upload(workspace):
+    request.max_content_length = csv_import.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
+    too_large = (f"The file is larger than {MAX_UPLOAD_MB} MB. Split it into smaller files and "
+                 "import them one by one.")
+    try:
+        csrf.protect()
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        return _upload_page(workspace, too_large, 413)
+    if upload is None or not upload.filename:
+        return _upload_page(workspace, "Choose a CSV file to upload.", 422)
+    data = upload.stream.read(csv_import.MAX_UPLOAD_BYTES + 1)
+    try:
+        job = csv_import.create_job(workspace, current_user.id, upload.filename, data)
+    except UploadError as exc:
+        return _upload_page(workspace, str(exc), 413 if len(data) > csv_import.MAX_UPLOAD_BYTES else 422)
+    return redirect_to(url_for(".import_mapping", workspace_id=workspace.id, job_id=job.id))
+
+
+def _target_choices() -> list[tuple[str, str]]:
+    return [(SKIP, "Don't import"), *FIELD_TARGETS.items(), (CUSTOM, "Custom field")]
+
+
+def _preview(job, headers, mapping):
+    _, rows = job.table()
+    return [csv_import.row_payload(headers, mapping, cells) for cells in rows[:csv_import.PREVIEW_ROWS]]
+
+
+@bp.route("/import/<job_id>", methods=["GET", "POST"])
+@workspace_view(VIEW_AND_EDIT)
+def import_mapping(workspace, job_id):
+    job = _job_or_404(workspace, job_id)
+    if job.meta["state"] != "uploaded":
+        return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
+    headers = job.meta["headers"]
+    form = DeleteForm()
+    errors: list[str] = []
+    mapping = job.meta["mapping"]
+    if request.method == "POST":
+        mapping = [request.form.get(f"col-{i}", SKIP) for i in range(len(headers))]
+        errors = csv_import.mapping_errors(headers, mapping)
+        if not form.validate_on_submit():
+            errors.append("Your session expired; please try again.")
+        if not errors:
+            job.meta["mapping"] = mapping
+            job.save()
+            return redirect_to(url_for(".import_review", workspace_id=workspace.id, job_id=job.id))
+    _, rows = job.table()
+    return render_template(
+        "contacts/import_mapping.html", workspace=workspace, job=job, form=form, headers=headers,
+        mapping=mapping, errors=errors, choices=_target_choices(), samples=rows[:3],
+        custom_key=csv_import.custom_key), (422 if errors else 200)
+
+
+@bp.get("/import/<job_id>/review")
+@workspace_view(VIEW_AND_EDIT)
+def import_review(workspace, job_id):
+    job = _job_or_404(workspace, job_id)
+    if job.meta["state"] != "uploaded":
+        return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
+    headers, mapping = job.meta["headers"], job.meta["mapping"]
+    if csv_import.mapping_errors(headers, mapping):
+        return redirect_to(url_for(".import_mapping", workspace_id=workspace.id, job_id=job.id))
+    result = csv_import.dry_run(workspace, job)
+    labels = {**FIELD_TARGETS, CUSTOM: "Custom field"}
+    preview_columns = sorted({k for row in _preview(job, headers, mapping) for k in row},
+                             key=lambda k: list(FIELD_TARGETS).index(k) if k in FIELD_TARGETS else 99)
+    return render_template(
+        "contacts/import_review.html", workspace=workspace, job=job, result=result,
+        preview=_preview(job, headers, mapping), preview_columns=preview_columns, labels=labels,
+        form=DeleteForm(), shown_errors=result.errors[:20])
+
+
+@bp.post("/import/<job_id>/start")
+@workspace_view(VIEW_AND_EDIT)
+def import_start(workspace, job_id):
+    job = _job_or_404(workspace, job_id)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    if job.meta["state"] == "uploaded":
+        # Re-checked at start: the allocation may have filled up since the dry run.
+        result = csv_import.dry_run(workspace, job)
+        if not result.can_import:
+            flash(result.allocation_error or "There is nothing to import.", "error")
+            return redirect_to(url_for(".import_review", workspace_id=workspace.id, job_id=job.id))
+        csv_import.start_in_background(workspace, job, source="Import")
+    return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
+
+
+@bp.get("/import/<job_id>/progress")
+@workspace_view(VIEW_AND_EDIT)
+def import_progress(workspace, job_id):
+    job = _job_or_404(workspace, job_id)
+    return render_page_or_fragment("contacts/import_progress.html", "contacts/_import_progress.html",
+                                   workspace=workspace, job=job, progress=job.meta.get("progress") or {})
+
+
+@bp.get("/import/<job_id>/errors.csv")
+@workspace_view(VIEW_AND_EDIT)
+def import_report(workspace, job_id):
+    job = _job_or_404(workspace, job_id)
+    if not job.report_path.is_file():
+        abort(404)
+    name = job.meta["filename"].rsplit(".", 1)[0] or "import"
+    return send_file(job.report_path, mimetype="text/csv", as_attachment=True,
+                     download_name=f"{name}-errors.csv", max_age=0)
+
+
+@bp.post("/import/<job_id>/cancel")
+@workspace_view(VIEW_AND_EDIT)
+def import_cancel(workspace, job_id):
+    job = _job_or_404(workspace, job_id)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    if job.meta["state"] == "running":
+        abort(409)
+    job.delete()
+    flash("Import cancelled; the uploaded file was deleted.", "success")
+    return redirect_to(url_for(".import_new", workspace_id=workspace.id))
+
