@@ -9,9 +9,10 @@ import json
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
+from ..schema_types import validation_errors
 from .auth import METHOD_ABILITY
 from .problems import ApiProblem, validation_problem
 
@@ -40,18 +41,33 @@ class Operation:
     def path_params(self) -> list[str]:
         return [part[1:-1].split(":")[-1] for part in self.rule.split("/") if part.startswith("<")]
 
+    @property
+    def problem_statuses(self) -> list[int]:
+        """Every error status this operation can answer with (documented in OpenAPI)."""
+        statuses = set(self.problems) | {429}
+        if self.ability is not None:
+            statuses |= {401, 403}
+        if self.path_params:
+            statuses.add(404)
+        if self.query is not None:
+            statuses.add(422)
+        if self.body is not None:
+            statuses |= {400, 413, 415, 422}
+        return sorted(statuses)
+
 
 OPERATIONS: list[Operation] = []
 
 
 def operation(method: str, rule: str, *, summary: str, tag: str, query=None, body=None,
               response=None, status: int = 200, problems: tuple[int, ...] = (),
-              public: bool = False, description: str = ""):
+              public: bool = False, description: str = "", endpoint: str | None = None):
     """Register an API view; the wrapper validates query and body and serializes the result."""
     method = method.upper()
 
     def decorator(view):
-        op = Operation(method=method, rule=rule, endpoint=f"{bp.name}.{view.__name__}",
+        name = endpoint or view.__name__
+        op = Operation(method=method, rule=rule, endpoint=f"{bp.name}.{name}",
                        summary=summary, tag=tag, ability=None if public else METHOD_ABILITY[method],
                        query=query, body=body, response=response, status=status,
                        problems=tuple(problems), description=description)
@@ -65,7 +81,7 @@ def operation(method: str, rule: str, *, summary: str, tag: str, query=None, bod
             return _to_response(view(**path_args), op)
 
         wrapped.api_operation = op
-        bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapped, methods=[method],
+        bp.add_url_rule(rule, endpoint=name, view_func=wrapped, methods=[method],
                         provide_automatic_options=False)
         OPERATIONS.append(op)
         return wrapped
@@ -74,43 +90,36 @@ def operation(method: str, rule: str, *, summary: str, tag: str, query=None, bod
 
 
 def _to_response(result, op: Operation) -> Response:
+    """A view returns a schema instance (optionally with extra headers), or None for 204."""
     if isinstance(result, Response):
         return result
+    headers = {}
+    if isinstance(result, tuple):
+        result, headers = result
     if result is None:
         return Response(status=204)
-    payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-    response = current_app.json.response(payload)
+    response = current_app.json.response(result.model_dump(mode="json"))
     response.status_code = op.status
+    response.headers.update(headers)
     return response
 
 
-def errors_from(exc: ValidationError, prefix: str = "") -> dict[str, list[str]]:
-    """pydantic errors → {"field.path": ["message"]}; errors on the whole body go under "body"."""
-    errors: dict[str, list[str]] = {}
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = [str(part) for part in err["loc"]]
-        name = ".".join(loc) if loc else (prefix or "body")
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "Unknown field."
-        elif message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        errors.setdefault(name, []).append(message)
-    return errors
+# Older name, kept for callers (sureapp/mcp) that imported it from here.
+errors_from = validation_errors
 
 
 def parse_query(model: type[BaseModel]):
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as exc:
-        raise validation_problem(errors_from(exc), "Some query parameters are invalid.") from None
+        raise validation_problem(validation_errors(exc), "Some query parameters are invalid.") from None
 
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _check_tree(value, path: str = "") -> None:
+def check_json_tree(value, path: str = "") -> None:
     """Reject what the database cannot store or a parser should not chase: deep nesting,
     NUL characters and lone surrogates. Iterative, so a hostile body cannot exhaust the stack."""
     stack = [(value, path, 1)]
@@ -155,7 +164,7 @@ def read_json_body():
                          title="Bad request") from None
     except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
         raise ApiProblem(400, f"The body is not valid JSON: {exc}", title="Bad request") from None
-    _check_tree(data)
+    check_json_tree(data)
     return data
 
 
@@ -164,7 +173,12 @@ def parse_body(model: type[BaseModel]):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_problem(errors_from(exc)) from None
+        raise validation_problem(validation_errors(exc)) from None
+
+
+def source_label() -> str:
+    """How a change made through the API appears on a contact's timeline."""
+    return f"API key: {g.api_key.name}"
 
 
 def declared_operation(endpoint: str | None) -> Operation | None:

@@ -2,10 +2,12 @@
 import logging
 
 from flask import current_app, g, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from ..errors import Conflict, DomainError, LimitExceeded, NotFound, ValidationFailed
-from ..extensions import csrf
+from ..extensions import csrf, db
+from ..faults import UNAVAILABLE_ERRORS, database_unavailable
 from .auth import authenticate, require_ability
 from .operations import assert_every_view_declared, bp, declared_operation
 from .problems import LIMIT_EXCEEDED_TYPE, ApiProblem, problem_response, validation_problem
@@ -68,6 +70,7 @@ def _handle_problem(exc: ApiProblem):
 
 
 def _handle_domain(exc: DomainError):
+    db.session.rollback()  # a service may have changed objects before it refused
     if isinstance(exc, NotFound):
         return problem_response(404, exc.message)
     if isinstance(exc, ValidationFailed):
@@ -80,9 +83,14 @@ def _handle_domain(exc: DomainError):
     return problem_response(400, exc.message, title="Bad request")
 
 
-def _handle_unexpected(exc: Exception):
-    from ..extensions import db
+def _handle_integrity(exc: IntegrityError):
+    """A uniqueness race the services' checks could not see (two writers at once)."""
+    db.session.rollback()
+    return problem_response(409, "This conflicts with data written at the same moment; "
+                                 "retry the request.", title="Conflict")
 
+
+def _handle_unexpected(exc: Exception):
     db.session.rollback()
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem_response(500, "Something went wrong on our side; the request was not applied.")
@@ -104,7 +112,11 @@ for _code in default_exceptions:
 bp.register_error_handler(HTTPException, _handle_http)
 bp.register_error_handler(ApiProblem, _handle_problem)
 bp.register_error_handler(DomainError, _handle_domain)
+bp.register_error_handler(IntegrityError, _handle_integrity)
 bp.register_error_handler(Exception, _handle_unexpected)
+# A database outage is a 503 + Retry-After (sureapp/faults.py), not our catch-all 500.
+for _cls in UNAVAILABLE_ERRORS:
+    bp.register_error_handler(_cls, database_unavailable)
 
 from . import resources  # noqa: E402,F401  (declares every operation on bp)
 

@@ -57,12 +57,13 @@ class UsageRecorder:
         _recorders.add(self)
 
     # ---- request path -------------------------------------------------------------------
-    def record(self, key_id, workspace_id, request: Request, status: int) -> None:
+    def record(self, key_id, workspace_id, request: Request, status: int,
+               path: str | None = None) -> None:
         """Queue one request-log entry (and a Last Used update when one is due); never raises."""
         now = utcnow()
         entry = {
             "api_key_id": key_id, "workspace_id": workspace_id, "created_at": now,
-            "method": request.method[:8], "path": request.path[:PATH_MAX], "status": int(status),
+            "method": request.method[:8], "path": (path or request.path)[:PATH_MAX], "status": int(status),
             "client_ip": (request.remote_addr or "")[:64],
             "user_agent": (request.user_agent.string or "")[:USER_AGENT_MAX],
         }
@@ -193,8 +194,8 @@ def init_app(app: Flask) -> None:
     app.extensions["sureapp_usage"] = UsageRecorder(app)
 
 
-def record_request(key: ApiKey, status: int) -> None:
-    """Log the current request for `key` (used by /api's after_request and by /mcp)."""
+def record_request(key: ApiKey, status: int, path: str | None = None) -> None:
+    """Log the current request for `key` (/api's after_request; /mcp may name the tool in `path`)."""
     from flask import current_app, request
 
-    get_recorder(current_app).record(key.id, key.workspace_id, request, status)
+    get_recorder(current_app).record(key.id, key.workspace_id, request, status, path)

@@ -1,2 +1,2 @@
 """One module per API resource; importing them declares their operations on the blueprint."""
-from . import me  # noqa: F401
+from . import automations, campaigns, contacts, groups, me, openapi, reports  # noqa: F401

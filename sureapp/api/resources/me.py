@@ -1,7 +1,5 @@
 """GET /me: who is calling."""
 import uuid
-from datetime import datetime
-
 from flask import g
 
 from ..operations import operation
@@ -25,8 +23,12 @@ class MeOut(OutModel):
     workspace: WorkspaceOut
 
 
+def describe_key(key) -> MeOut:
+    """What GET /me (and MCP's describe tool) says about a key."""
+    return MeOut(id=key.id, name=key.name, type=key.key_type, abilities=key.ability_list,
+                 expires_at=key.expires_at, workspace=WorkspaceOut.model_validate(key.workspace))
+
+
 @operation("GET", "/me", summary="The calling key and its workspace", tag="Me", response=MeOut)
 def show_me():
-    key = g.api_key
-    return MeOut(id=key.id, name=key.name, type=key.key_type, abilities=key.ability_list,
-                 expires_at=key.expires_at, workspace=WorkspaceOut.model_validate(g.workspace))
+    return describe_key(g.api_key)

@@ -1,0 +1,157 @@
+"""GET /openapi.json: the OpenAPI 3.1 document, built from the @operation declarations.
+
+Why no OpenAPI library: flask-openapi3 and spectree each bring their own request validation
+(their own 422 error bodies, not problem+json) and want their own blueprint or decorator, so
+the API would validate twice or lose its error format; apispec targets marshmallow and 3.0.
+Our declarations already name every schema, and pydantic emits JSON Schema 2020-12 (the
+dialect of OpenAPI 3.1) for them, so the document is assembled from exactly the schemas that
+validate requests, with no second source of truth.
+"""
+import re
+from http import HTTPStatus
+
+from flask import current_app
+from pydantic.json_schema import models_json_schema
+
+from ..operations import OPERATIONS, Operation, bp, operation
+from ..schemas import Problem
+
+REF = "#/components/schemas/{model}"
+_PATH_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
+RATE_HEADERS = {
+    "X-RateLimit-Limit": ("Requests allowed per window for this key.", "integer"),
+    "X-RateLimit-Remaining": ("Requests left in the current window.", "integer"),
+    "X-RateLimit-Reset": ("When the window resets (Unix time, seconds).", "integer"),
+}
+
+
+def openapi_path(rule: str) -> str:
+    """Flask rule → OpenAPI path relative to the server URL: /contacts/<uuid:id> → /contacts/{id}."""
+    return _PATH_PARAM.sub(r"{\1}", rule)
+
+
+def _header(description: str, kind: str) -> dict:
+    return {"description": description, "schema": {"type": kind}}
+
+
+def _problem_response(status: int) -> dict:
+    response = {"description": HTTPStatus(status).phrase,
+                "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = _header("Bearer challenge.", "string")
+    if status == 429:
+        headers["Retry-After"] = _header("Seconds to wait before retrying.", "integer")
+    if status == 405:
+        headers["Allow"] = _header("The methods this path accepts.", "string")
+    if status in (401, 403, 429) or headers:
+        headers.update({name: _header(*spec) for name, spec in RATE_HEADERS.items()})
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _without_null(prop: dict) -> dict:
+    """A query string cannot say null: document an optional parameter by its value's schema."""
+    options = [o for o in prop.get("anyOf", []) if o.get("type") != "null"]
+    if len(options) != 1:
+        return prop
+    merged = {k: v for k, v in prop.items() if k not in ("anyOf", "default")} | options[0]
+    return merged
+
+
+def _parameters(op: Operation, defs: dict) -> list[dict]:
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": {"type": "string", "format": "uuid"}} for name in op.path_params]
+    if op.query is not None:
+        schema = defs[op.query.__name__]
+        required = set(schema.get("required", []))
+        for name, prop in schema["properties"].items():
+            param = {"name": name, "in": "query", "required": name in required,
+                     "schema": _without_null(prop)}
+            if "description" in prop:
+                param["description"] = prop["description"]
+            params.append(param)
+    return params
+
+
+def _operation(op: Operation, defs: dict) -> dict:
+    doc = {"operationId": op.endpoint.split(".", 1)[1], "summary": op.summary, "tags": [op.tag]}
+    description = op.description
+    if op.ability:
+        doc["x-required-ability"] = op.ability
+        description = (description + "\n\n" if description else "") + \
+            f"Requires a key with the **{op.ability}** ability."
+    else:
+        doc["security"] = []
+    if description:
+        doc["description"] = description
+    params = _parameters(op, defs)
+    if params:
+        doc["parameters"] = params
+    if op.body is not None:
+        doc["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": REF.format(model=op.body.__name__)}}}}
+    success = {"description": HTTPStatus(op.status).phrase}
+    if op.response is not None:
+        success["content"] = {"application/json": {"schema": {"$ref": REF.format(
+            model=op.response.__name__)}}}
+    if op.ability:
+        success["headers"] = {name: _header(*spec) for name, spec in RATE_HEADERS.items()}
+    doc["responses"] = {str(op.status): success}
+    for status in op.problem_statuses:
+        doc["responses"][str(status)] = _problem_response(status)
+    return doc
+
+
+def build_document() -> dict:
+    """The whole OpenAPI 3.1 document for the operations registered on the app."""
+    registered = {rule.endpoint for rule in current_app.url_map.iter_rules()}
+    operations = [op for op in OPERATIONS if op.endpoint in registered]
+    models = {(Problem, "serialization")}
+    for op in operations:
+        models.update((m, "validation") for m in (op.query, op.body) if m is not None)
+        if op.response is not None:
+            models.add((op.response, "serialization"))
+    _, top = models_json_schema(sorted(models, key=lambda pair: pair[0].__name__),
+                                ref_template=REF)
+    defs = top.get("$defs", {})
+    paths: dict[str, dict] = {}
+    for op in operations:
+        paths.setdefault(openapi_path(op.rule), {})[op.method.lower()] = _operation(op, defs)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "sureapp API",
+            "version": "1.0.0",
+            "description": "Workspace-scoped JSON API. Authenticate with `X-API-Key: <key>` "
+                           "(recommended) or `Authorization: Bearer <key>`. Errors are RFC 9457 "
+                           "problem details (`application/problem+json`).",
+        },
+        "servers": [{"url": bp.url_prefix}],
+        "security": [{"ApiKeyHeader": []}, {"BearerAuth": []}],
+        "tags": [{"name": name} for name in dict.fromkeys(op.tag for op in operations)],
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "securitySchemes": {
+                "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "BearerAuth": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+def cached_document() -> dict:
+    """Built once per app: the declarations cannot change while it runs."""
+    cache = current_app.extensions.setdefault("sureapp_api", {})
+    if "openapi" not in cache:
+        cache["openapi"] = build_document()
+    return cache["openapi"]
+
+
+@operation("GET", "/openapi.json", summary="This OpenAPI document", tag="Meta", public=True)
+def show_openapi():
+    response = current_app.json.response(cached_document())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

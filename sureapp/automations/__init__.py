@@ -1,0 +1,1 @@
+"""Automations (SPEC §3)."""

@@ -1,0 +1,58 @@
+"""Contact lists: create, rename, delete and membership (the shared parts are in groups.py).
+
+Like every service here, these functions never commit: the caller owns the transaction."""
+from sqlalchemy import select
+
+from ..errors import Conflict
+from ..extensions import db
+from ..models import ContactList, Workspace
+from . import groups
+from .groups import LISTS
+from .schemas import ListCreate, ListPatch
+
+
+def _ensure_name_free(workspace: Workspace, name: str, except_id=None) -> None:
+    stmt = select(ContactList.id).where(ContactList.workspace_id == workspace.id,
+                                        ContactList.name == name)
+    if except_id is not None:
+        stmt = stmt.where(ContactList.id != except_id)
+    if db.session.scalar(stmt) is not None:
+        raise Conflict(f"A list named '{name}' already exists in this workspace.")
+
+
+def get_list(workspace: Workspace, list_id) -> ContactList:
+    return groups.get_group(LISTS, workspace, list_id)
+
+
+def create_list(workspace: Workspace, data: ListCreate) -> ContactList:
+    _ensure_name_free(workspace, data.name)
+    item = ContactList(workspace_id=workspace.id, name=data.name, description=data.description)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def update_list(workspace: Workspace, list_id, data: ListCreate | ListPatch,
+                replace: bool = False) -> ContactList:
+    """PUT (replace=True: every field) or PATCH (only the fields sent)."""
+    item = get_list(workspace, list_id)
+    fields = set(ListCreate.model_fields) if replace else data.model_fields_set
+    if "name" in fields and data.name != item.name:
+        _ensure_name_free(workspace, data.name, except_id=item.id)
+    for name in fields:
+        setattr(item, name, getattr(data, name))
+    db.session.flush()
+    return item
+
+
+def delete_list(workspace: Workspace, list_id) -> None:
+    groups.delete_group(LISTS, workspace, list_id)
+
+
+def add_contacts_to_list(workspace: Workspace, item: ContactList, contact_ids, source: str) -> int:
+    return groups.add_members(LISTS, workspace, item, contact_ids, source)
+
+
+def remove_contacts_from_list(workspace: Workspace, item: ContactList, contact_ids,
+                              source: str) -> int:
+    return groups.remove_members(LISTS, workspace, item, contact_ids, source)

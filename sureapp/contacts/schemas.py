@@ -1,0 +1,229 @@
+"""Contact, list and tag schemas: the one set of validation rules for the API, MCP, UI and CSV."""
+import re
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
+from ..schema_types import Email, LongText, Name, Patch, ShortText, Strict, UtcDatetime, text
+
+ContactStatus = Literal["active", "pending", "unsubscribed", "bounced", "invalid"]
+MAX_IDS = 100  # list_ids / tag_ids on one contact
+MAX_MEMBER_IDS = 1000  # contact_ids in one membership call
+MAX_BULK_ROWS = 1000
+CUSTOM_FIELDS_MAX = 50
+CUSTOM_VALUE_MAX = 2000
+
+Phone = text(64)
+Search = text(200)
+Cursor = text(512)
+CustomKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+CustomValue = (Annotated[str, StringConstraints(max_length=CUSTOM_VALUE_MAX)] | bool | int | float
+               | None)
+
+
+def _unique_ids(ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    return list(dict.fromkeys(ids))
+
+
+IdList = Annotated[list[uuid.UUID], Field(max_length=MAX_IDS), AfterValidator(_unique_ids)]
+
+
+class Listing(Strict):
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT,
+                       description=f"Page size, 1–{MAX_LIMIT}.")
+    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page.")
+
+
+# ---- contacts -------------------------------------------------------------------------------
+
+class ContactCreate(Strict):
+    """A new contact (POST), or the full replacement of one (PUT): omitted fields get defaults."""
+
+    email: Email
+    first_name: ShortText = ""
+    last_name: ShortText = ""
+    phone: Phone = ""
+    company: ShortText = ""
+    job_title: ShortText = ""
+    status: ContactStatus = "active"
+    source: ShortText = ""
+    custom_fields: Annotated[dict[CustomKey, CustomValue],
+                             Field(max_length=CUSTOM_FIELDS_MAX)] = Field(default_factory=dict)
+    list_ids: IdList = Field(default_factory=list)
+    tag_ids: IdList = Field(default_factory=list)
+
+
+class ContactPatch(Patch):
+    """A partial update (PATCH): only the fields sent change; null is not a value."""
+
+    email: Email = None
+    first_name: ShortText = None
+    last_name: ShortText = None
+    phone: Phone = None
+    company: ShortText = None
+    job_title: ShortText = None
+    status: ContactStatus = None
+    source: ShortText = None
+    custom_fields: Annotated[dict[CustomKey, CustomValue], Field(max_length=CUSTOM_FIELDS_MAX)] = None
+    list_ids: IdList = None
+    tag_ids: IdList = None
+
+
+class ContactQuery(Listing):
+    search: Search | None = Field(None, description="Matches email, names and company.")
+    status: ContactStatus | None = None
+    list_id: uuid.UUID | None = None
+    tag_id: uuid.UUID | None = None
+    created_after: UtcDatetime | None = Field(None, description="ISO 8601; naive means UTC.")
+
+
+class ContactOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    company: str
+    job_title: str
+    status: ContactStatus
+    source: str
+    custom_fields: dict[str, Any]
+    list_ids: list[uuid.UUID]
+    tag_ids: list[uuid.UUID]
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+    @classmethod
+    def of(cls, contact) -> "ContactOut":
+        return cls(id=contact.id, email=contact.email, first_name=contact.first_name,
+                   last_name=contact.last_name, phone=contact.phone, company=contact.company,
+                   job_title=contact.job_title, status=contact.status, source=contact.source,
+                   custom_fields=contact.custom_fields or {},
+                   list_ids=[item.id for item in contact.lists],
+                   tag_ids=[item.id for item in contact.tags],
+                   created_at=contact.created_at, updated_at=contact.updated_at)
+
+
+class ContactPage(BaseModel):
+    data: list[ContactOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class BulkUpsert(Strict):
+    """Up to 1,000 contacts, matched by email: existing ones are updated (only the fields sent),
+    new ones created. Each row has the fields of a new contact and is validated on its own."""
+
+    contacts: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BULK_ROWS,
+                                                    json_schema_extra={"items": {
+                                                        "$ref": "#/components/schemas/ContactCreate"}})]
+
+
+class BulkRowResult(BaseModel):
+    index: int = Field(description="Position of the row in the request, from 0.")
+    email: str | None
+    status: Literal["created", "updated", "failed"]
+    id: uuid.UUID | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+class BulkSummary(BaseModel):
+    created: int
+    updated: int
+    failed: int
+
+
+class BulkReport(BaseModel):
+    summary: BulkSummary
+    results: list[BulkRowResult]
+
+
+# ---- lists and tags -------------------------------------------------------------------------
+
+HexColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$"),
+                     AfterValidator(str.lower)]
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+
+
+class ListCreate(Strict):
+    name: Name
+    description: LongText = ""
+
+
+class ListPatch(Patch):
+    name: Name = None
+    description: LongText = None
+
+
+class TagCreate(Strict):
+    name: Name
+    slug: Slug | None = Field(None, description="Lower-case words joined by '-'; made from the "
+                                                "name when omitted.")
+    color: HexColor = "#6b7280"
+    description: LongText = ""
+
+
+class TagPatch(Patch):
+    name: Name = None
+    slug: Slug = None
+    color: HexColor = None
+    description: LongText = None
+
+
+class GroupQuery(Listing):
+    search: Search | None = Field(None, description="Matches the name.")
+
+
+class ListOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    member_count: int
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+    @classmethod
+    def of(cls, item, member_count: int) -> "ListOut":
+        return cls(id=item.id, name=item.name, description=item.description,
+                   member_count=member_count, created_at=item.created_at,
+                   updated_at=item.updated_at)
+
+
+class TagOut(ListOut):
+    slug: str
+    color: str
+
+    @classmethod
+    def of(cls, tag, member_count: int) -> "TagOut":
+        return cls(id=tag.id, name=tag.name, slug=tag.slug, color=tag.color,
+                   description=tag.description, member_count=member_count,
+                   created_at=tag.created_at, updated_at=tag.updated_at)
+
+
+class ListPage(BaseModel):
+    data: list[ListOut]
+    next_cursor: str | None
+
+
+class TagPage(BaseModel):
+    data: list[TagOut]
+    next_cursor: str | None
+
+
+class MemberIds(Strict):
+    contact_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_MEMBER_IDS),
+                           AfterValidator(_unique_ids)]
+
+
+class MembershipChange(BaseModel):
+    added: int = Field(description="Contacts newly added (already-members are not counted).")
+    member_count: int
+
+
+def slugify(name: str) -> str:
+    """'Big Customers!' → 'big-customers' (never empty)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:255].rstrip("-") or "tag"

@@ -1,0 +1,301 @@
+"""Contacts: query, create, update, delete and bulk upsert, shared by the API, MCP, UI and imports.
+
+Rules enforced here and nowhere else: emails are normalized and unique per workspace, the
+workspace's contact allocation is never exceeded (also under concurrent writers), and every
+change leaves a ContactEvent with its source ("API key: Zapier", "UI: ana@example.com", "Import").
+These functions never commit: the caller owns the transaction (a bulk operation stays one).
+"""
+import uuid
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..errors import Conflict, LimitExceeded, NotFound
+from ..extensions import db
+from ..models import Contact, ContactEvent, Workspace, list_members, tag_members
+from ..pagination import Page, keyset_page
+from ..schema_types import validation_errors
+from . import groups
+from .groups import LISTS, TAGS, escape_like
+from .schemas import ContactCreate, ContactPatch, ContactQuery
+
+PROFILE_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title", "status",
+                  "source", "custom_fields")
+DUPLICATE_EMAIL = "A contact with this email already exists in this workspace."
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+def _with_memberships(stmt):
+    return stmt.options(selectinload(Contact.lists), selectinload(Contact.tags))
+
+
+def get_contact(workspace: Workspace, contact_id) -> Contact:
+    contact = db.session.scalar(_with_memberships(select(Contact)).where(
+        Contact.id == contact_id, Contact.workspace_id == workspace.id))
+    if contact is None:
+        raise NotFound("No such contact.")
+    return contact
+
+
+def find_by_email(workspace: Workspace, email: str) -> Contact | None:
+    return db.session.scalar(select(Contact).where(Contact.workspace_id == workspace.id,
+                                                   Contact.email == email))
+
+
+def list_contacts(workspace: Workspace, query: ContactQuery) -> Page[Contact]:
+    """A page of the workspace's contacts, newest first, filtered as asked."""
+    stmt = _with_memberships(select(Contact)).where(Contact.workspace_id == workspace.id)
+    if query.search:
+        pattern = "%" + escape_like(query.search.lower()) + "%"
+        stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\") for col in (
+            Contact.email, Contact.first_name, Contact.last_name, Contact.company))))
+    if query.status:
+        stmt = stmt.where(Contact.status == query.status)
+    if query.list_id:
+        groups.get_group(LISTS, workspace, query.list_id)
+        stmt = stmt.where(exists().where(list_members.c.contact_id == Contact.id,
+                                         list_members.c.list_id == query.list_id))
+    if query.tag_id:
+        groups.get_group(TAGS, workspace, query.tag_id)
+        stmt = stmt.where(exists().where(tag_members.c.contact_id == Contact.id,
+                                         tag_members.c.tag_id == query.tag_id))
+    if query.created_after:
+        stmt = stmt.where(Contact.created_at > query.created_after)
+    return keyset_page(stmt, Contact, query.limit, query.cursor)
+
+
+# ---- contact allocation ---------------------------------------------------------------------
+
+def contact_count(workspace: Workspace) -> int:
+    return db.session.scalar(select(func.count()).select_from(Contact)
+                             .where(Contact.workspace_id == workspace.id))
+
+
+def allocation_room(workspace: Workspace) -> int | None:
+    """How many more contacts fit (None: unlimited). Read-only: good for a dry run."""
+    if workspace.contact_allocation is None:
+        return None
+    return max(workspace.contact_allocation - contact_count(workspace), 0)
+
+
+def allocation_error(allocation: int, current: int, adding: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"This workspace's contact allocation is {allocation:,} contacts and it has "
+        f"{current:,}; adding {adding:,} more would exceed it. Ask an Org Admin to raise "
+        f"the allocation or delete contacts first.", limit=allocation)
+
+
+def ensure_room_for(workspace: Workspace, adding: int) -> None:
+    """Raise LimitExceeded unless `adding` new contacts fit the allocation.
+
+    The workspace row is locked first (SELECT … FOR UPDATE on PostgreSQL; on SQLite a no-op
+    UPDATE takes the database write lock), so concurrent creators are counted one at a time
+    and the transaction that inserts holds the lock until it commits."""
+    if adding <= 0 or workspace.contact_allocation is None:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        allocation = db.session.scalar(select(Workspace.contact_allocation)
+                                       .where(Workspace.id == workspace.id).with_for_update())
+    else:
+        db.session.execute(update(Workspace).where(Workspace.id == workspace.id)
+                           .values(contact_allocation=Workspace.contact_allocation))
+        allocation = db.session.scalar(select(Workspace.contact_allocation)
+                                       .where(Workspace.id == workspace.id))
+    if allocation is None:
+        return
+    current = contact_count(workspace)
+    if current + adding > allocation:
+        raise allocation_error(allocation, current, adding)
+
+
+# ---- writing --------------------------------------------------------------------------------
+
+def contact_event(contact: Contact, action: str, source: str,
+                  changes: dict | None = None) -> ContactEvent:
+    """A timeline entry; the caller adds it once the contact row exists (no ORM relationship
+    orders the two inserts)."""
+    return ContactEvent(contact_id=contact.id, action=action, changes=changes or {}, source=source)
+
+
+def _fields_to_apply(data: BaseModel, replace: bool) -> set[str]:
+    return set(type(data).model_fields) if replace else set(data.model_fields_set)
+
+
+def _apply(workspace: Workspace, contact: Contact, data: BaseModel, fields: set[str],
+           source: str, is_new: bool, known_groups: dict | None = None) -> list[ContactEvent]:
+    """Write the chosen fields onto `contact`; returns the timeline entries for what changed.
+
+    `known_groups` (id → list/tag, already checked to be in the workspace) spares a bulk
+    upsert one lookup per row."""
+    changes = {}
+    for name in PROFILE_FIELDS:
+        if name in fields:
+            old, new = (None if is_new else getattr(contact, name)), getattr(data, name)
+            if old != new:
+                setattr(contact, name, new)
+                changes[name] = new if is_new else {"from": old, "to": new}
+    events = []
+    if is_new:
+        db.session.add(contact)
+        events.append(contact_event(contact, "created", source, changes))
+    elif changes:
+        events.append(contact_event(contact, "updated", source, changes))
+    for kind, attr, ids_field in ((LISTS, "lists", "list_ids"), (TAGS, "tags", "tag_ids")):
+        if ids_field in fields:
+            ids = getattr(data, ids_field)
+            wanted = ([known_groups[i] for i in ids] if known_groups is not None
+                      else groups.resolve_groups(kind, workspace, ids))
+            events += _set_groups(contact, kind, attr, wanted, source, is_new)
+    return events
+
+
+def _set_groups(contact, kind, attr, wanted, source, is_new) -> list[ContactEvent]:
+    current = [] if is_new else list(getattr(contact, attr))
+    current_ids = {g.id for g in current}
+    wanted_ids = {g.id for g in wanted}
+    setattr(contact, attr, wanted)
+    added = [grp for grp in wanted if grp.id not in current_ids]
+    removed = [grp for grp in current if grp.id not in wanted_ids]
+    return [contact_event(contact, f"{kind.label}_{verb}", source,
+                          {kind.label: {"id": str(grp.id), "name": grp.name}})
+            for verb, changed in (("added", added), ("removed", removed)) for grp in changed]
+
+
+def _flush_or_conflict(events: list[ContactEvent]) -> None:
+    """Write the contacts, then their timeline entries (which point at them)."""
+    try:
+        db.session.flush()
+        db.session.add_all(events)
+        db.session.flush()
+    except IntegrityError:
+        # A concurrent writer took the email between our check and our insert.
+        db.session.rollback()
+        raise Conflict(DUPLICATE_EMAIL) from None
+
+
+def create_contact(workspace: Workspace, data: ContactCreate, source: str) -> Contact:
+    """A new contact; Conflict on a duplicate email, LimitExceeded past the allocation."""
+    if find_by_email(workspace, data.email) is not None:
+        raise Conflict(DUPLICATE_EMAIL)
+    groups.resolve_groups(LISTS, workspace, data.list_ids)  # 404 before any write
+    groups.resolve_groups(TAGS, workspace, data.tag_ids)
+    ensure_room_for(workspace, 1)
+    contact = Contact(id=uuid.uuid4(), workspace_id=workspace.id)
+    events = _apply(workspace, contact, data, _fields_to_apply(data, replace=True), source,
+                    is_new=True)
+    _flush_or_conflict(events)
+    return contact
+
+
+def update_contact(workspace: Workspace, contact_id, data: ContactCreate | ContactPatch,
+                   source: str, replace: bool = False) -> Contact:
+    """PUT (replace=True: every field, omitted ones reset) or PATCH (only the fields sent)."""
+    contact = get_contact(workspace, contact_id)
+    fields = _fields_to_apply(data, replace)
+    if "email" in fields and data.email != contact.email:
+        if find_by_email(workspace, data.email) is not None:
+            raise Conflict(DUPLICATE_EMAIL)
+    _flush_or_conflict(_apply(workspace, contact, data, fields, source, is_new=False))
+    return contact
+
+
+def delete_contact(workspace: Workspace, contact_id) -> None:
+    """Delete a contact with its memberships and timeline."""
+    db.session.delete(get_contact(workspace, contact_id))
+    db.session.flush()
+
+
+# ---- bulk upsert ----------------------------------------------------------------------------
+
+@dataclass
+class RowResult:
+    index: int
+    email: str | None
+    status: str  # created · updated · failed
+    id: uuid.UUID | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+@dataclass
+class BulkResult:
+    results: list[RowResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+
+def _known_groups(kind, workspace, rows) -> dict:
+    """id → list/tag for every id the rows name that belongs to the workspace."""
+    wanted = {i for _, data in rows for i in getattr(data, f"{kind.label}_ids")}
+    if not wanted:
+        return {}
+    return {g.id: g for g in db.session.scalars(select(kind.model).where(
+        kind.model.id.in_(wanted), kind.model.workspace_id == workspace.id))}
+
+
+def upsert_contacts(workspace: Workspace, rows: list, source: str) -> BulkResult:
+    """Create or update contacts matched by email, validating each row on its own.
+
+    Rows that fail validation (or name lists/tags outside the workspace) are reported and
+    skipped; the rest are written in the caller's transaction. If the new contacts would not
+    fit the allocation, nothing is written and LimitExceeded is raised."""
+    result = BulkResult([None] * len(rows))
+    valid: list[tuple[int, ContactCreate]] = []
+    first_row_of: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        email = row.get("email") if isinstance(row, dict) else None
+        email = email if isinstance(email, str) else None
+        try:
+            data = ContactCreate.model_validate(row)
+        except ValidationError as exc:
+            result.results[index] = RowResult(index, email, "failed",
+                                              errors=validation_errors(exc, root="row"))
+            continue
+        if data.email in first_row_of:
+            result.results[index] = RowResult(index, data.email, "failed", errors={"email": [
+                f"Appears more than once in this request (first at row {first_row_of[data.email]})."]})
+            continue
+        first_row_of[data.email] = index
+        valid.append((index, data))
+
+    known = {kind: _known_groups(kind, workspace, valid) for kind in (LISTS, TAGS)}
+    checked = []
+    for index, data in valid:
+        errors = {}
+        for kind in (LISTS, TAGS):
+            ids_field = f"{kind.label}_ids"
+            unknown = [str(i) for i in getattr(data, ids_field) if i not in known[kind]]
+            if unknown:
+                errors[ids_field] = [f"No such {kind.label}: {', '.join(unknown)}."]
+        if errors:
+            result.results[index] = RowResult(index, data.email, "failed", errors=errors)
+        else:
+            checked.append((index, data))
+
+    known_groups = known[LISTS] | known[TAGS]  # uuid4s: lists and tags never share an id
+    existing = {}
+    emails = [data.email for _, data in checked]
+    for start in range(0, len(emails), 500):
+        stmt = _with_memberships(select(Contact)).where(
+            Contact.workspace_id == workspace.id, Contact.email.in_(emails[start:start + 500]))
+        existing.update({c.email: c for c in db.session.scalars(stmt)})
+    ensure_room_for(workspace, sum(1 for _, data in checked if data.email not in existing))
+
+    events = []
+    for index, data in checked:
+        contact = existing.get(data.email)
+        if contact is None:
+            contact = Contact(id=uuid.uuid4(), workspace_id=workspace.id)
+            events += _apply(workspace, contact, data, _fields_to_apply(data, replace=True),
+                             source, True, known_groups)
+            result.results[index] = RowResult(index, data.email, "created", contact.id)
+        else:
+            events += _apply(workspace, contact, data, _fields_to_apply(data, replace=False),
+                             source, False, known_groups)
+            result.results[index] = RowResult(index, data.email, "updated", contact.id)
+    _flush_or_conflict(events)
+    return result

@@ -1,0 +1,105 @@
+"""Field types shared by the pydantic schemas of every feature (API, MCP, UI and CSV alike)."""
+from datetime import datetime, timezone
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer,
+                      StringConstraints, WithJsonSchema)
+
+from .timeutil import iso_utc
+
+EMAIL_MAX = 254
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("Text may not contain NUL characters.")
+    return value
+
+
+def text(max_length: int, min_length: int = 0):
+    """A trimmed string of bounded length (no NUL characters, which PostgreSQL cannot store)."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
+                                            max_length=max_length), AfterValidator(_no_nul)]
+
+
+Name = text(255, 1)
+ShortText = text(255)
+LongText = text(100_000)
+
+
+def normalize_email(value: str) -> str:
+    """Trimmed, validated and lower-cased: the form in which every email is stored and compared."""
+    if not isinstance(value, str):
+        raise ValueError("Enter an email address.")
+    value = value.strip()
+    if not value:
+        raise ValueError("Enter an email address.")
+    if len(value) > EMAIL_MAX:
+        raise ValueError(f"An email address has at most {EMAIL_MAX} characters.")
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"Enter a valid email address ({exc}).") from None
+    return result.normalized.lower()
+
+
+Email = Annotated[str, BeforeValidator(normalize_email), Field(json_schema_extra={"format": "email"},
+                                                                max_length=EMAIL_MAX)]
+
+
+def _to_naive_utc(value: datetime) -> datetime:
+    """Aware input is converted to UTC; naive input is taken as UTC already."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+# In: ISO 8601 (offset or Z; naive means UTC) → naive UTC. Out: ISO 8601 with a Z.
+UtcDatetime = Annotated[datetime, AfterValidator(_to_naive_utc),
+                        PlainSerializer(iso_utc, return_type=str, when_used="json")]
+
+
+def validation_errors(exc, root: str = "body") -> dict[str, list[str]]:
+    """A pydantic ValidationError as {"field.path": ["message"]}; whole-input errors go under `root`."""
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(part) for part in err["loc"]) or root
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "Unknown field."
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        errors.setdefault(name, []).append(message)
+    return errors
+
+
+def _blank_or_email(value):
+    return "" if value is None or (isinstance(value, str) and not value.strip()) else normalize_email(value)
+
+
+# An optional email: "" (or null) means none.
+OptionalEmail = Annotated[str, BeforeValidator(_blank_or_email), Field(max_length=EMAIL_MAX),
+                          WithJsonSchema({"anyOf": [
+                              {"type": "string", "format": "email", "maxLength": EMAIL_MAX},
+                              {"type": "string", "maxLength": 0}]})]
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _drop_null_defaults(schema: dict, model) -> None:
+    for prop in schema.get("properties", {}).values():
+        nullable = any(option.get("type") == "null" for option in prop.get("anyOf", []))
+        if prop.get("default", "") is None and not nullable:
+            del prop["default"]
+
+
+class Patch(Strict):
+    """A partial update: only the fields sent change, and null is not a value (except where a
+    field is explicitly nullable), so the documented fields have no default."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults)
