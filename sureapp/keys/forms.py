@@ -36,7 +36,7 @@ class LocalDateTimeField(DateTimeLocalField):
 
 
 class KeyFieldsForm(FlaskForm):
-    name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off"})
+    name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off", "autofocus": True})
     abilities = CheckboxesField("Abilities", choices=[(a, a.title()) for a in ABILITIES])
     expires_at = LocalDateTimeField("Expires At", format=DATETIME_LOCAL_FORMATS)
 

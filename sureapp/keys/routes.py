@@ -114,11 +114,12 @@ def _row(workspace, key: ApiKey, **context) -> str:
                            **context)
 
 
-def _row_response(workspace, key: ApiKey | None, trigger: str = "closeDialog"):
-    """The affected row (or nothing, once deleted), swapped in place of the old one."""
-    html = _row(workspace, key) if key is not None else ""
-    response = make_response(html)
-    response.headers["HX-Trigger"] = trigger
+def _row_response(workspace, key: ApiKey, deleted: bool = False):
+    """The affected row (or nothing, once deleted) in place of the old one; closes the dialog."""
+    response = make_response("" if deleted else _row(workspace, key))
+    response.headers["HX-Retarget"] = f"#key-row-{key.id}"
+    response.headers["HX-Reswap"] = "outerHTML"
+    response.headers["HX-Trigger"] = "closeDialog"
     response.vary.add("HX-Request")
     return response
 
@@ -345,7 +346,7 @@ def _action_view(action):
             CONFIRMABLE[action][3](key, **_actor())
         db.session.commit()
         if is_htmx():
-            return _row_response(workspace, None if action == "delete" else key)
+            return _row_response(workspace, key, deleted=action == "delete")
         flash(f"API key “{name}” {ACTION_DONE[action]}.", "success")
         return redirect(_return_url(workspace, None if action == "delete" else key))
 
@@ -397,7 +398,7 @@ def end_grace(workspace, key_id):
     services.end_grace(key, **_actor())
     db.session.commit()
     if is_htmx():
-        return _row_response(workspace, key, trigger="graceEnded")
+        return _row_response(workspace, key)
     flash(f"The previous string of “{key.name}” no longer works.", "success")
     return redirect(_return_url(workspace, key))
 
