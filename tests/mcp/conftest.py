@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from sureapp.extensions import db
 from sureapp.keys.services import create_key
+from sureapp.models import Organization, Workspace
 from sureapp.usage.recorder import get_recorder
 
 MCP_ACCEPT = "application/json, text/event-stream"
@@ -19,9 +20,24 @@ CLIENT_TIMEOUT = 15  # seconds; bounds every SDK call against the live server
 
 
 @pytest.fixture
-def workspace(make_user, make_org):
-    _, workspace = make_org(make_user())
-    return workspace
+def make_workspace_only(app):
+    def make(name="Main", timezone="UTC"):
+        """An organization with one workspace and no users (keys need none; hashing a password
+        for every test would dominate the run time)."""
+        org = Organization(name=f"{name} Org")
+        db.session.add(org)
+        db.session.flush()
+        workspace = Workspace(org_id=org.id, name=name, timezone=timezone)
+        db.session.add(workspace)
+        db.session.commit()
+        return workspace
+
+    return make
+
+
+@pytest.fixture
+def workspace(make_workspace_only):
+    return make_workspace_only(timezone="Europe/Lisbon")
 
 
 @pytest.fixture
@@ -111,7 +127,7 @@ def rpc(client):
         if version is not None:
             sent["MCP-Protocol-Version"] = version
         sent.update(headers)
-        data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        data = body if isinstance(body, bytes) else json.dumps(body)
         return client.post("/mcp", data=data, headers=sent)
 
     return post
