@@ -7,6 +7,7 @@ import os
 import uuid
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 
 from sureapp import create_app
@@ -157,6 +158,8 @@ def login(client):
     def log_in(user: User, as_client=None):
         """Log `user` in on the test client without going through the form."""
         target = as_client or client
+        # Tests share one app context, where Flask-Login caches the user on g: drop it.
+        g.pop("_login_user", None)
         with target.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
