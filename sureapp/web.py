@@ -10,7 +10,9 @@ from .tenancy.access import load_workspace_or_abort
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx swap; a history restore (back button after a cache miss) needs the full page."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def render_page_or_fragment(page: str, fragment: str, status: int = 200, **context):
