@@ -2,17 +2,23 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 PASSWORD_RULES = [DataRequired(), Length(min=8, max=1024, message="Use 8 to 1024 characters.")]
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=255)])
+    email = EmailField("Email", filters=[strip],
+                       validators=[DataRequired(), Email(), Length(max=255)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
 class SignupForm(FlaskForm):
     name = StringField("Your name", validators=[Length(max=255)])
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=255)])
+    email = EmailField("Email", filters=[strip],
+                       validators=[DataRequired(), Email(), Length(max=255)])
     password = PasswordField("Password", validators=PASSWORD_RULES)
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]

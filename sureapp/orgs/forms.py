@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from ..auth.forms import strip
 from ..models import Role
 from ..tenancy.services import MAX_CONTACT_ALLOCATION
 from ..timeutil import is_valid_timezone
@@ -15,7 +16,7 @@ def valid_timezone(form, field):
 
 
 class OrganizationForm(FlaskForm):
-    name = StringField("Organization name", validators=NAME_RULES)
+    name = StringField("Organization name", filters=[strip], validators=NAME_RULES)
     description = TextAreaField("Description (optional)",
                                 validators=[Length(max=2000, message="Must be at most 2000 characters.")])
     workspace_name = StringField(
@@ -24,7 +25,7 @@ class OrganizationForm(FlaskForm):
 
 
 class WorkspaceForm(FlaskForm):
-    name = StringField("Workspace name", validators=NAME_RULES)
+    name = StringField("Workspace name", filters=[strip], validators=NAME_RULES)
     timezone = StringField("Timezone", default="UTC", validators=[DataRequired(), valid_timezone])
 
 
@@ -41,7 +42,7 @@ def role_choices(roles: list[Role]) -> list[tuple[str, str]]:
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email("Enter a valid email address."),
+    email = EmailField("Email", filters=[strip], validators=[DataRequired(), Email("Enter a valid email address."),
                                             Length(max=255)])
     role = SelectField("Role", validators=[DataRequired()])
 
