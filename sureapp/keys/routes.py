@@ -120,7 +120,6 @@ def _row_response(workspace, key: ApiKey, deleted: bool = False):
     response.headers["HX-Retarget"] = f"#key-row-{key.id}"
     response.headers["HX-Reswap"] = "outerHTML"
     response.headers["HX-Trigger"] = "closeDialog"
-    response.vary.add("HX-Request")
     return response
 
 
@@ -145,7 +144,6 @@ def _show_once(workspace, key: ApiKey, plaintext: str, title: str, created: bool
     response.headers["HX-Reswap"] = "innerHTML"
     if created:
         response.headers["HX-Trigger"] = "keysChanged"  # the table re-fetches with its filters
-    response.vary.add("HX-Request")
     return _no_store(response)
 
 
@@ -190,9 +188,7 @@ def index(workspace):
                    filters=filters, now=now, key_types=KEY_TYPES,
                    status_filters=services.STATUS_FILTERS)
     template = "keys/_table.html" if _wants_fragment() else "keys/index.html"
-    response = make_response(render_template(template, **context))
-    response.vary.add("HX-Request")
-    return response
+    return render_template(template, **context)
 
 
 # ---- create ---------------------------------------------------------------------------------
@@ -401,6 +397,13 @@ def end_grace(workspace, key_id):
         return _row_response(workspace, key)
     flash(f"The previous string of “{key.name}” no longer works.", "success")
     return redirect(_return_url(workspace, key))
+
+
+@bp.after_request
+def _vary_on_htmx(response):
+    # Almost every view here answers a fragment or a page depending on HX-Request.
+    response.vary.add("HX-Request")
+    return response
 
 
 def init_app(app):

@@ -22,3 +22,14 @@ def keys_url():
         return f"/w/{workspace.id}/settings/api-keys{suffix}"
 
     return url
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch):
+    """These tests log users in through the session, never by password: skip scrypt's cost."""
+    from werkzeug.security import generate_password_hash
+
+    from sureapp.auth import services as auth_services
+
+    monkeypatch.setattr(auth_services, "generate_password_hash",
+                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1"))
