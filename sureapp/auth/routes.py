@@ -41,7 +41,7 @@ def _email_key() -> str:
     return "login-email:" + normalize_email(request.form.get("email", ""))[:255]
 
 
-def _failed(response) -> bool:
+def failed_attempt(response) -> bool:
     """Only failed attempts count, so a user who logs in fine is never locked out."""
     return response.status_code != 302
 
@@ -57,9 +57,9 @@ def _render_rate_limited(template: str, form_class):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed, scope="login-ip",
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=failed_attempt, scope="login-ip",
                on_breach=_render_rate_limited("auth/login.html", LoginForm))
-@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed, key_func=_email_key,
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=failed_attempt, key_func=_email_key,
                scope="login-email", on_breach=_render_rate_limited("auth/login.html", LoginForm))
 def login():
     if current_user.is_authenticated and request.method == "GET":
@@ -75,7 +75,7 @@ def login():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed, scope="signup-ip",
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=failed_attempt, scope="signup-ip",
                on_breach=_render_rate_limited("auth/signup.html", SignupForm))
 def signup():
     form = SignupForm()
@@ -108,7 +108,7 @@ def _user_key() -> str:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=_failed, key_func=_user_key,
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=failed_attempt, key_func=_user_key,
                scope="password", on_breach=_render_rate_limited("auth/change_password.html",
                                                                 ChangePasswordForm))
 def change_password():

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.forms import InvitedSignupForm
-from ..auth.routes import login_rate_limit, start_session
+from ..auth.routes import failed_attempt, login_rate_limit, start_session
 from ..auth.services import create_user, find_user_by_email
 from ..extensions import db, limiter
 from ..models import Role
@@ -43,7 +43,7 @@ def show(token):
 
 
 @bp.post("/<token>")
-@limiter.limit(login_rate_limit, methods=["POST"], scope="invitation-ip")
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=failed_attempt, scope="invitation-ip")
 def accept(token):
     """Logged in: accept. Not logged in and no account yet: sign up as the invited email."""
     invitation, error_page = _invitation_or_error_page(token)

@@ -22,7 +22,8 @@ def _invite_form() -> InviteForm:
 
 
 def _role_form(member: services.Member | None = None) -> RoleForm:
-    form = RoleForm(data={"role": member.role.slug} if member else None)
+    """The posted form, or (given a member) a row's form showing their role, whatever was posted."""
+    form = RoleForm(formdata=None, data={"role": member.role.slug}) if member else RoleForm()
     form.role.choices = role_choices(services.grantable_roles(g.workspace_role))
     return form
 

@@ -113,10 +113,16 @@ def switch():
                 abort(404)
             return redirect(url_for("orgs.index"))
         remembered = [w for w in in_org if w.id == current_user.last_workspace_id]
-        return redirect(url_for("orgs.dashboard", workspace_id=(remembered or in_org)[0].id))
+        return _remember_and_open((remembered or in_org)[0])
     workspace, _ = load_workspace_or_abort(
         current_user.id, request.form.get("workspace_id"), Role.MEMBER
     )
+    return _remember_and_open(workspace)
+
+
+def _remember_and_open(workspace: Workspace):
+    current_user.last_workspace_id = workspace.id
+    db.session.commit()
     return redirect(url_for("orgs.dashboard", workspace_id=workspace.id))
 
 

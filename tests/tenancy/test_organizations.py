@@ -227,3 +227,12 @@ def test_members_page_shows_everyone_with_access(workspace_with_roles, client, l
     assert f"/members/{users['admin'].id}/remove" not in page
     assert f"/members/{users['owner'].id}/remove" not in page
     assert 'value="admin"' not in page  # cannot grant above their own role
+
+
+def test_member_rows_show_their_own_role_after_an_invite_post(workspace_with_roles, client, login):
+    workspace, users = workspace_with_roles
+    login(users["owner"])
+    page = client.post(f"/w/{workspace.id}/settings/members/invitations",
+                       data={"email": "new@example.com", "role": "manager"}).get_data(as_text=True)
+    row = page.split(f'id="member-{users["member"].id}"')[1].split("</tr>")[0]
+    assert '<option selected value="member">' in row
