@@ -83,7 +83,7 @@ def plan(workspace: Workspace, form: BulkForm, flt: ContactFilter, raw_ids: list
     elif action in ("add_tag", "remove_tag"):
         target = _owned(Tag, workspace, form.tag_id.data, "Choose a tag.")
     elif action == "set_status":
-        status = form.status.data
+        status = form.new_status.data
         if status not in CONTACT_STATUSES:
             raise BulkError("Choose a status.")
     if scope == "all":
@@ -121,9 +121,9 @@ def delete_contacts(workspace: Workspace, contact_ids: list[uuid.UUID]) -> int:
     return result.rowcount
 
 
-def _chunks(ids: list, size: int = CHUNK):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+def _chunks(ids: list):
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
 
 
 def apply(workspace: Workspace, plan: BulkPlan, source: str) -> str:

@@ -219,7 +219,9 @@ class ImportJob:
 
 
 def jobs_root() -> Path:
-    root = Path(current_app.instance_path) / "imports"
+    """instance/imports/, or CONTACT_IMPORT_DIR when configured (tests use a temporary folder)."""
+    root = Path(current_app.config.get("CONTACT_IMPORT_DIR")
+                or Path(current_app.instance_path) / "imports")
     root.mkdir(parents=True, exist_ok=True)
     return root
 

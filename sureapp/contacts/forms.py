@@ -106,7 +106,7 @@ class BulkForm(FlaskForm):
     action = SelectField("Action", choices=list(BULK_ACTIONS.items()), validate_choice=True)
     list_id = SelectField("List", coerce=str, validate_choice=False)
     tag_id = SelectField("Tag", coerce=str, validate_choice=False)
-    status = SelectField("Status", choices=[("", "Choose a status")] +
+    new_status = SelectField("New status", choices=[("", "Choose a status")] +
                          [(s, s.title()) for s in CONTACT_STATUSES], validate_choice=False)
     scope = HiddenField(default="selected")  # "selected" or "all"
     confirmed = HiddenField(default="")

@@ -315,10 +315,10 @@ def bulk_action(workspace):
     all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
     bulk.fill_choices(form, all_lists, all_tags, g.workspace_role)
     back = url_for(".index", workspace_id=workspace.id, **flt.query_args())
+    if request.form.get("action") == "delete" and not can_delete(g.workspace_role):
+        abort(403)
     if not form.validate_on_submit():
         return _bulk_problem(workspace, "Choose an action.", back)
-    if form.action.data == "delete" and not can_delete(g.workspace_role):
-        abort(403)
     try:
         plan = bulk.plan(workspace, form, flt, request.form.getlist("contact_ids"))
     except bulk.BulkError as exc:

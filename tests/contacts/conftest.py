@@ -11,6 +11,12 @@ from sureapp.models import Contact, ContactList, Role, Tag
 
 
 @pytest.fixture
+def app_config(tmp_path):
+    """Uploads go to a per-test folder, never the real instance/."""
+    return {"CONTACT_IMPORT_DIR": str(tmp_path / "imports")}
+
+
+@pytest.fixture
 def ws(workspace_with_roles):
     """(workspace, {'owner','admin','manager','member': user})."""
     return workspace_with_roles

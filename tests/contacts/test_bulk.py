@@ -1,0 +1,176 @@
+"""Bulk actions: confirm states the count, all-or-nothing, roles, other workspaces' ids."""
+import pytest
+from sqlalchemy import func, select
+
+from sureapp.contacts import bulk
+from sureapp.extensions import db
+from sureapp.models import Contact, ContactEvent, tag_members
+
+
+def bulk_url(workspace):
+    return f"/w/{workspace.id}/contacts/bulk"
+
+
+@pytest.fixture
+def three(ws, make_contact):
+    workspace, _ = ws
+    return [make_contact(workspace, email=f"b{i}@example.com", company="Acme" if i < 2 else "Other")
+            for i in range(3)]
+
+
+def members(table, column, group):
+    return set(db.session.scalars(select(table.c.contact_id).where(column == group.id)))
+
+
+def test_confirm_states_the_count_and_changes_nothing_yet(ws, as_role, three, make_tag):
+    workspace, _ = ws
+    tag = make_tag(workspace)
+    response = as_role("member").post(bulk_url(workspace), data={
+        "action": "add_tag", "tag_id": str(tag.id), "scope": "selected",
+        "contact_ids": [str(three[0].id), str(three[1].id)]}, headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<dialog" in body
+    assert "Tag 2 contacts with “VIP”" in body
+    assert members(tag_members, tag_members.c.tag_id, tag) == set()
+
+
+def test_confirmed_tag_of_a_selection(ws, as_role, three, make_tag):
+    workspace, _ = ws
+    tag = make_tag(workspace)
+    response = as_role("member").post(bulk_url(workspace), data={
+        "action": "add_tag", "tag_id": str(tag.id), "scope": "selected", "confirmed": "yes",
+        "contact_ids": [str(three[0].id), str(three[1].id)]})
+    assert response.status_code == 303
+    assert members(tag_members, tag_members.c.tag_id, tag) == {three[0].id, three[1].id}
+    sources = set(db.session.scalars(select(ContactEvent.source).where(ContactEvent.action == "tag_added")))
+    assert sources == {"UI: member@example.com"}
+
+
+def test_all_matching_the_filter(ws, as_role, three, make_list):
+    workspace, _ = ws
+    lst = make_list(workspace)
+    client = as_role("member")
+    data = {"action": "add_to_list", "list_id": str(lst.id), "scope": "all", "q": "acme"}
+    confirm = client.post(bulk_url(workspace), data=data).get_data(as_text=True)
+    assert "Add 2 contacts to the list “Newsletter”" in confirm
+    response = client.post(bulk_url(workspace), data={**data, "confirmed": "yes"})
+    assert response.status_code == 303 and "q=acme" in response.headers["Location"]
+    assert lst.contacts.count() == 2
+    # Again: already members, nothing added twice, and the message says so.
+    client.post(bulk_url(workspace), data={**data, "confirmed": "yes"})
+    assert lst.contacts.count() == 2
+
+
+def test_remove_from_list_and_remove_tag(ws, as_role, three, make_list, make_tag):
+    workspace, _ = ws
+    lst, tag = make_list(workspace, members=three), make_tag(workspace, members=three)
+    client = as_role("member")
+    ids = [str(three[0].id)]
+    client.post(bulk_url(workspace), data={"action": "remove_from_list", "list_id": str(lst.id),
+                                           "contact_ids": ids, "confirmed": "yes"})
+    client.post(bulk_url(workspace), data={"action": "remove_tag", "tag_id": str(tag.id),
+                                           "contact_ids": ids, "confirmed": "yes"})
+    assert lst.contacts.count() == 2
+    assert members(tag_members, tag_members.c.tag_id, tag) == {three[1].id, three[2].id}
+
+
+def test_change_status_records_the_change(ws, as_role, three):
+    workspace, _ = ws
+    response = as_role("member").post(bulk_url(workspace), data={
+        "action": "set_status", "new_status": "unsubscribed", "scope": "all", "confirmed": "yes"})
+    assert response.status_code == 303
+    assert set(db.session.scalars(select(Contact.status))) == {"unsubscribed"}
+    event = db.session.scalar(select(ContactEvent).where(ContactEvent.action == "updated"))
+    assert event.changes == {"status": {"from": "active", "to": "unsubscribed"}}
+
+
+@pytest.mark.parametrize("role, allowed", [("member", False), ("manager", True), ("owner", True)])
+def test_bulk_delete_needs_manager(ws, as_role, three, role, allowed):
+    workspace, _ = ws
+    client = as_role(role)
+    page = client.get(f"/w/{workspace.id}/contacts").get_data(as_text=True)
+    assert ('value="delete"' in page) == allowed
+    data = {"action": "delete", "scope": "all", "confirmed": "yes"}
+    response = client.post(bulk_url(workspace), data=data)
+    assert response.status_code == (303 if allowed else 403)
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == (0 if allowed else 3)
+
+
+def test_other_workspaces_ids_are_404_and_change_nothing(ws, other_ws, as_role, three, make_contact,
+                                                         make_list, make_tag):
+    workspace, _ = ws
+    foreign = make_contact(other_ws)
+    foreign_list, foreign_tag = make_list(other_ws), make_tag(other_ws)
+    own_tag = make_tag(workspace, name="Own")
+    client = as_role("owner")
+    cases = [
+        {"action": "add_tag", "tag_id": str(own_tag.id), "contact_ids": [str(three[0].id), str(foreign.id)]},
+        {"action": "add_tag", "tag_id": str(foreign_tag.id), "contact_ids": [str(three[0].id)]},
+        {"action": "add_to_list", "list_id": str(foreign_list.id), "scope": "all"},
+        {"action": "delete", "contact_ids": [str(foreign.id)]},
+        {"action": "set_status", "new_status": "bounced", "contact_ids": ["nope"]},
+    ]
+    for data in cases:
+        for confirmed in ("", "yes"):
+            response = client.post(bulk_url(workspace), data={**data, "confirmed": confirmed})
+            assert response.status_code == 404, data
+    assert db.session.get(Contact, foreign.id) is not None
+    assert foreign_tag.contacts.count() == 0 and own_tag.contacts.count() == 0
+    assert foreign_list.contacts.count() == 0
+    assert db.session.scalar(select(func.count()).where(Contact.status == "bounced")) == 0
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"action": "add_tag", "scope": "selected", "contact_ids": []}, "Choose a tag."),
+    ({"action": "add_to_list", "list_id": "", "scope": "all"}, "Choose a list."),
+    ({"action": "set_status", "new_status": "vip", "scope": "all"}, "Choose a status."),
+    ({"action": "set_status", "new_status": "active", "scope": "selected"}, "Select at least one contact."),
+    ({"action": "explode", "scope": "all"}, "Choose an action."),
+    ({"action": "set_status", "new_status": "active", "scope": "all", "q": "nobody-matches"},
+     "No contacts match this filter."),
+])
+def test_incomplete_requests_explain_and_write_nothing(ws, as_role, three, data, message):
+    workspace, _ = ws
+    response = as_role("member").post(bulk_url(workspace), data={**data, "confirmed": "yes"})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ContactEvent).where(
+        ContactEvent.action != "created")) == 0
+
+
+def test_a_failure_mid_way_rolls_everything_back(ws, as_role, make_contact, make_tag, monkeypatch):
+    """More contacts than one chunk; the second chunk fails: the first chunk's tags are undone."""
+    workspace, _ = ws
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    contacts = [make_contact(workspace, email=f"r{i}@example.com") for i in range(5)]
+    tag = make_tag(workspace)
+    real = bulk.tags.add_contacts_to_tag
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk.tags, "add_contacts_to_tag", flaky)
+    client = as_role("member")
+    try:
+        response = client.post(bulk_url(workspace), data={"action": "add_tag", "tag_id": str(tag.id),
+                                                          "scope": "all", "confirmed": "yes"})
+        assert response.status_code == 500
+    except RuntimeError:
+        pass  # propagated by the test app: either way, nothing may be left applied
+    db.session.rollback()
+    assert calls["n"] == 2 and len(contacts) == 5
+    assert members(tag_members, tag_members.c.tag_id, tag) == set()
+    assert db.session.scalar(select(func.count()).select_from(ContactEvent).where(
+        ContactEvent.action == "tag_added")) == 0
+
+
+def test_bulk_needs_the_csrf_token_when_csrf_is_on(ws, as_role, three, app):
+    workspace, _ = ws
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = as_role("manager").post(bulk_url(workspace), data={"action": "delete", "scope": "all",
+                                                                  "confirmed": "yes"})
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 3

@@ -1,0 +1,115 @@
+"""Lists and Tags pages: create, rename, delete with member counts; roles and other workspaces."""
+import pytest
+from sqlalchemy import func, select
+
+from sureapp.extensions import db
+from sureapp.models import Contact, ContactList, Tag
+
+
+@pytest.mark.parametrize("kind", ["lists", "tags"])
+@pytest.mark.parametrize("role", ["member", "manager", "admin", "owner"])
+def test_index_shows_member_counts_linking_to_the_filtered_table(ws, as_role, make_contact,
+                                                                  make_list, make_tag, kind, role):
+    workspace, _ = ws
+    people = [make_contact(workspace) for _ in range(3)]
+    group = make_list(workspace, members=people) if kind == "lists" else make_tag(workspace, members=people)
+    body = as_role(role).get(f"/w/{workspace.id}/{kind}").get_data(as_text=True)
+    param = "list" if kind == "lists" else "tag"
+    assert f"/w/{workspace.id}/contacts?{param}={group.id}" in body
+    assert ">3</a>" in body
+    assert ("Delete " + group.name in body) == (role != "member")
+
+
+def test_create_list_and_tag_with_color(ws, as_role):
+    workspace, _ = ws
+    client = as_role("member")
+    r = client.post(f"/w/{workspace.id}/lists/new", data={"name": " Newsletter ", "description": "Monthly"})
+    assert r.status_code == 303
+    r = client.post(f"/w/{workspace.id}/tags/new", data={"name": "Big Fish", "color": "#2563EB"},
+                    headers={"HX-Request": "true"})
+    assert r.status_code == 204 and r.headers["HX-Redirect"].endswith("/tags")
+    assert db.session.scalar(select(ContactList.name)) == "Newsletter"
+    tag = db.session.scalar(select(Tag))
+    assert (tag.name, tag.slug, tag.color) == ("Big Fish", "big-fish", "#2563eb")
+    page = client.get(f"/w/{workspace.id}/tags").get_data(as_text=True)
+    assert 'fill="#2563eb"' in page
+
+
+@pytest.mark.parametrize("kind, data, message", [
+    ("lists", {"name": ""}, "Enter a name."),
+    ("lists", {"name": "x" * 256}, "255"),
+    ("tags", {"name": "Hot", "color": "red"}, "Use a color like"),
+    ("tags", {"name": "   ", "color": "#000000"}, "Enter a name."),
+])
+def test_bad_input_is_inline_and_writes_nothing(ws, as_role, kind, data, message):
+    workspace, _ = ws
+    r = as_role("member").post(f"/w/{workspace.id}/{kind}/new", data=data, headers={"HX-Request": "true"})
+    assert r.status_code == 422 and message in r.get_data(as_text=True)
+    assert b"<dialog" in r.data
+    model = ContactList if kind == "lists" else Tag
+    assert db.session.scalar(select(func.count()).select_from(model)) == 0
+
+
+def test_duplicate_names_are_inline_errors(ws, as_role, make_list, make_tag):
+    workspace, _ = ws
+    make_list(workspace, name="Newsletter")
+    make_tag(workspace, name="VIP")
+    client = as_role("member")
+    r = client.post(f"/w/{workspace.id}/lists/new", data={"name": "Newsletter"})
+    assert r.status_code == 422 and b"already exists" in r.data
+    r = client.post(f"/w/{workspace.id}/tags/new", data={"name": "vip", "color": "#000000"})
+    assert r.status_code == 422 and b"already exists" in r.data
+    assert db.session.scalar(select(func.count()).select_from(ContactList)) == 1
+
+
+def test_rename_keeps_members(ws, as_role, make_contact, make_list):
+    workspace, _ = ws
+    lst = make_list(workspace, members=[make_contact(workspace)])
+    client = as_role("member")
+    assert client.get(f"/w/{workspace.id}/lists/{lst.id}/edit").status_code == 200
+    r = client.post(f"/w/{workspace.id}/lists/{lst.id}/edit", data={"name": "Renamed", "description": ""})
+    assert r.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ContactList, lst.id).name == "Renamed" and lst.contacts.count() == 1
+
+
+@pytest.mark.parametrize("kind", ["lists", "tags"])
+def test_delete_confirm_states_member_count_and_keeps_contacts(ws, as_role, make_contact, make_list,
+                                                              make_tag, kind):
+    workspace, _ = ws
+    people = [make_contact(workspace) for _ in range(2)]
+    group = make_list(workspace, members=people) if kind == "lists" else make_tag(workspace, members=people)
+    client = as_role("manager")
+    confirm = client.get(f"/w/{workspace.id}/{kind}/{group.id}/delete", headers={"HX-Request": "true"})
+    assert confirm.status_code == 200 and "It has <strong>2 contacts</strong>" in confirm.get_data(as_text=True)
+    assert client.post(f"/w/{workspace.id}/{kind}/{group.id}/delete").status_code == 303
+    model = ContactList if kind == "lists" else Tag
+    assert db.session.scalar(select(func.count()).select_from(model)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+
+
+@pytest.mark.parametrize("kind", ["lists", "tags"])
+def test_members_cannot_delete(ws, as_role, make_list, make_tag, kind):
+    workspace, _ = ws
+    group = make_list(workspace) if kind == "lists" else make_tag(workspace)
+    client = as_role("member")
+    assert client.get(f"/w/{workspace.id}/{kind}/{group.id}/delete").status_code == 403
+    assert client.post(f"/w/{workspace.id}/{kind}/{group.id}/delete").status_code == 403
+    model = ContactList if kind == "lists" else Tag
+    assert db.session.scalar(select(func.count()).select_from(model)) == 1
+
+
+@pytest.mark.parametrize("kind", ["lists", "tags"])
+def test_other_workspaces_groups_are_404_and_unchanged(ws, other_ws, as_role, make_list, make_tag, kind):
+    workspace, _ = ws
+    foreign = make_list(other_ws, name="Theirs") if kind == "lists" else make_tag(other_ws, name="Theirs")
+    client = as_role("owner")
+    base = f"/w/{workspace.id}/{kind}/{foreign.id}"
+    assert client.get(f"{base}/edit").status_code == 404
+    assert client.post(f"{base}/edit", data={"name": "Hijacked", "color": "#000000"}).status_code == 404
+    assert client.get(f"{base}/delete").status_code == 404
+    assert client.post(f"{base}/delete").status_code == 404
+    db.session.expire_all()
+    model = ContactList if kind == "lists" else Tag
+    assert db.session.get(model, foreign.id).name == "Theirs"
+    assert b"Theirs" not in client.get(f"/w/{workspace.id}/{kind}").data
