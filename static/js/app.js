@@ -99,3 +99,41 @@
   document.addEventListener("htmx:afterSettle", function () { setTimeout(restoreFocus, 0); });
   document.addEventListener("close", function () { setTimeout(restoreFocus, 0); }, true);
 })();
+
+// Contacts table (issue 8): "select all on this page", a live count of selected rows, and the
+// bulk bar showing only the list/tag/status picker the chosen action needs. Without JS every
+// picker stays visible and rows are ticked one by one.
+(function () {
+  "use strict";
+  function bulkForm() { return document.getElementById("bulk-form"); }
+  function rowBoxes() { return document.querySelectorAll('input[name="contact_ids"][form="bulk-form"]'); }
+  function refreshCount() {
+    var label = document.querySelector("[data-selected-count]");
+    if (!label) return;
+    var n = 0;
+    rowBoxes().forEach(function (box) { if (box.checked) n += 1; });
+    label.textContent = n ? n + " selected row" + (n === 1 ? "" : "s") : "Selected rows";
+  }
+  function refreshPickers() {
+    var form = bulkForm();
+    if (!form) return;
+    var action = form.querySelector("[data-bulk-action]");
+    form.querySelectorAll("[data-for-actions]").forEach(function (el) {
+      el.hidden = action.value ? el.getAttribute("data-for-actions").split(" ").indexOf(action.value) < 0 : false;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("[data-select-all]")) {
+      rowBoxes().forEach(function (box) { box.checked = target.checked; });
+      refreshCount();
+    } else if (target.matches('input[name="contact_ids"]')) {
+      refreshCount();
+    } else if (target.matches("[data-bulk-action]")) {
+      refreshPickers();
+    }
+  });
+  function init() { refreshPickers(); refreshCount(); }
+  document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("htmx:afterSettle", init);
+})();
