@@ -44,6 +44,75 @@ def test_describe_key_returns_the_key_and_its_workspace(sdk_session, make_key, w
                                  "timezone": workspace.timezone}
 
 
+def test_sdk_reads_and_writes_real_data_visible_through_the_api(sdk_session, make_key, workspace,
+                                                                 live_server, structured):
+    import httpx2
+
+    from sureapp.contacts import services
+    from sureapp.contacts.schemas import ContactCreate
+
+    seeded = services.create_contact(workspace, ContactCreate(email="grace@example.com",
+                                                              company="Navy"), "test seed")
+    db.session.commit()
+    _, plaintext = make_key(("read", "write"))
+
+    async def scenario(session):
+        names = {t.name for t in (await session.list_tools()).tools}
+        found = await session.call_tool("search_contacts", {"query": "navy"})
+        created = await session.call_tool("create_contact", {
+            "email": "ada@example.com", "first_name": "Ada", "custom_fields": {"plan": "pro"}})
+        contact_id = structured(created)["id"]
+        a_list = await session.call_tool("create_list", {"name": "Pioneers"})
+        list_id = structured(a_list)["id"]
+        added = await session.call_tool("add_contacts_to_list", {
+            "list_id": list_id, "contact_ids": [contact_id, str(seeded.id)]})
+        updated = await session.call_tool("update_contact", {"contact_id": contact_id,
+                                                             "job_title": "Analyst"})
+        return names, found, added, updated, list_id
+
+    names, found, added, updated, list_id = sdk_session(plaintext, scenario)
+    assert {"create_contact", "search_contacts", "delete_contact"} <= names
+    assert [c["email"] for c in structured(found)["data"]] == ["grace@example.com"]
+    assert structured(added) == {"added": 2, "member_count": 2}
+    contact = structured(updated)
+    assert contact["job_title"] == "Analyst" and contact["list_ids"] == [list_id]
+
+    through_api = httpx2.get(f"{live_server}/api/v1/contacts/{contact['id']}",
+                             headers={"X-API-Key": plaintext})
+    assert through_api.status_code == 200
+    assert through_api.json() == contact
+    members = httpx2.get(f"{live_server}/api/v1/contacts", params={"list_id": list_id},
+                         headers={"X-API-Key": plaintext}).json()["data"]
+    assert {c["email"] for c in members} == {"ada@example.com", "grace@example.com"}
+
+
+def test_sdk_read_only_key_is_refused_write_and_delete_tools(sdk_session, make_key, workspace,
+                                                              live_server, structured):
+    import httpx2
+
+    from sureapp.contacts import services
+    from sureapp.contacts.schemas import ContactCreate
+
+    seeded = services.create_contact(workspace, ContactCreate(email="grace@example.com"), "seed")
+    db.session.commit()
+    _, plaintext = make_key(("read",))
+
+    async def scenario(session):
+        return (await session.call_tool("create_contact", {"email": "ada@example.com"}),
+                await session.call_tool("update_contact", {"contact_id": str(seeded.id),
+                                                           "first_name": "Mallory"}),
+                await session.call_tool("delete_contact", {"contact_id": str(seeded.id)}),
+                await session.call_tool("get_contact", {"contact_id": str(seeded.id)}))
+
+    created, updated, deleted, read = sdk_session(plaintext, scenario)
+    for refused, ability in ((created, "write"), (updated, "write"), (deleted, "delete")):
+        assert refused.is_error is True
+        assert f"lacks the '{ability}' ability" in refused.content[0].text
+    assert structured(read)["first_name"] == ""
+    listed = httpx2.get(f"{live_server}/api/v1/contacts", headers={"X-API-Key": plaintext}).json()
+    assert [(c["email"], c["first_name"]) for c in listed["data"]] == [("grace@example.com", "")]
+
+
 def test_bearer_header_works_too(sdk_session, make_key, structured):
     key, plaintext = make_key(("read",))
 
