@@ -115,7 +115,7 @@ class BulkUpsert(Strict):
     """Up to 1,000 contacts, matched by email: existing ones are updated (only the fields sent),
     new ones created. Each row has the fields of a new contact and is validated on its own."""
 
-    contacts: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BULK_ROWS,
+    contacts: Annotated[list[Any], Field(min_length=1, max_length=MAX_BULK_ROWS,
                                                     json_schema_extra={"items": {
                                                         "$ref": "#/components/schemas/ContactCreate"}})]
 
