@@ -28,12 +28,15 @@ AUTH_FAILURE_LIMIT_DEFAULT = "30 per minute"
 class Budget:
     limit: int
     remaining: int
-    reset_at: int  # epoch seconds
+    reset_time: float  # epoch seconds
 
     def headers(self) -> dict[str, str]:
         return {"X-RateLimit-Limit": str(self.limit),
                 "X-RateLimit-Remaining": str(max(self.remaining, 0)),
-                "X-RateLimit-Reset": str(self.reset_at)}
+                "X-RateLimit-Reset": str(math.ceil(self.reset_time))}
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.reset_time - time.time()))
 
 
 @lru_cache(maxsize=32)
@@ -51,11 +54,11 @@ def _identifiers(*parts: str) -> tuple[str, ...]:
 
 def _budget(item: RateLimitItem, identifiers: tuple[str, ...]) -> Budget:
     stats = limiter.limiter.get_window_stats(item, *identifiers)
-    return Budget(item.amount, stats.remaining, math.ceil(stats.reset_time))
+    return Budget(item.amount, stats.remaining, stats.reset_time)
 
 
 def _exceeded(budget: Budget, detail: str) -> ApiProblem:
-    retry_after = max(1, budget.reset_at - int(time.time()))
+    retry_after = budget.retry_after()
     headers = budget.headers() | {"Retry-After": str(retry_after)}
     return ApiProblem(429, detail, title="Too many requests", type_=RATE_LIMITED_TYPE,
                       headers=headers, extra={"retry_after": retry_after})
