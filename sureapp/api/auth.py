@@ -80,6 +80,9 @@ def authenticate(request: Request, surface: str = "api") -> ApiKey:
     """The usable key making this request (also set as g.api_key / g.workspace), or raise a 401."""
     if surface not in SURFACE_LABELS:
         raise ValueError(f"unknown surface {surface!r}")
+    # g outlives a request when an app context was already pushed (tests, CLI): start clean.
+    for name in ("api_key", "workspace", "rate_budget"):
+        g.pop(name, None)
     ip = client_ip(request)
     check_auth_failures(ip)
     try:

@@ -17,6 +17,7 @@ from .ratelimit import add_budget_headers, consume_key_budget
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+REQUEST_STATE = ("api_key", "workspace", "rate_budget")
 
 
 @bp.before_request
@@ -24,6 +25,9 @@ def guard():
     """Resolve the key and its workspace, count the request, check the method's ability.
 
     A view without an @operation declaration is refused (fail closed)."""
+    # g outlives a request when an app context was already pushed (tests, CLI): start clean.
+    for name in REQUEST_STATE:
+        g.pop(name, None)
     op = declared_operation(request.endpoint)
     if op is None:
         raise ApiProblem(403, "This endpoint declares no ability, so no key may call it.",
