@@ -125,18 +125,27 @@ def custom_key(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", header.strip().lower()).strip("_")[:64] or "field"
 
 
+# When no spelling matches exactly: a word the header contains ("Contact Email", "Work Phone").
+HEADER_HINTS = (("email", "email"), ("mail", "email"), ("phone", "phone"), ("mobile", "phone"),
+                ("first", "first_name"), ("surname", "last_name"), ("last", "last_name"),
+                ("company", "company"), ("organi", "company"), ("title", "job_title"))
+
+
 def guess_mapping(headers: list[str]) -> list[str]:
     """A first guess at each column's target from its name; unknown columns become custom fields."""
     used: set[str] = set()
     mapping = []
     for header in headers:
         normalized = re.sub(r"[^a-z0-9]", "", header.lower())
-        target = next((t for t, names in HEADER_GUESSES.items()
-                       if normalized in {re.sub(r"[^a-z0-9]", "", n) for n in names} and t not in used),
-                      CUSTOM)
+        exact = [t for t, names in HEADER_GUESSES.items()
+                 if normalized in {re.sub(r"[^a-z0-9]", "", n) for n in names}]
+        hinted = [t for word, t in HEADER_HINTS if word in normalized]
+        target = next((t for t in exact + hinted if t not in used), CUSTOM)
         if target != CUSTOM:
             used.add(target)
         mapping.append(target)
+    if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
+        mapping[mapping.index("name")] = CUSTOM  # separate name columns are the better source
     return mapping
 
 
