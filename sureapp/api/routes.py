@@ -127,9 +127,11 @@ from . import resources  # noqa: E402,F401  (declares every operation on bp)
 
 def init_app(app):
     from ..usage import recorder
+    from . import reference
 
     csrf.exempt(bp)  # keys, not cookies, authenticate the API
     app.register_blueprint(bp)
     app.before_request(_route_errors_as_problems)
     assert_every_view_declared(app)
     recorder.init_app(app)
+    reference.init_app(app)

@@ -17,6 +17,7 @@ from ..operations import OPERATIONS, Operation, bp, operation
 from ..schemas import Problem
 
 REF = "#/components/schemas/{model}"
+ABILITY_SENTENCE = "Requires a key with the **{}** ability."
 _PATH_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 RATE_HEADERS = {
     "X-RateLimit-Limit": ("Requests allowed per window for this key.", "integer"),
@@ -81,7 +82,7 @@ def _operation(op: Operation, defs: dict) -> dict:
     if op.ability:
         doc["x-required-ability"] = op.ability
         description = (description + "\n\n" if description else "") + \
-            f"Requires a key with the **{op.ability}** ability."
+            ABILITY_SENTENCE.format(op.ability)
     else:
         doc["security"] = []
     if description:
