@@ -79,10 +79,22 @@ class ServerInfo:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the transport sends: an HTTP status and a JSON body (None: no body)."""
+    """What the transport sends: an HTTP status and a JSON body (None: no body), and `label`,
+    what was asked for ("tools/call create_contact"), for the request log."""
 
     status: int
     body: Any = None
+    label: str = ""
+
+
+def describe(message: Any) -> str:
+    """"tools/call create_contact", "ping", … for a message; "" when it has no method."""
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        return ""
+    params = message.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    method = message["method"][:64]
+    return f"{method} {name[:64]}" if method == "tools/call" and isinstance(name, str) else method
 
 
 def _error(id_: Any, error: RpcError) -> dict:
@@ -127,8 +139,7 @@ class Dispatcher:
         is_batch = isinstance(payload, list)
         if is_batch and not payload:
             return self._invalid("An empty batch is not a valid request.")
-        initializing = any(isinstance(m, dict) and m.get("method") == "initialize" for m in messages)
-        if initializing:
+        if any(isinstance(m, dict) and m.get("method") == "initialize" for m in messages):
             if is_batch:
                 return self._invalid("initialize must not be part of a JSON-RPC batch.")
             version = None  # negotiated from params; any header is not yet meaningful
@@ -145,14 +156,16 @@ class Dispatcher:
                 f"JSON-RPC batches are not supported in protocol version {version}; "
                 "send one message per request.", {"batchVersions": sorted(BATCH_VERSIONS)})
 
-        responses = [r for r in (self._handle_message(m, version) for m in messages) if r is not None]
+        label = ", ".join(filter(None, map(describe, messages)))
+        label = f"batch: {label}" if is_batch else label
+        responses = [r for r in (self._handle_message(m, version) for m in messages) if r]
         if not responses:
-            return Reply(202)  # only notifications (or responses): accepted, nothing to say
+            return Reply(202, label=label)  # only notifications or responses: nothing to say
         if is_batch:
-            return Reply(200, responses)
+            return Reply(200, responses, label)
         # A message that is not JSON-RPC at all is an HTTP-level bad request.
         invalid = responses[0].get("error", {}).get("code") == INVALID_REQUEST
-        return Reply(400 if invalid else 200, responses[0])
+        return Reply(400 if invalid else 200, responses[0], label)
 
     @staticmethod
     def _invalid(message: str, data: Any = None) -> Reply:
@@ -160,8 +173,8 @@ class Dispatcher:
 
     def _handle_message(self, message: Any, version: str | None) -> dict | None:
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-            return _error(None, RpcError(INVALID_REQUEST, 'Invalid request: expected a JSON-RPC 2.0 '
-                                         'object with "jsonrpc": "2.0".'))
+            return _error(None, RpcError(INVALID_REQUEST, 'Invalid request: expected a JSON-RPC '
+                                                          '2.0 object with "jsonrpc": "2.0".'))
         if "method" not in message:
             if "id" in message and ("result" in message or "error" in message):
                 return None  # a response to a server request; this server sends none, so ignore it
@@ -175,7 +188,7 @@ class Dispatcher:
             return _error(message["id"] if is_request else None,
                           RpcError(INVALID_REQUEST, 'Invalid request: "method" must be a string.'))
         if not is_request:
-            return None  # notifications (initialized, cancelled, …) need nothing from a stateless server
+            return None  # notifications (initialized, cancelled…): a stateless server keeps nothing
         id_ = message["id"]
         params = message.get("params", {})
         try:
@@ -188,7 +201,8 @@ class Dispatcher:
             raise
         except Exception as exc:  # a bug must still answer JSON-RPC, never an HTML 500
             self.log_exception(exc)
-            return _error(id_, RpcError(INTERNAL_ERROR, "Internal error while handling the request."))
+            return _error(id_, RpcError(INTERNAL_ERROR,
+                                        "Internal error while handling the request."))
 
     def _call(self, method: str, params: dict, version: str | None) -> dict:
         if method == "initialize":
@@ -212,7 +226,8 @@ class Dispatcher:
         client = params.get("clientInfo")
         if not (isinstance(client, dict) and isinstance(client.get("name"), str)
                 and isinstance(client.get("version"), str)):
-            raise RpcError(INVALID_PARAMS, 'initialize needs "clientInfo" with "name" and "version".')
+            raise RpcError(INVALID_PARAMS,
+                           'initialize needs "clientInfo" with "name" and "version".')
         version = requested if requested in SUPPORTED_VERSIONS else LATEST_VERSION
         server_info = {"name": self.info.name, "version": self.info.version}
         if self.info.title and at_least(version, "2025-06-18"):
@@ -252,7 +267,7 @@ class Dispatcher:
 
 
 def _tool_result(version: str, data: dict, text: str | None = None, is_error: bool = False) -> dict:
-    """Text content for every client; the same data as structuredContent where the revision has it."""
+    """Text content for every client; the same data as structuredContent in revisions with it."""
     if text is None:
         text = json.dumps(data, ensure_ascii=False, indent=2)
     elif details := {k: v for k, v in data.items() if k != "error"}:

@@ -104,7 +104,9 @@ def endpoint():
         log_exception=lambda exc: log.error("MCP request failed", exc_info=exc),
         reraise=faults.UNAVAILABLE_ERRORS,
     )
-    return _reply_response(dispatcher.handle_body(body, request.headers.get("MCP-Protocol-Version")))
+    reply = dispatcher.handle_body(body, request.headers.get("MCP-Protocol-Version"))
+    g.mcp_label = reply.label
+    return _reply_response(reply)
 
 
 def _reply_response(reply: Reply):
@@ -122,7 +124,9 @@ def finish(response):
     add_budget_headers(response)
     key = getattr(g, "api_key", None)
     if key is not None:
-        record_request(key, response.status_code)
+        # The key's request log says what was called, e.g. "/mcp tools/call create_contact".
+        label = g.pop("mcp_label", "")
+        record_request(key, response.status_code, f"{request.path} {label}" if label else None)
     return response
 
 
@@ -132,8 +136,9 @@ def unexpected(exc: Exception):
         return faults.database_unavailable(exc)
     if isinstance(exc, HTTPException):  # e.g. 413 while reading the body
         status = exc.code or 400
-        message = (f"The request body is larger than {current_app.config.get('MAX_CONTENT_LENGTH')} "
-                   "bytes." if status == 413 else (exc.description or exc.name))
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        message = (f"The request body is larger than {limit} bytes." if status == 413
+                   else exc.description or exc.name)
         return _rpc_error_response(status, message)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return _rpc_error_response(500, "Internal error; the request was not applied.",

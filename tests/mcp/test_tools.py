@@ -341,3 +341,41 @@ def test_input_schemas_are_the_api_schemas(rpc, full_key):
     assert schema["additionalProperties"] is False
     assert schema["properties"] == ContactCreate.model_json_schema()["properties"]
     assert tools["update_contact"]["inputSchema"]["required"] == ["contact_id"]
+
+
+# ---- failures inside a tool -----------------------------------------------------------------
+
+def _replace_tool(monkeypatch, name, run):
+    import dataclasses
+
+    monkeypatch.setitem(TOOLS, name, dataclasses.replace(TOOLS[name], run=run))
+
+
+def test_a_bug_in_a_tool_is_an_internal_error_and_its_writes_are_rolled_back(
+        monkeypatch, call_tool, full_key, caplog):
+    from sureapp.contacts import services
+    from sureapp.contacts.schemas import ContactCreate
+
+    def half_done(ctx, args):
+        services.create_contact(ctx.workspace, ContactCreate(email="ghost@example.com"), "bug")
+        raise RuntimeError("boom")
+
+    _replace_tool(monkeypatch, "create_contact", half_done)
+    response = call_tool(full_key, "create_contact", {"email": "ghost@example.com"})
+    assert response.status_code == 200
+    assert response.get_json()["error"]["code"] == -32603
+    assert "boom" not in response.get_data(as_text=True)  # no internals leak to the client
+    assert "MCP request failed" in caplog.text
+    assert count(Contact) == 0
+
+
+def test_database_outage_inside_a_tool_is_503_with_retry_after(monkeypatch, call_tool, full_key):
+    from sqlalchemy.exc import OperationalError
+
+    def outage(ctx, args):
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    _replace_tool(monkeypatch, "list_contacts", outage)
+    response = call_tool(full_key, "list_contacts", {})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]

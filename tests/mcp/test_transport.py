@@ -95,7 +95,8 @@ def test_a_body_that_is_not_declared_json_gets_415(rpc, key, content_type):
 
 
 def test_json_with_a_charset_is_fine(rpc, key):
-    assert rpc(PING, key=key, **{"Content-Type": "application/json; charset=utf-8"}).status_code == 200
+    response = rpc(PING, key=key, **{"Content-Type": "application/json; charset=utf-8"})
+    assert response.status_code == 200
 
 
 class TestBodyLimit:
@@ -152,7 +153,8 @@ def test_mcp_key_is_refused_by_the_api(client, make_key):
     assert response.status_code == 401
 
 
-def test_a_key_of_another_workspace_sees_its_own_workspace(call_tool, make_key, make_workspace_only):
+def test_a_key_of_another_workspace_sees_its_own_workspace(call_tool, make_key,
+                                                           make_workspace_only):
     other_workspace = make_workspace_only("Other")
     _, plaintext = make_key(("read",), of=other_workspace)
     data = call_tool(plaintext, "describe_key", {}).get_json()["result"]["structuredContent"]
@@ -187,3 +189,20 @@ class TestCsrfOn:
 
     def test_keys_not_cookies_authenticate_so_no_csrf_token_is_needed(self, rpc, key):
         assert rpc(PING, key=key).status_code == 200
+
+
+class TestTrustedHosts:
+    """Behind a public name, TRUSTED_HOSTS makes Flask validate Host, so the own origin counts."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"TRUSTED_HOSTS": ["mcp.example.com"]}
+
+    def test_own_origin_on_a_trusted_host_is_allowed(self, client, key):
+        headers = {"X-API-Key": key, "Accept": MCP_ACCEPT}
+        own = client.post("/mcp", json=PING, base_url="https://mcp.example.com",
+                          headers={**headers, "Origin": "https://mcp.example.com"})
+        assert own.status_code == 200
+        other = client.post("/mcp", json=PING, base_url="https://mcp.example.com",
+                            headers={**headers, "Origin": "https://evil.example.com"})
+        assert other.status_code == 403
