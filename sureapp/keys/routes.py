@@ -51,11 +51,12 @@ class KeyFilters:
         status = args.get("status", "")
         key_type = args.get("type", "")
         page = args.get("page", "1")
+        search = "".join(c for c in args.get("search", "") if not services.has_unprintable(c))
         return cls(
-            search=args.get("search", "").strip()[:SEARCH_MAX_LENGTH],
+            search=search.strip()[:SEARCH_MAX_LENGTH],
             status=status if status in services.STATUS_FILTERS else "",
             key_type=key_type if key_type in KEY_TYPES else "",
-            page=int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1,
+            page=int(page) if page.isdecimal() and 0 < int(page) < 100_000 else 1,
         )
 
     @property

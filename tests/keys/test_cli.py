@@ -59,6 +59,7 @@ def test_unknown_org_or_workspace(runner, workspace, args, message):
     (["--name", "Z", "--abilities", "read,admin"], "Unknown ability: admin."),
     (["--name", "Z", "--abilities", ","], "Choose at least one ability."),
     (["--name", "", "--abilities", "read"], "Enter a name."),
+    (["--name", "bad\udcffname", "--abilities", "read"], "Use visible characters only"),
     (["--name", "x" * 256, "--abilities", "read"], "Use at most 255 characters"),
     (["--name", "Z", "--abilities", "read", "--expires-at", "2001-01-01T00:00:00Z"],
      "Choose a time in the future."),

@@ -29,6 +29,8 @@ def add_log(key, at, status=200):
 @pytest.mark.parametrize("name, abilities, expires_in, key_type, field", [
     ("", ["read"], None, "api", "name"),
     ("   ", ["read"], None, "api", "name"),
+    ("tab\tname", ["read"], None, "api", "name"),
+    ("nul\x00", ["read"], None, "api", "name"),
     ("x" * 256, ["read"], None, "api", "name"),
     ("ok", [], None, "api", "abilities"),
     ("ok", ["read", "admin"], None, "api", "abilities"),
