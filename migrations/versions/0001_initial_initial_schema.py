@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-27 23:46:42.220905
+Create Date: 2026-11-28 00:32:50.877804
 
 """
 from alembic import op
@@ -154,7 +154,9 @@ def upgrade():
     sa.UniqueConstraint('workspace_id', 'email', name=op.f('uq_contacts_workspace_id_email'))
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.create_index('ix_contacts_workspace_company', ['workspace_id', 'company', 'id'], unique=False)
         batch_op.create_index('ix_contacts_workspace_created', ['workspace_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_workspace_name', ['workspace_id', 'first_name', 'last_name', 'id'], unique=False)
 
     op.create_table('invitations',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -316,7 +318,9 @@ def downgrade():
 
     op.drop_table('invitations')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_workspace_name')
         batch_op.drop_index('ix_contacts_workspace_created')
+        batch_op.drop_index('ix_contacts_workspace_company')
 
     op.drop_table('contacts')
     op.drop_table('contact_lists')

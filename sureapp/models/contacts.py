@@ -45,6 +45,10 @@ class Contact(db.Model):
         UniqueConstraint("workspace_id", "email"),
         # Keyset pagination: newest first, id breaks ties.
         Index("ix_contacts_workspace_created", "workspace_id", "created_at", "id"),
+        # The contacts page's other sortable columns (keyset pagination on each; email sorts
+        # on the unique (workspace_id, email) index above).
+        Index("ix_contacts_workspace_name", "workspace_id", "first_name", "last_name", "id"),
+        Index("ix_contacts_workspace_company", "workspace_id", "company", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
