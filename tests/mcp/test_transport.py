@@ -206,3 +206,7 @@ class TestTrustedHosts:
         other = client.post("/mcp", json=PING, base_url="https://mcp.example.com",
                             headers={**headers, "Origin": "https://evil.example.com"})
         assert other.status_code == 403
+        # A rebinding page on another host name never gets its own origin accepted.
+        rebound = client.post("/mcp", json=PING, base_url="http://attacker.example",
+                              headers={**headers, "Origin": "http://attacker.example"})
+        assert rebound.status_code == 400  # Flask refuses the untrusted Host outright
