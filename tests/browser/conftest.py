@@ -157,7 +157,7 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(5000)
+    context.set_default_timeout(10000)  # generous: CI machines are small and busy
     page = context.new_page()
     yield page
     context.close()

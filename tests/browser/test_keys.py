@@ -62,6 +62,7 @@ def test_whole_key_lifecycle(page, live_server, browser_login, manager, screensh
     panel.get_by_label("Read").check()
     panel.get_by_label("Write").check()
     expect(panel.get_by_label("Type")).to_have_value("api")
+    screenshot(page, "keys-create-panel")
     panel.get_by_role("button", name="Create API Key").click()
 
     # Show once: the full key, a copy button, and the only way out says it was saved.
@@ -146,7 +147,16 @@ def test_whole_key_lifecycle(page, live_server, browser_login, manager, screensh
         expect(audit).to_contain_text(action)
     expect(audit).to_contain_text("Name: Zapier → Zapier prod")
     expect(audit).to_contain_text("CET")
-    expect(page.get_by_role("img", name=re.compile("Requests per day"))).to_be_visible()
+    # The API calls above show up once the API's buffered request log is flushed (~2 s).
+    chart = page.get_by_role("img", name=re.compile("Requests per day"))
+    for _ in range(15):
+        if chart.count():
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    expect(chart).to_be_visible()
+    expect(page.get_by_role("region", name="Recent requests")).to_contain_text("/api/v1/me")
+    screenshot(page, "keys-detail", full_page=True)
     page.get_by_role("link", name="← API Keys").click()
 
     # Delete: the row goes, and so do the key and its audit trail.
@@ -239,7 +249,7 @@ def test_dialogs_close_with_escape_and_return_focus(page, live_server, browser_l
 def test_every_action_works_without_javascript(browser, live_server, manager, make_key_in_db):
     user, workspace = manager
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    context.set_default_timeout(5000)
+    context.set_default_timeout(10000)
     page = context.new_page()
     try:
         page.goto(f"{live_server.url}/login")
