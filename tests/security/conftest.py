@@ -68,3 +68,31 @@ def api_keys(app, owner_workspace):
 
 def key_headers(plaintext: str) -> dict[str, str]:
     return {"X-API-Key": plaintext}
+
+
+SEED_REQUESTS = {
+    # path parameter name → (collection, body) created through the API itself
+    "list_id": ("/api/v1/lists", {"name": "Seed list"}),
+    "tag_id": ("/api/v1/tags", {"name": "Seed tag"}),
+    "campaign_id": ("/api/v1/campaigns", {"name": "Seed campaign", "subject": "Hello"}),
+    "automation_id": ("/api/v1/automations", {"name": "Seed automation",
+                                              "trigger": "contact_created"}),
+}
+
+
+@pytest.fixture
+def seeded_ids(app, api_keys):
+    """One of every resource in the keys' workspace, made through the API: {"contact_id": …}."""
+    client = app.test_client()
+    headers = key_headers(api_keys["all"])
+    ids = {}
+    for param, (path, body) in SEED_REQUESTS.items():
+        response = client.post(path, json=body, headers=headers)
+        assert response.status_code == 201, (path, response.get_json())
+        ids[param] = response.get_json()["id"]
+    response = client.post("/api/v1/contacts", headers=headers, json={
+        "email": "seed@example.com", "first_name": "Seed", "list_ids": [ids["list_id"]],
+        "tag_ids": [ids["tag_id"]], "custom_fields": {"plan": "pro"}})
+    assert response.status_code == 201, response.get_json()
+    ids["contact_id"] = response.get_json()["id"]
+    return ids
