@@ -188,8 +188,15 @@ def index(workspace):
     context = dict(workspace=workspace, pagination=pagination, keys=pagination.items,
                    filters=filters, now=now, key_types=KEY_TYPES,
                    status_filters=services.STATUS_FILTERS)
-    template = "keys/_table.html" if _wants_fragment() else "keys/index.html"
-    return render_template(template, **context)
+    if not _wants_fragment():
+        return render_template("keys/index.html", **context)
+    response = make_response(render_template("keys/_table.html", **context))
+    if request.headers.get("HX-Trigger") != "keys-table":
+        # A filter or page change: the address bar gets the canonical URL (no empty arguments);
+        # the table re-fetching itself after a change (keysChanged) leaves history alone.
+        response.headers["HX-Push-Url"] = url_for("keys.index", workspace_id=workspace.id,
+                                                  **filters.args())
+    return response
 
 
 # ---- create ---------------------------------------------------------------------------------

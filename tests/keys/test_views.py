@@ -228,6 +228,18 @@ def test_pagination(client, login, setup, make_key):
     assert past_end.count('id="key-row-') == 5
 
 
+def test_filtering_pushes_a_clean_bookmarkable_url(client, login, setup):
+    workspace, users, _ = setup
+    login(users["manager"])
+    url = f"/w/{workspace.id}/settings/api-keys"
+    response = client.get(url + "?search=zap&status=&type=&page=1",
+                          headers={**HX, "HX-Trigger": "key-search"})
+    assert response.headers["HX-Push-Url"] == url + "?search=zap"
+    # The table refreshing itself after a change does not add a history entry.
+    response = client.get(url + "?search=zap", headers={**HX, "HX-Trigger": "keys-table"})
+    assert "HX-Push-Url" not in response.headers
+
+
 def test_history_restore_gets_the_whole_page(client, login, setup):
     workspace, users, _ = setup
     login(users["manager"])
