@@ -106,7 +106,8 @@ def _existing_members(kind: GroupKind, group, contact_ids) -> set[uuid.UUID]:
 def add_members(kind: GroupKind, workspace: Workspace, group, contact_ids, source: str) -> int:
     """Add contacts of the workspace to the group; returns how many were not members yet."""
     ids = resolve_contacts(workspace, contact_ids)
-    new = [i for i in ids if i not in _existing_members(kind, group, ids)]
+    present = _existing_members(kind, group, ids)
+    new = [i for i in ids if i not in present]
     if new:
         db.session.execute(insert(kind.members),
                            [{kind.group_column: group.id, "contact_id": i} for i in new])
@@ -117,7 +118,8 @@ def add_members(kind: GroupKind, workspace: Workspace, group, contact_ids, sourc
 def remove_members(kind: GroupKind, workspace: Workspace, group, contact_ids, source: str) -> int:
     """Remove contacts from the group; returns how many were members."""
     ids = resolve_contacts(workspace, contact_ids)
-    present = [i for i in ids if i in _existing_members(kind, group, ids)]
+    members = _existing_members(kind, group, ids)
+    present = [i for i in ids if i in members]
     if present:
         db.session.execute(delete(kind.members).where(kind.member_group_col() == group.id,
                                                       kind.members.c.contact_id.in_(present)))

