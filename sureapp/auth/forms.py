@@ -1,9 +1,19 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from ..tenancy.text import has_control_characters
 
 def strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def visible_text(allow_newlines: bool = False):
+    """Reject control characters (NUL breaks PostgreSQL; none belongs in a name)."""
+    def check(form, field):
+        if isinstance(field.data, str) and has_control_characters(field.data, allow_newlines):
+            raise ValidationError("Use visible characters only (no control characters).")
+    return check
 
 
 PASSWORD_RULES = [DataRequired(), Length(min=8, max=1024, message="Use 8 to 1024 characters.")]
@@ -16,7 +26,7 @@ class LoginForm(FlaskForm):
 
 
 class SignupForm(FlaskForm):
-    name = StringField("Your name", validators=[Length(max=255)])
+    name = StringField("Your name", validators=[Length(max=255), visible_text()])
     email = EmailField("Email", filters=[strip],
                        validators=[DataRequired(), Email(), Length(max=255)])
     password = PasswordField("Password", validators=PASSWORD_RULES)
@@ -27,7 +37,7 @@ class SignupForm(FlaskForm):
 
 class InvitedSignupForm(FlaskForm):
     """Sign-up from an invitation: the email is the invited one, so it is not asked for."""
-    name = StringField("Your name", validators=[Length(max=255)])
+    name = StringField("Your name", validators=[Length(max=255), visible_text()])
     password = PasswordField("Password", validators=PASSWORD_RULES)
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]

@@ -2,12 +2,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from ..auth.forms import strip
+from ..auth.forms import strip, visible_text
 from ..models import Role
 from ..tenancy.services import MAX_CONTACT_ALLOCATION
 from ..timeutil import is_valid_timezone
 
-NAME_RULES = [DataRequired(), Length(max=255, message="Must be at most 255 characters.")]
+NAME_RULES = [DataRequired(), Length(max=255, message="Must be at most 255 characters."),
+              visible_text()]
 
 
 def valid_timezone(form, field):
@@ -18,10 +19,11 @@ def valid_timezone(form, field):
 class OrganizationForm(FlaskForm):
     name = StringField("Organization name", filters=[strip], validators=NAME_RULES)
     description = TextAreaField("Description (optional)",
-                                validators=[Length(max=2000, message="Must be at most 2000 characters.")])
+                                validators=[Length(max=2000, message="Must be at most 2000 characters."),
+                                            visible_text(allow_newlines=True)])
     workspace_name = StringField(
         "First workspace (optional)",
-        validators=[Length(max=255, message="Must be at most 255 characters.")])
+        validators=[Length(max=255, message="Must be at most 255 characters."), visible_text()])
 
 
 class WorkspaceForm(FlaskForm):

@@ -8,6 +8,7 @@ from ..models import Organization, OrgMembership, Role, Workspace
 from ..timeutil import is_valid_timezone
 from . import services
 from .access import parse_uuid
+from .text import has_control_characters
 
 
 def _find_org(ref: str) -> Organization | None:
@@ -55,8 +56,9 @@ def create_user_command(email, password, org_ref, ws_ref, role, timezone):
         raise click.BadParameter(str(exc), param_hint="EMAIL")
     if password is not None and not 8 <= len(password) <= 1024:
         raise click.BadParameter("must be 8 to 1024 characters.", param_hint="--password")
-    if len(org_ref.strip()) == 0 or len(org_ref) > 255 or len(ws_ref.strip()) == 0 or len(ws_ref) > 255:
-        raise click.UsageError("--org and --workspace need 1 to 255 characters.")
+    for ref in (org_ref, ws_ref):
+        if not 0 < len(ref.strip()) <= 255 or has_control_characters(ref):
+            raise click.UsageError("--org and --workspace need 1 to 255 visible characters.")
     if not is_valid_timezone(timezone):
         raise click.BadParameter(f"unknown timezone {timezone!r}.", param_hint="--timezone")
     wanted = Role.from_slug(role)

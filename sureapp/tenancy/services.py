@@ -22,6 +22,7 @@ from ..models import (Invitation, Organization, OrgMembership, Role, User, Works
                       WorkspaceMembership)
 from ..timeutil import is_valid_timezone, utcnow
 from .access import org_role, parse_uuid, workspace_role
+from .text import has_control_characters
 
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_CONTACT_ALLOCATION = 2_000_000_000  # fits a 32-bit INTEGER column on every database
@@ -70,6 +71,8 @@ def _clean_name(value: str | None, field: str, errors: dict) -> str:
         errors.setdefault(field, []).append("This field is required.")
     elif len(name) > 255:
         errors.setdefault(field, []).append("Must be at most 255 characters.")
+    elif has_control_characters(name):
+        errors.setdefault(field, []).append("Use visible characters only (no control characters).")
     return name
 
 
@@ -79,10 +82,12 @@ def create_organization(owner: User, name: str, description: str = "",
     errors: dict[str, list[str]] = {}
     name = _clean_name(name, "name", errors)
     workspace_name = (workspace_name or "").strip()
-    if len(workspace_name) > 255:
-        errors["workspace_name"] = ["Must be at most 255 characters."]
+    if workspace_name:
+        _clean_name(workspace_name, "workspace_name", errors)
     if len(description or "") > 2000:
         errors["description"] = ["Must be at most 2000 characters."]
+    elif has_control_characters(description or "", allow_newlines=True):
+        errors["description"] = ["Use visible characters only (no control characters)."]
     if errors:
         raise ValidationFailed(errors)
     org = Organization(name=name, description=(description or "").strip())

@@ -40,6 +40,10 @@ def test_signup_creates_a_hashed_account_and_logs_in(client):
     ({"email": "a@example.com", "password": "longenough", "confirm": "different"}, "Passwords differ."),
     ({"name": "n" * 256, "email": "a@example.com", "password": "longenough", "confirm": "longenough"},
      "Field cannot be longer than 255 characters."),
+    ({"name": "A\x00n", "email": "a@example.com", "password": "longenough", "confirm": "longenough"},
+     "Use visible characters only"),
+    ({"email": "a\x00@example.com", "password": "longenough", "confirm": "longenough"},
+     "Invalid email address."),
 ])
 def test_signup_bad_input(data, error, client):
     response = client.post("/signup", data=data)
@@ -77,7 +81,8 @@ def test_session_cookie_is_httponly_and_lax(client, make_user):
 
 @pytest.mark.parametrize("email, password", [("ann@example.com", "wrong password"),
                                              ("nobody@example.com", PASSWORD),
-                                             ("", ""), ("not-an-email", "x")])
+                                             ("", ""), ("not-an-email", "x"),
+                                             ("ann\x00@example.com", PASSWORD)])
 def test_login_failures_are_inline(email, password, client, make_user):
     make_user(email="ann@example.com")
     response = client.post("/login", data={"email": email, "password": password})

@@ -53,6 +53,7 @@ def test_creates_a_missing_workspace_in_an_existing_org(runner):
     (["a@example.com", "--password", "s3cure pass", "--org", "A", "--workspace", "W", "--role", "god"],
      "Invalid value"),
     (["a@example.com", "--password", "s3cure pass", "--org", "", "--workspace", "W"], "1 to 255"),
+    (["a@example.com", "--password", "s3cure pass", "--org", "A", "--workspace", "W\x00"], "1 to 255"),
     (["a@example.com", "--password", "s3cure pass", "--org", "A", "--workspace", "W", "--timezone", "Nowhere"],
      "unknown timezone"),
 ])

@@ -215,6 +215,7 @@ def test_a_second_pending_invitation_to_the_same_email_is_refused(setup, client,
     ({"email": "", "role": "member"}, "This field is required."),
     ({"email": "not-an-email", "role": "member"}, "Enter a valid email address."),
     ({"email": "a" * 250 + "@example.com", "role": "member"}, "Field cannot be longer than 255"),
+    ({"email": "a@exam\x00ple.com", "role": "member"}, "Enter a valid email address."),
     ({"email": "a@example.com", "role": "emperor"}, "Not a valid choice"),
     ({"email": "a@example.com"}, "This field is required."),
 ])

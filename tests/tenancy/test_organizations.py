@@ -36,6 +36,9 @@ def test_new_organization_without_a_workspace_asks_for_one(client, login, make_u
     ({"name": "x" * 256}, "Must be at most 255 characters."),
     ({"name": "Acme", "description": "d" * 2001}, "Must be at most 2000 characters."),
     ({"name": "Acme", "workspace_name": "w" * 256}, "Must be at most 255 characters."),
+    ({"name": "Ac\x00me"}, "Use visible characters only"),  # NUL would break PostgreSQL
+    ({"name": "Acme", "description": "a\x00b"}, "Use visible characters only"),
+    ({"name": "Acme", "workspace_name": "W\x07"}, "Use visible characters only"),
     ({"name": ["a", "b"]}, None),  # a repeated field is not a crash
 ])
 def test_new_organization_bad_input(data, field_error, client, login, make_user, snapshot):
@@ -57,6 +60,8 @@ def test_new_organization_bad_input(data, field_error, client, login, make_user,
     ({"name": "Ops", "timezone": "Mars/Olympus"}, "Choose a timezone from the list"),
     ({"name": "Ops", "timezone": ""}, "This field is required."),
     ({"name": "Ops", "timezone": "<script>"}, "Choose a timezone from the list"),
+    ({"name": "Ops", "timezone": "UTC\x00"}, "Choose a timezone from the list"),
+    ({"name": "O\x00ps", "timezone": "UTC"}, "Use visible characters only"),
 ])
 def test_new_workspace_bad_input(data, field_error, workspace_with_roles, client, login, snapshot):
     workspace, users = workspace_with_roles
@@ -160,6 +165,7 @@ def test_member_sees_settings_read_only(workspace_with_roles, client, login):
 @pytest.mark.parametrize("data, field_error", [
     ({"name": "", "timezone": "UTC"}, "This field is required."),
     ({"name": "n" * 256, "timezone": "UTC"}, "Must be at most 255 characters."),
+    ({"name": "Ma\x00in", "timezone": "UTC"}, "Use visible characters only"),
     ({"name": "Main", "timezone": "Europe/Atlantis"}, "Choose a timezone from the list"),
     ({"name": "Main", "timezone": "UTC", "contact_allocation": "many"}, "Not a valid integer value."),
     ({"name": "Main", "timezone": "UTC", "contact_allocation": "1.5"}, "Not a valid integer value."),
