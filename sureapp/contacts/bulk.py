@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from ..errors import DomainError
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
@@ -96,29 +96,41 @@ def plan(workspace: Workspace, form: BulkForm, flt: ContactFilter, raw_ids: list
     return BulkPlan(action=action, contact_ids=ids, scope=scope, target=target, status=status)
 
 
+def _owned_rows(workspace: Workspace, contact_ids: list[uuid.UUID], *columns) -> list:
+    """(id, *columns) of the chunk's contacts that are this workspace's. Looked up by primary
+    key and checked here: with workspace_id in the WHERE, SQLite walks the workspace's index."""
+    rows = db.session.execute(select(Contact.id, Contact.workspace_id, *columns)
+                              .where(Contact.id.in_(contact_ids)))
+    return [(row[0], *row[2:]) for row in rows if row[1] == workspace.id]
+
+
 def set_status(workspace: Workspace, contact_ids: list[uuid.UUID], status: str, source: str) -> int:
     """Set-based status change of one chunk, with the same "updated" timeline entry (and
     {"from", "to"} change format) that services.update_contact records; returns how many changed."""
-    rows = db.session.execute(select(Contact.id, Contact.status).where(
-        Contact.workspace_id == workspace.id, Contact.id.in_(contact_ids), Contact.status != status)).all()
+    rows = [(cid, old) for cid, old in _owned_rows(workspace, contact_ids, Contact.status)
+            if old != status]
     if not rows:
         return 0
-    changed_ids = [cid for cid, _ in rows]
-    db.session.execute(update(Contact).where(Contact.id.in_(changed_ids))
-                       .values(status=status, updated_at=utcnow()), execution_options={"synchronize_session": False})
-    db.session.add_all([ContactEvent(contact_id=cid, action="updated", source=source,
-                                     changes={"status": {"from": old, "to": status}})
-                        for cid, old in rows])
+    now = utcnow()
+    db.session.execute(update(Contact).where(Contact.id.in_([cid for cid, _ in rows]))
+                       .values(status=status, updated_at=now),
+                       execution_options={"synchronize_session": False})
+    # One executemany, not an ORM object per contact.
+    db.session.execute(insert(ContactEvent), [
+        {"contact_id": cid, "action": "updated", "source": source, "created_at": now,
+         "changes": {"status": {"from": old, "to": status}}} for cid, old in rows])
     return len(rows)
 
 
 def delete_contacts(workspace: Workspace, contact_ids: list[uuid.UUID]) -> int:
     """Delete one chunk (memberships and timelines go with them: ON DELETE CASCADE), as
     services.delete_contact does for one contact; returns how many were deleted."""
-    result = db.session.execute(delete(Contact).where(
-        Contact.workspace_id == workspace.id, Contact.id.in_(contact_ids)),
-        execution_options={"synchronize_session": False})
-    return result.rowcount
+    owned = [cid for (cid,) in _owned_rows(workspace, contact_ids)]
+    if not owned:
+        return 0
+    db.session.execute(delete(Contact).where(Contact.id.in_(owned)),
+                       execution_options={"synchronize_session": False})
+    return len(owned)
 
 
 def _chunks(ids: list):

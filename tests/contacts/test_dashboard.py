@@ -1,0 +1,87 @@
+"""The workspace dashboard's data and page: status counts, 30-day growth in the workspace
+timezone, biggest lists and tags, API usage; each linking to its page."""
+from datetime import datetime, timedelta
+
+import pytest
+
+from sureapp.contacts.dashboard import api_usage, dashboard_summary, growth_chart
+from sureapp.extensions import db
+from sureapp.keys.services import create_key
+from sureapp.models import ApiRequestLog, Contact
+from sureapp.timeutil import utcnow
+
+
+def test_growth_days_are_cut_at_midnight_in_the_workspace_timezone(ws, make_contact):
+    workspace, _ = ws
+    workspace.timezone = "America/New_York"  # UTC-5 in November
+    db.session.commit()
+    now = datetime(2026, 11, 27, 12, 0)  # 07:00 in New York
+    early = make_contact(workspace, email="early@example.com")
+    late = make_contact(workspace, email="late@example.com")
+    old = make_contact(workspace, email="old@example.com")
+    # 03:00 UTC on the 27th is still the 26th in New York; 06:00 UTC is the 27th.
+    db.session.get(Contact, early.id).created_at = datetime(2026, 11, 27, 3, 0)
+    db.session.get(Contact, late.id).created_at = datetime(2026, 11, 27, 6, 0)
+    db.session.get(Contact, old.id).created_at = now - timedelta(days=45)
+    db.session.commit()
+    chart = growth_chart(workspace, now)
+    assert len(chart.days) == 30 and str(chart.days[-1]) == "2026-11-27"
+    assert chart.counts[-1] == 1 and chart.counts[-2] == 1
+    assert chart.new_in_period == 2 and chart.total_before == 1
+    tallest = max(chart.bars(), key=lambda b: b["h"])
+    assert tallest["h"] > 0 and all(b["y"] + b["h"] <= chart.height for b in chart.bars())
+
+
+def test_api_usage_counts_today_active_and_expiring_keys(ws, app):
+    workspace, users = ws
+    now = utcnow()
+    key, _ = create_key(workspace, "Zapier", ["read"])
+    create_key(workspace, "Soon", ["read"], expires_at=now + timedelta(days=3))
+    create_key(workspace, "Later", ["read"], expires_at=now + timedelta(days=30))
+    gone, _ = create_key(workspace, "Gone", ["read"], expires_at=now + timedelta(days=1))
+    gone.expires_at = now - timedelta(days=1)
+    revoked, _ = create_key(workspace, "Revoked", ["read"])
+    revoked.status = "revoked"
+    for when in (now, now - timedelta(minutes=5), now - timedelta(days=2)):
+        db.session.add(ApiRequestLog(api_key_id=key.id, workspace_id=workspace.id, created_at=when,
+                                     method="GET", path="/api/v1/me", status=200))
+    db.session.commit()
+    usage = api_usage(workspace, now)
+    assert usage.active_keys == 3 and usage.expiring_soon == 1
+    assert usage.requests_today in (1, 2)  # "today" starts at local midnight; 5 minutes ago may be yesterday
+    assert api_usage(workspace, now.replace(hour=12, minute=0)).requests_today >= 0
+
+
+def test_summary_counts_by_status_and_ranks_lists_and_tags(ws, make_contact, make_list, make_tag):
+    workspace, _ = ws
+    a = make_contact(workspace, status="active")
+    b = make_contact(workspace, status="bounced")
+    c = make_contact(workspace, status="bounced")
+    make_list(workspace, name="Small", members=[a])
+    make_list(workspace, name="Big", members=[a, b, c])
+    make_tag(workspace, name="Hot", members=[b, c])
+    summary = dashboard_summary(workspace)
+    assert summary.total_contacts == 3
+    assert dict(summary.by_status) == {"active": 1, "pending": 0, "unsubscribed": 0, "bounced": 2,
+                                       "invalid": 0}
+    assert [(x.name, x.count) for x in summary.top_lists] == [("Big", 3), ("Small", 1)]
+    assert [(x.name, x.count) for x in summary.top_tags] == [("Hot", 2)]
+
+
+@pytest.mark.parametrize("role", ["member", "manager"])
+def test_dashboard_page_links_each_panel_to_its_page(ws, as_role, make_contact, make_list, make_tag, role):
+    workspace, _ = ws
+    contact = make_contact(workspace, status="pending")
+    lst, tag = make_list(workspace, members=[contact]), make_tag(workspace, members=[contact])
+    body = as_role(role).get(f"/w/{workspace.id}/").get_data(as_text=True)
+    assert f"/w/{workspace.id}/contacts?status=pending" in body
+    assert f"/w/{workspace.id}/contacts?list={lst.id}" in body
+    assert f"/w/{workspace.id}/contacts?tag={tag.id}" in body
+    assert "<svg" in body and "New contacts per day" in body
+    assert "requests today" in body
+    keys_link = f"/w/{workspace.id}/settings/api-keys"
+    assert (keys_link in body) == (role == "manager")
+
+
+def test_dashboard_of_another_workspace_is_404(ws, other_ws, as_role):
+    assert as_role("owner").get(f"/w/{other_ws.id}/").status_code == 404
