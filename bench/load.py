@@ -26,6 +26,7 @@ class LoadResult:
     errors: int  # non-2xx/3xx responses plus socket errors
     p50_ms: float
     p99_ms: float
+    cpu_ms: float | None = None  # server CPU per request, when the server is known
 
     @property
     def rps(self) -> float:

@@ -17,7 +17,7 @@ import tempfile
 import time
 import traceback
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,7 +47,7 @@ class Settings:
     @classmethod
     def smoke_test(cls) -> "Settings":
         return cls(contacts=600, keys=40, small_keys=10, reps=1, bulk_batches=2, smoke=True,
-                   load=LoadSettings(duration=1, connections=4, threads=2))
+                   load=LoadSettings(duration=2, connections=4, threads=2))
 
 
 @dataclass
@@ -82,9 +82,18 @@ class Comparison:
 
     def describe(self, which: str) -> str:
         runs = getattr(self, which)
+        cpu = (f", server CPU {self.median(which, 'cpu_ms'):.3f} ms/req"
+               if all(r.cpu_ms is not None for r in runs) else "")
         return (f"{self.median(which, 'rps'):,.0f} req/s, p50 {self.median(which, 'p50_ms'):.2f} ms,"
-                f" p99 {self.median(which, 'p99_ms'):.2f} ms over {len(runs)} runs"
+                f" p99 {self.median(which, 'p99_ms'):.2f} ms{cpu} over {len(runs)} runs"
                 f" ({', '.join(f'{r.rps:,.0f}' for r in runs)})")
+
+    def cpu_ratio(self) -> float | None:
+        """Baseline CPU per request ÷ variant CPU per request: the throughput ratio the two
+        would have on an otherwise idle machine if both are CPU-bound."""
+        if any(r.cpu_ms is None for r in self.variant + self.baseline):
+            return None
+        return self.median("baseline", "cpu_ms") / self.median("variant", "cpu_ms")
 
 
 class Bench:
@@ -102,6 +111,7 @@ class Bench:
         self.seed: SeedData | None = None
         self._servers = ExitStack()
         self._shared: dict[str, servers.Server] = {}
+        self._running: list[servers.Server] = []
         self._app = None
 
     # -- the app in-process (seeding, building cursors, reading the database) ---------------
@@ -127,7 +137,11 @@ class Bench:
         """A fresh gunicorn (2 workers, gunicorn.conf.py) for this block only."""
         log = self.out_dir / f"{self.backend}-{name}.log"
         with servers.gunicorn(wsgi, self.server_env(**env), log, health_path=health_path) as srv:
-            yield srv
+            self._running.append(srv)
+            try:
+                yield srv
+            finally:
+                self._running.remove(srv)
 
     def shared_server(self, wsgi: str, name: str, health_path: str = "/healthz") -> servers.Server:
         """A gunicorn started on first use and kept for every scenario of this backend."""
@@ -144,9 +158,14 @@ class Bench:
 
     # -- load --------------------------------------------------------------------------------
     def load(self, url: str, **options) -> LoadResult:
+        server = next((s for s in self._running if url.startswith(s.url + "/")), None)
+        cpu_before = server.worker_cpu_seconds() if server else 0.0
         result = run_load(url, self.settings.load, **options)
         if result.errors or not result.requests:
             raise RuntimeError(f"{url}: {result.errors} errors in {result.requests} requests")
+        if server:
+            cpu = server.worker_cpu_seconds() - cpu_before
+            result = replace(result, cpu_ms=cpu * 1000 / result.requests)
         return result
 
     def alternate(self, variant, baseline) -> Comparison:

@@ -99,7 +99,8 @@ def _insert_keys(workspace_id: uuid.UUID, count: int, rng: random.Random) -> Non
 
 def _insert_contacts(workspace_id: uuid.UUID, count: int, rng: random.Random):
     """`count` contacts, one second apart (distinct created_at, like real imports over time);
-    returns the middle contact's id and (created_at, id) of the one at 10 % from the oldest."""
+    returns the middle contact's id and (created_at, id) of the one at 10 % from the oldest
+    (at least 200 from it, so a page of 100 after it is always full)."""
     start = utcnow() - timedelta(seconds=count + 60)
     middle = deep = None
 
@@ -110,7 +111,7 @@ def _insert_contacts(workspace_id: uuid.UUID, count: int, rng: random.Random):
             created = start + timedelta(seconds=i)
             if i == count // 2:
                 middle = contact_id
-            if i == count // 10:
+            if i == min(max(count // 10, 200), count - 1):
                 deep = (created, contact_id)
             yield {
                 "id": contact_id, "workspace_id": workspace_id,

@@ -29,6 +29,19 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) the worker processes have used so far. Unlike wall time it
+        hardly depends on what else the machine is running."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended while we looked
+                continue
+            if int(fields[1]) == self.process.pid:  # ppid
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
 
 def free_port() -> int:
     with socket.socket() as s:

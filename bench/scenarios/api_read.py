@@ -30,6 +30,8 @@ def run(bench) -> list[Result]:
     return [
         Result("api_read", "throughput API / baseline", ratio, "x", ">= 0.6",
                detail=f"API {runs.describe('variant')}; baseline {runs.describe('baseline')}"),
+        Result("api_read", "server CPU per request, baseline / API", runs.cpu_ratio() or 0.0, "x",
+               detail="what the throughput ratio would be on an idle machine (both CPU-bound)"),
         Result("api_read", "API p50 latency", runs.median("variant", "p50_ms"), "ms",
                detail=f"baseline {runs.median('baseline', 'p50_ms'):.2f} ms"),
         Result("api_read", "API p99 latency", runs.median("variant", "p99_ms"), "ms",

@@ -27,6 +27,8 @@ def run(bench) -> list[Result]:
                ratio, "x", "<= 2",
                detail=f"{bench.settings.keys:,} keys {runs.describe('variant')}; "
                       f"{bench.settings.small_keys} keys {runs.describe('baseline')}"),
+        Result("keys_search", "many / few keys server CPU", 1 / (runs.cpu_ratio() or float("inf")),
+               "x", detail="the same ratio measured in worker CPU time, independent of machine load"),
         Result("keys_search", "search p50 latency, many keys", runs.median("variant", "p50_ms"),
                "ms", detail=f"few keys {runs.median('baseline', 'p50_ms'):.2f} ms"),
     ]
