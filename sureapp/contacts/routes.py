@@ -177,7 +177,8 @@ def _show_context(workspace, contact):
     events = list(db.session.scalars(
         select(ContactEvent).where(ContactEvent.contact_id == contact.id)
         .order_by(ContactEvent.created_at.desc(), ContactEvent.id).limit(TIMELINE_LIMIT)))
-    return {"contact": contact, "events": events, **_membership_context(workspace, contact)}
+    return {"contact": contact, "events": events, "timeline_limit": TIMELINE_LIMIT,
+            **_membership_context(workspace, contact)}
 
 
 def _membership_context(workspace, contact):
