@@ -64,6 +64,7 @@ def import_contacts_command(file, org_ref, ws_ref, overrides, dry_run):
                 bar.update(progress["processed"] - done["n"])
                 done["n"] = progress["processed"]
 
+            csv_import.claim(job)
             final = csv_import.run_import(workspace, job, source=f"Import: {file.name}",
                                           on_progress=advance)
             advance(final)

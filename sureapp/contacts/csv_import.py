@@ -433,8 +433,20 @@ def run_import(workspace: Workspace, job: ImportJob, source: str, on_progress=No
 _running: dict[str, threading.Thread] = {}
 
 
+def claim(job: ImportJob) -> bool:
+    """True for exactly one caller per job (a marker file created atomically), so a double
+    click or two workers never run the same import twice."""
+    try:
+        os.close(os.open(job.path / "started", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
+
+
 def start_in_background(workspace: Workspace, job: ImportJob, source: str) -> None:
     """Run the import in a thread with its own app context; the page polls the job's progress."""
+    if not claim(job):
+        return
     app = current_app._get_current_object()
     workspace_id = workspace.id
     job.meta.update(state="running", progress={"processed": 0, "total": job.meta["row_count"],

@@ -260,3 +260,17 @@ def test_import_contacts_command(ws, runner, tmp_path):
     dry = runner.invoke(args=["import-contacts", str(path), "--org", org, "--workspace", workspace.name,
                               "--dry-run"])
     assert dry.exit_code == 0 and "Dry run: 0 to create, 2 to update, 3 with errors." in dry.output
+
+
+def test_an_import_starts_only_once(ws, as_role, monkeypatch):
+    workspace, _ = ws
+    client = as_role("member")
+    job = job_id_from(upload(client, workspace, b"email\na@example.com\n"))
+    base = f"/w/{workspace.id}/contacts/import/{job}"
+    started = []
+    monkeypatch.setattr(csv_import.threading.Thread, "start", lambda self: started.append(self))
+    loaded = csv_import.load_job(job, workspace, ws[1]["member"].id)
+    csv_import.start_in_background(workspace, loaded, "Import")
+    csv_import.start_in_background(workspace, loaded, "Import")
+    assert len(started) == 1
+    assert client.post(f"{base}/start").status_code == 303 and len(started) == 1
