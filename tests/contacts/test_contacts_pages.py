@@ -309,3 +309,37 @@ def test_inline_list_and_tag_add_and_remove(ws, as_role, make_contact, make_list
     assert {"list_added", "tag_added", "tag_removed"} <= actions
     assert client.post(url(workspace, f"/{contact.id}/bogus"), data={}).status_code == 404
     assert client.post(url(workspace, f"/{contact.id}/lists"), data={"list-target_id": ""}).status_code in (303, 422)
+
+
+def _pages(workspace, contact, lst, tag):
+    base = f"/w/{workspace.id}"
+    return [f"{base}/", f"{base}/contacts", f"{base}/contacts/new", f"{base}/contacts/{contact.id}",
+            f"{base}/contacts/import", f"{base}/contacts/export.csv", f"{base}/lists",
+            f"{base}/lists/new", f"{base}/lists/{lst.id}/edit", f"{base}/tags", f"{base}/tags/new",
+            f"{base}/tags/{tag.id}/edit"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_opens_for_every_role_and_nav_lists_them(ws, as_role, make_contact, make_list,
+                                                             make_tag, role):
+    workspace, _ = ws
+    contact = make_contact(workspace)
+    lst, tag = make_list(workspace), make_tag(workspace)
+    client = as_role(role)
+    for page in _pages(workspace, contact, lst, tag):
+        assert client.get(page).status_code == 200, page
+    nav = client.get(f"/w/{workspace.id}/contacts").get_data(as_text=True)
+    for label in ("Contacts", "Lists", "Tags"):
+        assert f">{label}</a>" in nav
+
+
+def test_every_page_needs_a_login_and_is_404_for_outsiders(ws, make_contact, make_list, make_tag,
+                                                           client, login, make_user, app):
+    workspace, _ = ws
+    pages = _pages(workspace, make_contact(workspace), make_list(workspace), make_tag(workspace))
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], page
+    outsider = login(make_user(email="nobody@example.com"), as_client=app.test_client())
+    for page in pages:
+        assert outsider.get(page).status_code == 404, page
