@@ -44,7 +44,7 @@ class Operation:
     @property
     def problem_statuses(self) -> list[int]:
         """Every error status this operation can answer with (documented in OpenAPI)."""
-        statuses = set(self.problems) | {429}
+        statuses = set(self.problems) | {429, 503}  # 503: database unreachable (faults.py)
         if self.ability is not None:
             statuses |= {401, 403}
         if self.path_params:
@@ -98,8 +98,9 @@ def _to_response(result, op: Operation) -> Response:
         result, headers = result
     if result is None:
         return Response(status=204)
-    response = current_app.json.response(result.model_dump(mode="json"))
-    response.status_code = op.status
+    # pydantic writes the JSON itself (in Rust): no dict and no second encoder in between.
+    response = current_app.response_class(result.model_dump_json(), status=op.status,
+                                          mimetype="application/json")
     response.headers.update(headers)
     return response
 

@@ -62,7 +62,8 @@ def declare_group_routes(kind, path: str, tag: str, service, create_schema, patc
         db.session.commit()
 
     @operation("POST", f"{item_rule}/contacts", summary=f"Add contacts to a {label}", tag=tag,
-               body=MemberIds, response=MembershipChange, endpoint=f"add_{label}_contacts",
+               body=MemberIds, response=MembershipChange, problems=(409,),
+               endpoint=f"add_{label}_contacts",
                description="Contacts already on it are skipped; any id that is not a contact of "
                            "this workspace fails the whole request with 404.")
     def add_contacts(body: MemberIds, **ids):

@@ -41,7 +41,7 @@ def _problem_response(status: int) -> dict:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = _header("Bearer challenge.", "string")
-    if status == 429:
+    if status in (429, 503):
         headers["Retry-After"] = _header("Seconds to wait before retrying.", "integer")
     if status == 405:
         headers["Allow"] = _header("The methods this path accepts.", "string")
