@@ -119,3 +119,43 @@ def test_csv_import_with_column_mapping(page, live_server, browser_login, make_u
         assert (old.first_name, old.company) == ("Olga", "Acme")
     finally:
         shutil.rmtree(REPO_ROOT / "instance" / "imports" / job_id, ignore_errors=True)
+
+
+def test_contact_page_inline_tags_custom_fields_and_delete_dialog(page, live_server, browser_login,
+                                                                  make_user, make_org, screenshot):
+    owner = make_user(email="editor@example.com")
+    _, workspace = make_org(owner, workspace_name="Edit Space", timezone="Europe/Lisbon")
+    seed(workspace)
+    contact_id = db.session.scalar(select(Contact.id).where(Contact.email == "ana@acme.example.com"))
+    browser_login(page, "editor@example.com")
+    page.goto(live_server.url_for("contacts.show", workspace_id=workspace.id, contact_id=contact_id))
+
+    memberships = page.locator("#contact-memberships")
+    memberships.locator("select[name='tag-target_id']").select_option(label="VIP")
+    memberships.get_by_role("button", name="Add tag").click()
+    expect(memberships.get_by_role("button", name="Remove tag VIP")).to_be_visible()
+    memberships.locator("select[name='list-target_id']").select_option(label="Customers")
+    memberships.get_by_role("button", name="Add list").click()
+    expect(memberships.get_by_role("link", name="Customers")).to_be_visible()
+
+    page.get_by_label("Company").fill("Acme Europe")
+    page.get_by_label("Field name 1").fill("plan")
+    page.get_by_label("Value 1").fill("enterprise")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_contain_text("Changes saved")
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("Updated company, custom fields")
+    expect(timeline).to_contain_text("Tagged “VIP”")
+    expect(timeline).to_contain_text("UI: editor@example.com")
+    screenshot(page, "contacts-detail", full_page=True)
+
+    page.get_by_role("link", name="Delete contact").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog).to_contain_text("Delete ana@acme.example.com?")
+    dialog.get_by_role("button", name="Delete contact").click()
+    expect(page.locator(".flash")).to_contain_text("deleted")
+    db.session.expire_all()
+    assert db.session.get(Contact, contact_id) is None
+
+    page.goto(live_server.url_for("orgs.dashboard", workspace_id=workspace.id))
+    screenshot(page, "workspace-dashboard", full_page=True)
