@@ -1,9 +1,13 @@
 """The official MCP Python SDK client against a live server: handshake, tools, key rules."""
+import anyio
+import httpx2
 import pytest
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from sureapp.contacts import services
+from sureapp.contacts.schemas import ContactCreate
 from sureapp.extensions import db
 from sureapp.mcp.protocol import LATEST_VERSION
 from sureapp.models import ApiRequestLog
@@ -46,11 +50,6 @@ def test_describe_key_returns_the_key_and_its_workspace(sdk_session, make_key, w
 
 def test_sdk_reads_and_writes_real_data_visible_through_the_api(sdk_session, make_key, workspace,
                                                                  live_server, structured):
-    import httpx2
-
-    from sureapp.contacts import services
-    from sureapp.contacts.schemas import ContactCreate
-
     seeded = services.create_contact(workspace, ContactCreate(email="grace@example.com",
                                                               company="Navy"), "test seed")
     db.session.commit()
@@ -88,11 +87,6 @@ def test_sdk_reads_and_writes_real_data_visible_through_the_api(sdk_session, mak
 
 def test_sdk_read_only_key_is_refused_write_and_delete_tools(sdk_session, make_key, workspace,
                                                               live_server, structured):
-    import httpx2
-
-    from sureapp.contacts import services
-    from sureapp.contacts.schemas import ContactCreate
-
     seeded = services.create_contact(workspace, ContactCreate(email="grace@example.com"), "seed")
     db.session.commit()
     _, plaintext = make_key(("read",))
@@ -162,8 +156,6 @@ def test_suremails_key_is_refused_on_mcp(sdk_session, make_key):
 
 
 def test_mcp_key_works_on_mcp_but_not_on_the_api(sdk_session, make_key, live_server, structured):
-    import httpx2
-
     key, plaintext = make_key(("read",), key_type="mcp")
 
     async def scenario(session):
@@ -179,9 +171,6 @@ def test_default_client_falls_back_from_the_2026_probe_to_the_handshake(live_ser
                                                                           structured):
     """mcp.Client's default mode probes server/discover first; we answer as a handshake-era
     server, and it must settle on the initialize handshake."""
-    import anyio
-    import httpx2
-
     key, plaintext = make_key(("read",))
 
     async def main():
