@@ -308,7 +308,25 @@ def describe_errors(errors: dict[str, list[str]]) -> str:
                      for name, messages in errors.items())
 
 
-def _validated_rows(job: ImportJob):
+def validated_rows(job: ImportJob) -> list:
+    """[row number, payload, problem] per data row, validated once per mapping: kept in the
+    job's folder (prepared.json) so the dry run, the start check and the import share it."""
+    prepared = job.path / "prepared.json"
+    if prepared.is_file():
+        return json.loads(prepared.read_text(encoding="utf-8"))
+    rows = [list(r) for r in _validate(job)]
+    tmp = job.path / "prepared.json.tmp"
+    tmp.write_text(json.dumps(rows), encoding="utf-8")
+    os.replace(tmp, prepared)
+    return rows
+
+
+def forget_validation(job: ImportJob) -> None:
+    """After a mapping change the rows mean something else: validate again."""
+    (job.path / "prepared.json").unlink(missing_ok=True)
+
+
+def _validate(job: ImportJob):
     """(row number, payload, problem) per data row: the API's schema (same rules, same email
     normalization) plus duplicates within the file, which would otherwise update each other."""
     headers, rows = job.table()
@@ -345,7 +363,7 @@ def dry_run(workspace: Workspace, job: ImportJob) -> DryRun:
     """Counts of creates, updates and errors, without writing anything."""
     result = DryRun()
     valid: list[tuple[int, str]] = []
-    for number, payload, problem in _validated_rows(job):
+    for number, payload, problem in validated_rows(job):
         if problem:
             result.errors.append(RowResult(number, payload.get("email", ""), "error", problem))
         else:
@@ -402,7 +420,7 @@ def run_import(workspace: Workspace, job: ImportJob, source: str, on_progress=No
             on_progress(progress)
 
     try:
-        for number, payload, problem in _validated_rows(job):
+        for number, payload, problem in validated_rows(job):
             if problem:
                 errors.append(RowResult(number, payload.get("email", ""), "error", problem))
                 progress["failed"] += 1
@@ -423,6 +441,7 @@ def run_import(workspace: Workspace, job: ImportJob, source: str, on_progress=No
     errors.sort(key=lambda e: e.row)
     write_report(job, errors)
     job.upload_path.unlink(missing_ok=True)  # the data is in the database now; keep only the report
+    forget_validation(job)
     job.meta.update(state="done", progress=progress)
     job.save()
     return progress

@@ -83,6 +83,8 @@ def import_mapping(workspace, job_id):
         if not form.validate_on_submit():
             errors.append("Your session expired; please try again.")
         if not errors:
+            if mapping != job.meta["mapping"]:
+                csv_import.forget_validation(job)
             job.meta["mapping"] = mapping
             job.save()
             return redirect_to(url_for(".import_review", workspace_id=workspace.id, job_id=job.id))
