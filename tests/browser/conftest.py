@@ -143,8 +143,10 @@ def app(live_server):
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope, not session: Playwright's sync API keeps an asyncio loop running in this
+    # thread while it is open, which breaks later tests that start their own loop (anyio, MCP).
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
