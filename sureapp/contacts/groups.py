@@ -11,6 +11,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Contact, ContactEvent, ContactList, Tag, Workspace, list_members, tag_members
 from ..pagination import Page, keyset_page
+from ..timeutil import utcnow
 from .schemas import GroupQuery
 
 
@@ -84,8 +85,11 @@ def resolve_contacts(workspace: Workspace, contact_ids) -> list[uuid.UUID]:
     found = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        found.update(db.session.scalars(select(Contact.id).where(
-            Contact.id.in_(chunk), Contact.workspace_id == workspace.id)))
+        # By primary key only, the workspace checked here: with `AND workspace_id = ?` SQLite
+        # (no ANALYZE statistics) walks the workspace's whole index instead of the PK.
+        rows = db.session.execute(select(Contact.id, Contact.workspace_id)
+                                  .where(Contact.id.in_(chunk)))
+        found.update(cid for cid, ws_id in rows if ws_id == workspace.id)
     missing = [str(i) for i in ids if i not in found]
     if missing:
         raise NotFound(f"No such contact: {', '.join(missing[:20])}"
@@ -136,8 +140,10 @@ def remove_member(kind: GroupKind, workspace: Workspace, group, contact_id, sour
 def record_membership_events(kind: GroupKind, contact_ids, group, verb: str, source: str) -> None:
     """One timeline entry per contact: '<kind>_added' / '<kind>_removed' with the group's name."""
     changes = {kind.label: {"id": str(group.id), "name": group.name}}
-    db.session.add_all([ContactEvent(contact_id=cid, action=f"{kind.label}_{verb}",
-                                     changes=changes, source=source) for cid in contact_ids])
+    now = utcnow()
+    db.session.execute(insert(ContactEvent), [
+        {"id": uuid.uuid4(), "contact_id": cid, "action": f"{kind.label}_{verb}",
+         "changes": changes, "source": source, "created_at": now} for cid in contact_ids])
     # Membership rows were written with Core: let loaded relationships re-read them.
     touched = set(contact_ids)
     for contact in list(db.session.identity_map.values()):
