@@ -1,17 +1,27 @@
 """Bulk actions on many contacts: add to / remove from a list, add / remove a tag, change status,
 delete — on selected rows or on every contact matching the current filter.
 
-All or nothing: the whole action runs in ONE transaction, in chunks of CHUNK ids (each chunk one
-set-based statement through the contacts services, so memory and statement size stay bounded),
-and is committed once at the end. Any error rolls everything back, so a selection is never left
-half-changed. A background job with per-chunk commits could not promise that, and one
-transaction over 100,000 contacts takes seconds, not minutes (see bench/), so it stays in the
-request.
+All or nothing: an action runs in ONE transaction, in chunks of CHUNK ids (each chunk one
+set-based step through the contacts services, so memory and statement size stay bounded), and is
+committed once at the end. Any error rolls everything back, so a selection is never left
+half-changed (per-chunk commits could not promise that).
+
+Up to INLINE_LIMIT contacts that transaction runs in the request. Larger selections can take
+longer than a worker's request timeout, so they run the same single transaction in a background
+thread; the page polls its progress (a status file under instance/, readable by every worker
+while the transaction is still open) and shows the outcome: done, or failed with nothing changed.
 """
+import json
+import os
+import re
+import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
-from flask import abort
+from flask import abort, current_app
 from sqlalchemy import delete, insert, select, update
 from ..errors import DomainError
 from ..extensions import db
@@ -24,6 +34,9 @@ from .forms import BULK_ACTIONS, BulkForm
 from .permissions import can_delete
 
 CHUNK = 500
+INLINE_LIMIT = 2000
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+JOB_TTL_SECONDS = 24 * 3600
 
 
 class BulkError(DomainError):
@@ -138,9 +151,10 @@ def _chunks(ids: list):
         yield ids[start:start + CHUNK]
 
 
-def apply(workspace: Workspace, plan: BulkPlan, source: str) -> str:
+def apply(workspace: Workspace, plan: BulkPlan, source: str, on_progress=None) -> str:
     """Run the plan in one transaction; returns the message for the user. Rolls back on any error."""
     changed = 0
+    done_ids = 0
     try:
         for chunk in _chunks(plan.contact_ids):
             if plan.action == "add_to_list":
@@ -155,6 +169,9 @@ def apply(workspace: Workspace, plan: BulkPlan, source: str) -> str:
                 changed += set_status(workspace, chunk, plan.status, source)
             elif plan.action == "delete":
                 changed += delete_contacts(workspace, chunk)
+            done_ids += len(chunk)
+            if on_progress:
+                on_progress(done_ids)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -171,3 +188,87 @@ def apply(workspace: Workspace, plan: BulkPlan, source: str) -> str:
     }[plan.action]
     return done + (f" ({unchanged:,} already were)." if unchanged and plan.action != "delete" else ".")
 
+
+
+# ---- large selections: the same transaction in a background thread ----------------------------
+
+def _jobs_root() -> Path:
+    root = Path(current_app.config.get("CONTACT_BULK_DIR")
+                or Path(current_app.instance_path) / "bulk")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _write_status(path: Path, status: dict) -> None:
+    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(status))
+    os.replace(tmp, path)  # atomic: a poll never reads half a file
+
+
+def load_status(job_id: str, workspace: Workspace, user_id) -> dict | None:
+    """The job's status if it belongs to this user in this workspace, else None."""
+    if not JOB_ID.match(job_id or ""):
+        return None
+    path = _jobs_root() / f"{job_id}.json"
+    if not path.is_file():
+        return None
+    status = json.loads(path.read_text())
+    if status["workspace_id"] != str(workspace.id) or status["user_id"] != str(user_id):
+        return None
+    return status
+
+
+def _cleanup_old_jobs() -> None:
+    cutoff = time.time() - JOB_TTL_SECONDS
+    for path in _jobs_root().glob("*.json"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
+_running: dict[str, threading.Thread] = {}
+
+
+def start_in_background(workspace: Workspace, plan: BulkPlan, source: str, user_id) -> str:
+    """Start the plan in a thread (its own app context and session); returns the job id."""
+    _cleanup_old_jobs()
+    job_id = secrets.token_hex(16)
+    path = _jobs_root() / f"{job_id}.json"
+    status = {"workspace_id": str(workspace.id), "user_id": str(user_id), "state": "running",
+              "done": 0, "total": plan.count, "title": plan.describe(), "message": ""}
+    _write_status(path, status)
+    app = current_app._get_current_object()
+    workspace_id, target_id = workspace.id, plan.target.id if plan.target else None
+    target_model = type(plan.target) if plan.target else None
+
+    def work():
+        with app.app_context():
+            try:
+                ws = db.session.get(Workspace, workspace_id)
+                target = db.session.get(target_model, target_id) if target_model else None
+                job_plan = BulkPlan(plan.action, plan.contact_ids, plan.scope, target, plan.status)
+
+                def progress(done):
+                    _write_status(path, {**status, "done": done})
+
+                message = apply(ws, job_plan, source, on_progress=progress)
+                _write_status(path, {**status, "state": "done", "done": plan.count,
+                                     "message": message})
+            except Exception as exc:  # rolled back by apply(): nothing was changed
+                app.logger.exception("bulk action %s failed", job_id)
+                reason = exc.message if isinstance(exc, DomainError) else "an unexpected error"
+                _write_status(path, {**status, "state": "failed",
+                                     "message": f"Nothing was changed: {reason}."})
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=work, name=f"bulk-{job_id[:8]}", daemon=True)
+    _running[job_id] = thread
+    thread.start()
+    return job_id
+
+
+def wait_for(job_id: str, timeout: float = 60) -> None:
+    """Block until a background bulk action ends (tests)."""
+    thread = _running.pop(job_id, None)
+    if thread:
+        thread.join(timeout)

@@ -328,12 +328,30 @@ def bulk_action(workspace):
         return render_page_or_fragment("contacts/bulk_confirm.html", "contacts/_bulk_confirm.html",
                                        workspace=workspace, plan=plan, form=form, flt=flt,
                                        back=back, action_label=BULK_ACTIONS[form.action.data])
+    if plan.count > bulk.INLINE_LIMIT:
+        job_id = bulk.start_in_background(workspace, plan, ui_source(), current_user.id)
+        return redirect_to(url_for(".bulk_progress", workspace_id=workspace.id, job_id=job_id,
+                                   back=back))
     try:
         message = bulk.apply(workspace, plan, source=ui_source())
     except DomainError as exc:
         return _bulk_problem(workspace, f"Nothing was changed: {exc.message}", back)
     flash(message, "success")
     return redirect_to(back)
+
+
+@bp.get("/bulk/<job_id>")
+@workspace_view(VIEW_AND_EDIT)
+def bulk_progress(workspace, job_id):
+    """A large bulk action's progress; the fragment polls itself until it is done or failed."""
+    status = bulk.load_status(job_id, workspace, current_user.id)
+    if status is None:
+        abort(404)
+    back = request.args.get("back", "")
+    if not back.startswith(f"/w/{workspace.id}/contacts"):  # only ever back to this table
+        back = url_for(".index", workspace_id=workspace.id)
+    return render_page_or_fragment("contacts/bulk_progress.html", "contacts/_bulk_progress.html",
+                                   workspace=workspace, job=status, job_id=job_id, back=back)
 
 
 def _bulk_problem(workspace, message: str, back: str):

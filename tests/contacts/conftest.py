@@ -12,8 +12,8 @@ from sureapp.models import Contact, ContactList, Role, Tag
 
 @pytest.fixture
 def app_config(tmp_path):
-    """Uploads go to a per-test folder, never the real instance/."""
-    return {"CONTACT_IMPORT_DIR": str(tmp_path / "imports")}
+    """Uploads and bulk-job status files go to a per-test folder, never the real instance/."""
+    return {"CONTACT_IMPORT_DIR": str(tmp_path / "imports"), "CONTACT_BULK_DIR": str(tmp_path / "bulk")}
 
 
 @pytest.fixture

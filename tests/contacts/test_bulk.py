@@ -174,3 +174,45 @@ def test_bulk_needs_the_csrf_token_when_csrf_is_on(ws, as_role, three, app):
                                                                   "confirmed": "yes"})
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 3
+
+
+def test_large_selections_run_in_the_background_all_or_nothing(ws, as_role, make_contact, make_tag,
+                                                              monkeypatch):
+    workspace, _ = ws
+    monkeypatch.setattr(bulk, "INLINE_LIMIT", 2)
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    people = [make_contact(workspace, email=f"bg{i}@example.com") for i in range(5)]
+    tag = make_tag(workspace)
+    client = as_role("member")
+    response = client.post(bulk_url(workspace), data={"action": "add_tag", "tag_id": str(tag.id),
+                                                      "scope": "all", "confirmed": "yes"})
+    assert response.status_code == 303 and "/contacts/bulk/" in response.headers["Location"]
+    job_id = response.headers["Location"].split("/contacts/bulk/")[1].split("?")[0]
+    bulk.wait_for(job_id)
+    page = client.get(response.headers["Location"], headers={"HX-Request": "true", "HX-Target": "bulk-progress"})
+    assert page.status_code == 200 and "Tagged 5 contacts" in page.get_data(as_text=True)
+    assert b"hx-trigger" not in page.data  # finished: no more polling
+    assert members(tag_members, tag_members.c.tag_id, tag) == {p.id for p in people}
+    # Someone else's job is a 404, and so is a made-up id.
+    assert as_role("manager").get(response.headers["Location"]).status_code == 404
+    assert client.get(f"/w/{workspace.id}/contacts/bulk/{'0' * 32}").status_code == 404
+
+    # A failure in the background changes nothing and says so.
+    real = bulk.tags.remove_contacts_from_tag
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk.tags, "remove_contacts_from_tag", flaky)
+    response = client.post(bulk_url(workspace), data={"action": "remove_tag", "tag_id": str(tag.id),
+                                                      "scope": "all", "confirmed": "yes"})
+    job_id = response.headers["Location"].split("/contacts/bulk/")[1].split("?")[0]
+    bulk.wait_for(job_id)
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Nothing was changed" in body
+    db.session.expire_all()
+    assert members(tag_members, tag_members.c.tag_id, tag) == {p.id for p in people}
