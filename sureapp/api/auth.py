@@ -6,12 +6,13 @@ raises an ApiProblem (401, or 429 when the client IP has failed too often); the 
 catch it and turn it into its own error.
 """
 from flask import Request, g
-from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, inspect, or_, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..keys import keystring
-from ..models import KEY_TYPE_SURFACES, ApiKey
+from ..models import KEY_TYPE_SURFACES, ApiKey, Workspace
 from ..timeutil import utcnow
 from .problems import ApiProblem
 from .ratelimit import check_auth_failures, record_auth_failure
@@ -47,13 +48,41 @@ def presented_key(request: Request) -> str | None:
     return header_key if header_key is not None else bearer
 
 
+def _columns(model, prefix: str = "") -> list[tuple[str, str]]:
+    """(attribute, result label) for every column of `model`."""
+    return [(attr.key, prefix + attr.columns[0].name) for attr in inspect(model).column_attrs]
+
+
+_KEY_FIELDS, _WORKSPACE_FIELDS = _columns(ApiKey), _columns(Workspace, "workspace__")
+_keys, _workspaces = ApiKey.__table__, Workspace.__table__
+# The hot path (PERF-NOTES: the ORM is the cost): one indexed lookup (both digests have unique
+# indexes) that brings the workspace along, as a Core statement built once, so every request
+# reuses its compiled form. The row is read fresh on every request: nothing about a key is
+# cached, so a revoke is seen by every worker on its next request.
+_KEY_BY_DIGEST = (
+    select(_keys, *[c.label(f"workspace__{c.name}") for c in _workspaces.c])
+    .join(_workspaces, _workspaces.c.id == _keys.c.workspace_id)
+    .where(or_(_keys.c.key_hash == bindparam("digest"),
+               _keys.c.previous_key_hash == bindparam("digest")))
+)
+
+
+def _as_loaded(model, row, fields):
+    """The ORM object for a Core row, in the session as if a query had loaded it (no SQL);
+    an instance already in the session gets the row's fresh values."""
+    obj = model(**{attr: row[label] for attr, label in fields})
+    make_transient_to_detached(obj)
+    return db.session.merge(obj, load=False)
+
+
 def _find_key(candidate: str) -> ApiKey | None:
-    hashed = keystring.digest(candidate)
-    return db.session.scalar(
-        select(ApiKey)
-        .options(joinedload(ApiKey.workspace))
-        .where(or_(ApiKey.key_hash == hashed, ApiKey.previous_key_hash == hashed))
-    )
+    row = db.session.connection().execute(
+        _KEY_BY_DIGEST, {"digest": keystring.digest(candidate)}).mappings().first()
+    if row is None:
+        return None
+    key = _as_loaded(ApiKey, row, _KEY_FIELDS)
+    set_committed_value(key, "workspace", _as_loaded(Workspace, row, _WORKSPACE_FIELDS))
+    return key
 
 
 def _reject_reason(key: ApiKey | None, candidate: str, surface: str, now) -> str | None:

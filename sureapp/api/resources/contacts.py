@@ -50,7 +50,7 @@ def bulk_upsert_contacts(body: BulkUpsert):
 @operation("GET", "/contacts/<uuid:contact_id>", summary="Get a contact", tag=TAG,
            response=ContactOut)
 def show_contact(contact_id: uuid.UUID):
-    return ContactOut.of(services.get_contact(g.workspace, contact_id))
+    return ContactOut.model_validate(services.read_contact(g.workspace, contact_id))
 
 
 @operation("PUT", "/contacts/<uuid:contact_id>", summary="Replace a contact", tag=TAG,
