@@ -159,3 +159,29 @@ def test_contact_page_inline_tags_custom_fields_and_delete_dialog(page, live_ser
 
     page.goto(live_server.url_for("orgs.dashboard", workspace_id=workspace.id))
     screenshot(page, "workspace-dashboard", full_page=True)
+
+
+def test_lists_and_tags_side_panel_with_inline_errors(page, live_server, browser_login, make_user,
+                                                     make_org, screenshot):
+    owner = make_user(email="lists@example.com")
+    _, workspace = make_org(owner, workspace_name="Lists Space")
+    seed(workspace)
+    browser_login(page, "lists@example.com")
+    page.goto(live_server.url_for("tags.index", workspace_id=workspace.id))
+    page.get_by_role("link", name="New tag").click()
+    panel = page.locator("dialog[open]")
+    expect(panel).to_contain_text("New tag")
+    panel.get_by_label("Name").fill("vip")  # "VIP" exists: same slug
+    panel.get_by_role("button", name="Create tag").click()
+    expect(page.locator("dialog[open]")).to_contain_text("already exists")
+    page.locator("dialog[open]").get_by_label("Name").fill("Prospect")
+    page.locator("dialog[open]").get_by_role("button", name="Create tag").click()
+    expect(page.locator(".flash")).to_contain_text("Tag “Prospect” created")
+    expect(page.get_by_role("row", name=re.compile("Prospect"))).to_be_visible()
+
+    page.get_by_role("link", name="Delete VIP").click()
+    expect(page.locator("dialog[open]")).to_contain_text("It has no contacts")
+    screenshot(page, "tags-delete-confirm")
+    page.locator("dialog[open]").get_by_role("button", name="Delete tag").click()
+    expect(page.locator(".flash")).to_contain_text("Tag “VIP” deleted")
+    screenshot(page, "tags-page", full_page=True)
