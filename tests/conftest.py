@@ -92,6 +92,19 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch):
+    """scrypt costs ~0.3 s a user here; tests check rules, not hashing strength (live servers keep scrypt)."""
+    from functools import partial
+
+    from werkzeug.security import generate_password_hash
+
+    import sureapp.auth.services as account_services
+
+    monkeypatch.setattr(account_services, "generate_password_hash",
+                        partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+
+
 # ---- factories -------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -49,32 +49,3 @@ def invite_via_ui(client, login):
         link = invite_link_from(response.get_data(as_text=True))
         return link.split("localhost", 1)[1]
     return invite
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """scrypt costs ~0.3 s here; these tests create many users and test rules, not hashing."""
-    from functools import partial
-
-    from werkzeug.security import generate_password_hash
-
-    import sureapp.auth.services as account_services
-    monkeypatch.setattr(account_services, "generate_password_hash",
-                        partial(generate_password_hash, method="pbkdf2:sha256:1000"))
-
-
-@pytest.fixture
-def login(client):
-    """The root `login`, plus forgetting the user Flask-Login cached on `g`: tests run inside one
-    app context, so without this a second login in the same test would still act as the first."""
-    from flask import g
-
-    def log_in(user, as_client=None):
-        target = as_client or client
-        with target.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-        g.pop("_login_user", None)
-        return target
-
-    return log_in
