@@ -96,3 +96,13 @@ def seeded_ids(app, api_keys):
     assert response.status_code == 201, response.get_json()
     ids["contact_id"] = response.get_json()["id"]
     return ids
+
+
+def sqlite_only():
+    """For a module whose subject never reaches the database layer (headers, CSRF, redirects,
+    key parsing before lookup): `backend = sqlite_only()` runs it once, not per backend."""
+    @pytest.fixture(params=["sqlite"])
+    def backend(request):
+        return request.param
+
+    return backend

@@ -22,7 +22,7 @@ from tests.conftest import make_test_app
 
 from .conftest import key_headers
 
-EXAMPLES = 12  # per operation, positive and negative mixed
+EXAMPLES = 10  # per operation, positive and negative mixed
 ABILITIES = ("read", "read_write", "all")
 
 

@@ -8,6 +8,10 @@ import uuid
 import pytest
 from werkzeug.routing import BuildError
 
+from .conftest import sqlite_only
+
+backend = sqlite_only()  # nothing here depends on the database engine
+
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # Authenticated by API keys, not cookies: CSRF does not apply there.
 KEY_AUTHENTICATED_PREFIXES = ("/api/", "/mcp")

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import key_headers
+from .conftest import key_headers, sqlite_only
+
+backend = sqlite_only()  # nothing here depends on the database engine
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from sureapp.keys import keystring
 
-from .conftest import count_statements
+from .conftest import count_statements, sqlite_only
 
-FUZZ = settings(max_examples=200, deadline=None,
+backend = sqlite_only()  # nothing here depends on the database engine
+
+FUZZ = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

@@ -8,10 +8,14 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PASSWORD
+
+from .conftest import sqlite_only
+
+backend = sqlite_only()  # nothing here depends on the database engine
 
 APP_ORIGIN = "https://app.example"
 HOSTILE_TARGETS = [
@@ -66,6 +70,8 @@ def test_a_same_site_next_is_honoured(client, user):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(target="/\t/evil.com")
+@example(target="/\x1f")
 @given(target=st.one_of(
     st.text(alphabet=st.sampled_from("/\\:.@%\t\n\r \x00evil.comhtps?#"), max_size=24),
     st.text(max_size=40),
