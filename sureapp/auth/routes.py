@@ -20,7 +20,11 @@ def _load_user(session_id: str):
 
 def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths; never //host or scheme:… (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # Browsers drop tabs/newlines inside URLs ("/\t/evil.com" is "//evil.com"), and a newline
+    # can't go in a Location header at all: no control characters or whitespace.
+    if not target or any(ord(c) < 0x21 or ord(c) == 0x7f for c in target):
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
 
