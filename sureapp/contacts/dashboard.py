@@ -3,10 +3,11 @@ tags, and API usage. Every query is an indexed aggregate, so the page stays fast
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from flask import current_app, g, url_for
 from sqlalchemy import and_, case, func, select
 
 from ..extensions import db
-from ..models import (CONTACT_STATUSES, ApiKey, ApiRequestLog, Contact, ContactList, Tag,
+from ..models import (CONTACT_STATUSES, ApiKey, ApiRequestLog, Contact, ContactList, Role, Tag,
                       Workspace, list_members, tag_members)
 from ..timeutil import from_local, to_local, utcnow
 
@@ -153,10 +154,6 @@ def dashboard_summary(workspace: Workspace, now: datetime | None = None) -> Dash
 
 def dashboard_context(workspace: Workspace) -> dict:
     """Template context for templates/workspaces/dashboard.html (the orgs.dashboard view)."""
-    from flask import current_app, g, url_for
-
-    from ..models import Role
-
     keys_url = None
     if (g.workspace_role or 0) >= Role.MANAGER and "keys.index" in current_app.view_functions:
         keys_url = url_for("keys.index", workspace_id=workspace.id)

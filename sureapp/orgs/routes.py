@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..contacts.dashboard import dashboard_context
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Organization, OrgMembership, Role, Workspace
@@ -129,7 +130,8 @@ def _remember_and_open(workspace: Workspace):
 @bp.get("/w/<workspace_id>/")
 @workspace_view(Role.MEMBER)
 def dashboard(workspace: Workspace):
-    return render_template("workspaces/dashboard.html", workspace=workspace)
+    return render_template("workspaces/dashboard.html", workspace=workspace,
+                           **dashboard_context(workspace))
 
 
 def init_app(app):
