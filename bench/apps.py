@@ -26,36 +26,39 @@ def sureapp_app():
 
 def counted_sureapp_app():
     """The app, counting every write statement and write transaction this worker sends to the
-    database; the totals go to BENCH_WRITES_DIR/<pid>.json when the worker exits (after
-    gunicorn's worker_exit hook has flushed the request log, so those writes count too)."""
+    database. The totals are kept in BENCH_WRITES_DIR/<pid>.json, rewritten after each write
+    (writes are rare on the read path) and at exit (after gunicorn's worker_exit hook has
+    flushed the request log, so those writes count too)."""
     counts = {"statements": 0, "transactions": 0}
+    path = Path(os.environ["BENCH_WRITES_DIR"]) / f"{os.getpid()}.json"
+
+    def save():
+        path.write_text(json.dumps(counts))
 
     @event.listens_for(Engine, "before_cursor_execute")
     def count_statement(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().lower().startswith(WRITE_KEYWORDS):
             counts["statements"] += 1  # an executemany batch is one round trip, one write
             conn.info["bench_wrote"] = True
+            save()
 
     @event.listens_for(Engine, "commit")
     def count_transaction(conn):
         if conn.info.pop("bench_wrote", False):
             counts["transactions"] += 1
+            save()
 
     @event.listens_for(Engine, "rollback")
     def forget_transaction(conn):
         conn.info.pop("bench_wrote", None)
 
-    out = Path(os.environ["BENCH_WRITES_DIR"])
-
-    @atexit.register
-    def dump():
-        (out / f"{os.getpid()}.json").write_text(json.dumps(counts))
-
+    save()
+    atexit.register(save)
     return sureapp_app()
 
 
 def read_write_counts(directory: Path) -> dict[str, int]:
-    """Sum of every worker's counts (call after the server has stopped)."""
+    """Sum of every worker's counts so far (final once the server has stopped)."""
     total = {"statements": 0, "transactions": 0}
     for path in directory.glob("*.json"):
         for name, value in json.loads(path.read_text()).items():

@@ -16,7 +16,7 @@ from urllib.request import urlopen
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GUNICORN_CONF = REPO_ROOT / "gunicorn.conf.py"
-START_TIMEOUT = 30  # seconds
+START_TIMEOUT = 90  # seconds; app import is slow on a busy machine
 STOP_TIMEOUT = 40  # > graceful_timeout: workers flush their buffers before they exit
 
 
