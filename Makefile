@@ -39,7 +39,7 @@ chromium:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
 test: setup chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # Regenerate the initial migration from the models (only while nothing has been released).
 migration: setup
