@@ -38,7 +38,9 @@
   }, true);
 
   function openDialogs(root) {
-    root.querySelectorAll("dialog[data-open]").forEach(function (dialog) {
+    var dialogs = Array.prototype.slice.call(root.querySelectorAll("dialog[data-open]"));
+    if (root.matches && root.matches("dialog[data-open]")) dialogs.unshift(root);
+    dialogs.forEach(function (dialog) {
       if (dialog.open) return;
       var opener = lastOpener;
       dialog.showModal();
@@ -136,4 +138,33 @@
   function init() { refreshPickers(); refreshCount(); }
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", init);
+})();
+
+// A failed htmx request must not look like nothing happened: say why in the flash area.
+(function () {
+  "use strict";
+  var MESSAGES = {
+    400: "This page has expired. Reload it and try again.",
+    403: "Your role does not allow this.",
+    404: "This item no longer exists. Reload the page to see the current state.",
+    413: "That upload is too large.",
+    429: "Too many requests. Please wait a moment and try again.",
+    503: "The service is briefly unavailable. Please try again in a few seconds."
+  };
+  function showError(text) {
+    var area = document.getElementById("flashes");
+    if (!area) return;
+    var flash = document.createElement("div");
+    flash.className = "flash flash-error";
+    flash.setAttribute("role", "alert");
+    flash.textContent = text;
+    area.replaceChildren(flash);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    showError(MESSAGES[status] || "Something went wrong (" + status + "). Please try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("The server could not be reached. Check your connection and try again.");
+  });
 })();
