@@ -22,6 +22,16 @@ from .problems import RATE_LIMITED_TYPE, ApiProblem
 log = logging.getLogger(__name__)
 
 AUTH_FAILURE_LIMIT_DEFAULT = "30 per minute"
+STORAGE_WARNING_INTERVAL = 60.0  # seconds between "storage down" log lines per process
+
+
+def _storage_unavailable(consequence: str, error: Exception) -> None:
+    """Fail open, and say so once a minute rather than with a traceback on every request."""
+    now = time.monotonic()
+    last = current_app.extensions.get("sureapp_ratelimit_warned_at")
+    if last is None or now - last >= STORAGE_WARNING_INTERVAL:
+        current_app.extensions["sureapp_ratelimit_warned_at"] = now
+        log.warning("rate-limit storage unavailable (%s); %s", type(error).__name__, consequence)
 
 
 @dataclass(frozen=True)
@@ -76,8 +86,8 @@ def consume_key_budget(key_id) -> None:
     try:
         allowed = limiter.limiter.hit(item, *ids)
         g.rate_budget = _budget(item, ids)
-    except Exception:  # storage down: serve the request rather than fail every integration
-        log.exception("rate-limit storage unavailable; request not counted")
+    except Exception as error:  # storage down: serve the request rather than fail every integration
+        _storage_unavailable("requests are served but not counted", error)
         return
     if not allowed:
         raise _exceeded(g.rate_budget, f"This key may make {item.amount} requests per "
@@ -98,8 +108,8 @@ def check_auth_failures(client_ip: str) -> None:
         if limiter.limiter.test(item, *ids):
             return
         budget = _budget(item, ids)
-    except Exception:
-        log.exception("rate-limit storage unavailable; auth failures not checked")
+    except Exception as error:
+        _storage_unavailable("failed authentications are not checked", error)
         return
     g.rate_budget = budget
     raise _exceeded(budget, "Too many failed authentication attempts from this address. "
@@ -114,8 +124,8 @@ def record_auth_failure(client_ip: str) -> None:
     try:
         limiter.limiter.hit(item, *ids)
         g.rate_budget = _budget(item, ids)
-    except Exception:
-        log.exception("rate-limit storage unavailable; auth failure not recorded")
+    except Exception as error:
+        _storage_unavailable("failed authentications are not counted", error)
 
 
 def add_budget_headers(response):
