@@ -47,6 +47,8 @@ class Config:
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
         self.PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", "0"))
+        # Browser origins allowed to call /mcp (comma-separated); a missing Origin is always allowed.
+        self.MCP_ALLOWED_ORIGINS = os.environ.get("MCP_ALLOWED_ORIGINS", "")
         self.PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
         self.SESSION_COOKIE_SECURE = _bool(
             "SESSION_COOKIE_SECURE", self.PREFERRED_URL_SCHEME == "https"

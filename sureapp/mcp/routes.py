@@ -7,7 +7,6 @@ HTTP-level rejections carry a JSON-RPC error with no id, as the transport spec a
 clients can show the reason; the request log records every authenticated request.
 """
 import logging
-import os
 
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException
@@ -146,7 +145,6 @@ def unexpected(exc: Exception):
 
 
 def init_app(app):
-    app.config.setdefault("MCP_ALLOWED_ORIGINS", os.environ.get("MCP_ALLOWED_ORIGINS", ""))
     allowed = app.config["MCP_ALLOWED_ORIGINS"]
     if isinstance(allowed, str):  # from the environment: comma-separated origins
         allowed = allowed.split(",")
