@@ -1,11 +1,21 @@
 """gunicorn entry point for tests/perf: the real app (bench.apps, so RATELIMIT_KEY_PREFIX gives
 each test its own Redis counters) plus the serving worker's pid on every response, so a test
-can prove that more than one worker answered."""
+can prove that more than one worker answered. PERF_TEST_HOLD_SECONDS holds every request a
+little: a sync worker that finishes fast accepts the next waiting connection itself, so on a
+quiet machine one worker could serve a whole burst and the other never be tested."""
 import os
+import time
 
 from bench.apps import sureapp_app
 
 app = sureapp_app()
+HOLD_SECONDS = float(os.environ.get("PERF_TEST_HOLD_SECONDS", "0"))
+
+
+@app.before_request
+def _hold():
+    if HOLD_SECONDS:
+        time.sleep(HOLD_SECONDS)
 
 
 @app.after_request

@@ -45,6 +45,8 @@ def gunicorn_app(app, tmp_path):
             "SECRET_KEY": secrets.token_urlsafe(32),
             "RATELIMIT_STORAGE_URI": "memory://",
             "RATELIMIT_KEY_PREFIX": f"perf-{secrets.token_hex(8)}",
+            # Concurrent requests overlap, so both workers take some (see _wsgi.py).
+            "PERF_TEST_HOLD_SECONDS": "0.05",
             # Background flushing as in production; each test reads only what it asserts.
         }
         settings.update(env)
