@@ -1,8 +1,7 @@
 """WSGI entry points the benchmark serves with gunicorn (`bench.apps:sureapp_app()` …).
 
-The real app from the real factory; the only override is the rate-limit key prefix from
-RATELIMIT_KEY_PREFIX when set, so a benchmark or test never shares Redis counters with anything
-else.
+The real app from the real factory, configured by the environment like production (the runner
+sets a private RATELIMIT_KEY_PREFIX, so a benchmark or test never shares Redis counters).
 """
 import atexit
 import json
@@ -18,10 +17,7 @@ WRITE_KEYWORDS = ("insert", "update", "delete", "replace", "merge")
 
 
 def sureapp_app():
-    overrides = {}
-    if os.environ.get("RATELIMIT_KEY_PREFIX"):
-        overrides["RATELIMIT_KEY_PREFIX"] = os.environ["RATELIMIT_KEY_PREFIX"]
-    return create_app(overrides)
+    return create_app()
 
 
 def counted_sureapp_app():

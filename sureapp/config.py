@@ -33,6 +33,8 @@ class Config:
             "DATABASE_URL", f"sqlite:///{Path(instance_path) / 'sureapp.db'}"
         )
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Namespace of every counter in the rate-limit storage (several deployments, one Redis).
+        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "sureapp")
         self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         self.SMTP_URL = os.environ.get("SMTP_URL", "")
@@ -67,6 +69,5 @@ class Config:
     # counters and switch back when it answers; anything else is logged, never a 500 (SECURITY.md).
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
-    RATELIMIT_KEY_PREFIX = "sureapp"
     TEMPLATES_AUTO_RELOAD = False
     PURGE_REVOKED_AFTER_DAYS = 30

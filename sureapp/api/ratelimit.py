@@ -59,7 +59,7 @@ def _enabled() -> bool:
 
 
 def _identifiers(*parts: str) -> tuple[str, ...]:
-    return (current_app.config.get("RATELIMIT_KEY_PREFIX", "sureapp"), *parts)
+    return (current_app.config["RATELIMIT_KEY_PREFIX"], *parts)
 
 
 def _budget(item: RateLimitItem, identifiers: tuple[str, ...]) -> Budget:
