@@ -41,7 +41,7 @@ class Config:
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "sureapp@localhost")
         self.REQUEST_LOG_RETENTION_DAYS = int(os.environ.get("REQUEST_LOG_RETENTION_DAYS", "90"))
         # The request log is buffered and written in batches (sureapp/usage/recorder.py).
-        self.REQUEST_LOG_FLUSH_SECONDS = float(os.environ.get("REQUEST_LOG_FLUSH_SECONDS", "2"))
+        self.REQUEST_LOG_FLUSH_SECONDS = float(os.environ.get("REQUEST_LOG_FLUSH_SECONDS", "5"))
         self.REQUEST_LOG_BATCH_SIZE = int(os.environ.get("REQUEST_LOG_BATCH_SIZE", "2000"))
         # Failed API/MCP authentications allowed per client IP before 429.
         self.API_AUTH_FAILURE_LIMIT = os.environ.get("API_AUTH_FAILURE_LIMIT", "30 per minute")

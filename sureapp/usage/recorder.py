@@ -42,8 +42,8 @@ class UsageRecorder:
 
     def __init__(self, app: Flask):
         self.app = app
-        self.flush_seconds = float(app.config.get("REQUEST_LOG_FLUSH_SECONDS", 2.0))
-        self.batch_size = int(app.config.get("REQUEST_LOG_BATCH_SIZE", 500))
+        self.flush_seconds = float(app.config["REQUEST_LOG_FLUSH_SECONDS"])
+        self.batch_size = int(app.config["REQUEST_LOG_BATCH_SIZE"])
         # Tests flush explicitly; a server flushes from a background thread.
         self.background = bool(app.config.get("REQUEST_LOG_BACKGROUND", not app.testing))
         self._pending: list[dict] = []
