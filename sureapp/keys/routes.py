@@ -71,11 +71,6 @@ class KeyFilters:
         return {k: v for k, v in values.items() if v}
 
 
-def _wants_fragment() -> bool:
-    # htmx restoring a page missing from its history cache needs the whole page.
-    return is_htmx() and request.headers.get("HX-History-Restore-Request") != "true"
-
-
 def _load_key(workspace: Workspace, key_id) -> ApiKey:
     try:
         return services.get_key(workspace, key_id)
@@ -188,7 +183,7 @@ def index(workspace):
     context = dict(workspace=workspace, pagination=pagination, keys=pagination.items,
                    filters=filters, now=now, key_types=KEY_TYPES,
                    status_filters=services.STATUS_FILTERS)
-    if not _wants_fragment():
+    if not is_htmx():
         return render_template("keys/index.html", **context)
     response = make_response(render_template("keys/_table.html", **context))
     if request.headers.get("HX-Trigger") != "keys-table":
