@@ -308,6 +308,11 @@ def upsert_contacts(workspace: Workspace, rows: list, source: str) -> BulkResult
             checked.append((index, data))
 
     known_groups = known[LISTS] | known[TAGS]  # uuid4s: lists and tags never share an id
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Upserts into one workspace take turns: two batches inserting the same emails in
+        # different orders would otherwise deadlock (SQLite's write lock already serializes).
+        db.session.execute(select(Workspace.id).where(Workspace.id == workspace.id)
+                           .with_for_update())
     existing = {}
     emails = [data.email for _, data in checked]
     for start in range(0, len(emails), 500):
