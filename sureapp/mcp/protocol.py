@@ -5,6 +5,9 @@ Only the initialize-handshake revisions are spoken. Differences between them tha
 batches exist only in 2025-03-26; `structuredContent` and tool titles arrive in 2025-06-18;
 from 2025-11-25 on, arguments that fail a tool's input schema are a tool execution error the
 model can correct (SEP-1303) instead of a JSON-RPC -32602 protocol error.
+
+A body is handled in two steps, `read` then `answer`, so the transport can charge the key's
+budget for every message of a batch before any of them runs.
 """
 import json
 from collections.abc import Callable
@@ -17,6 +20,9 @@ LATEST_VERSION = SUPPORTED_VERSIONS[0]
 # The transport spec: without an MCP-Protocol-Version header, assume 2025-03-26.
 VERSION_WITHOUT_HEADER = "2025-03-26"
 BATCH_VERSIONS = frozenset({"2025-03-26"})
+# A batch is one HTTP request doing many things: past this size it is refused before any
+# message runs (a 14,000-call batch once held a worker past its timeout).
+MAX_BATCH = 100
 _ORDER = tuple(reversed(SUPPORTED_VERSIONS))
 
 PARSE_ERROR = -32700
@@ -87,6 +93,15 @@ class Reply:
     label: str = ""
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """A body `Dispatcher.read` accepted: its messages (one unless a batch) and the version."""
+
+    messages: tuple[Any, ...]
+    is_batch: bool
+    version: str | None
+
+
 def describe(message: Any) -> str:
     """"tools/call create_contact", "ping", … for a message; "" when it has no method."""
     if not isinstance(message, dict) or not isinstance(message.get("method"), str):
@@ -129,7 +144,9 @@ class Dispatcher:
         self.info, self.tools, self.log_exception = info, tools, log_exception
         self.reraise = reraise
 
-    def handle_body(self, body: bytes, header_version: str | None) -> Reply:
+    def read(self, body: bytes, header_version: str | None) -> Envelope | Reply:
+        """The body's messages and their protocol version, or the Reply refusing the body as a
+        whole (not JSON, an empty or oversized batch, an unsupported version). Runs nothing."""
         try:
             payload = parse(body)
         except RpcError as exc:
@@ -139,6 +156,11 @@ class Dispatcher:
         is_batch = isinstance(payload, list)
         if is_batch and not payload:
             return self._invalid("An empty batch is not a valid request.")
+        if is_batch and len(payload) > MAX_BATCH:
+            return self._invalid(
+                f"A JSON-RPC batch may hold at most {MAX_BATCH} messages; this one has "
+                f"{len(payload)}. Send the messages in several requests.",
+                {"maxBatch": MAX_BATCH, "received": len(payload)})
         if any(isinstance(m, dict) and m.get("method") == "initialize" for m in messages):
             if is_batch:
                 return self._invalid("initialize must not be part of a JSON-RPC batch.")
@@ -155,13 +177,17 @@ class Dispatcher:
             return self._invalid(
                 f"JSON-RPC batches are not supported in protocol version {version}; "
                 "send one message per request.", {"batchVersions": sorted(BATCH_VERSIONS)})
+        return Envelope(tuple(messages), is_batch, version)
 
-        label = ", ".join(filter(None, map(describe, messages)))
-        label = f"batch: {label}" if is_batch else label
-        responses = [r for r in (self._handle_message(m, version) for m in messages) if r]
+    def answer(self, envelope: Envelope) -> Reply:
+        """Handle every message of a body that `read` accepted."""
+        label = ", ".join(filter(None, map(describe, envelope.messages)))
+        label = f"batch: {label}" if envelope.is_batch else label
+        responses = [r for r in (self._handle_message(m, envelope.version)
+                                 for m in envelope.messages) if r]
         if not responses:
             return Reply(202, label=label)  # only notifications or responses: nothing to say
-        if is_batch:
+        if envelope.is_batch:
             return Reply(200, responses, label)
         # A message that is not JSON-RPC at all is an HTTP-level bad request.
         invalid = responses[0].get("error", {}).get("code") == INVALID_REQUEST

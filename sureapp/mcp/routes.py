@@ -103,7 +103,8 @@ def endpoint():
         log_exception=lambda exc: log.error("MCP request failed", exc_info=exc),
         reraise=faults.UNAVAILABLE_ERRORS,
     )
-    reply = dispatcher.handle_body(body, request.headers.get("MCP-Protocol-Version"))
+    envelope = dispatcher.read(body, request.headers.get("MCP-Protocol-Version"))
+    reply = envelope if isinstance(envelope, Reply) else dispatcher.answer(envelope)
     g.mcp_label = reply.label
     return _reply_response(reply)
 
