@@ -11,8 +11,8 @@ import logging
 from flask import Flask, current_app, request
 from sqlalchemy import exc as sa_exc
 
-from .api.problems import problem_response
 from .extensions import db
+from .problems import problem_response
 
 RETRY_AFTER_SECONDS = 5
 MACHINE_PREFIXES = ("/api/", "/mcp")

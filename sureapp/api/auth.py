@@ -14,7 +14,7 @@ from ..extensions import db
 from ..keys import keystring
 from ..models import KEY_TYPE_SURFACES, ApiKey, Workspace
 from ..timeutil import utcnow
-from .problems import ApiProblem
+from ..problems import ApiProblem
 from .ratelimit import check_auth_failures, record_auth_failure
 
 # The ability each HTTP method needs (SPEC §3).

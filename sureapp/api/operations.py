@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..schema_types import validation_errors
 from .auth import METHOD_ABILITY
-from .problems import ApiProblem, validation_problem
+from ..problems import ApiProblem, validation_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -17,7 +17,7 @@ from flask import current_app, g
 from limits import RateLimitItem, parse
 
 from ..extensions import limiter
-from .problems import RATE_LIMITED_TYPE, ApiProblem
+from ..problems import RATE_LIMITED_TYPE, ApiProblem
 
 log = logging.getLogger(__name__)
 

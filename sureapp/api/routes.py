@@ -10,7 +10,7 @@ from ..extensions import csrf, db, limiter
 from ..faults import UNAVAILABLE_ERRORS, database_unavailable
 from .auth import authenticate, require_ability
 from .operations import assert_every_view_declared, bp, declared_operation
-from .problems import LIMIT_EXCEEDED_TYPE, ApiProblem, problem_response, validation_problem
+from ..problems import LIMIT_EXCEEDED_TYPE, ApiProblem, problem_response, validation_problem
 from ..usage.recorder import record_request
 from .ratelimit import add_budget_headers, consume_key_budget
 

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import faults
 from ..api.auth import authenticate
-from ..api.problems import ApiProblem
+from ..problems import ApiProblem
 from ..api.ratelimit import add_budget_headers, consume_key_budget
 from ..extensions import csrf
 from ..usage.recorder import record_request

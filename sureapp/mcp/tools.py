@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from ..api.auth import METHOD_ABILITY, require_ability
-from ..api.problems import ApiProblem
+from ..problems import ApiProblem
 from ..api.resources.me import describe_key as describe_key_body
 from ..campaigns import services as campaigns
 from ..campaigns.schemas import CampaignCreate, CampaignOut, CampaignPage, CampaignQuery

@@ -1,4 +1,4 @@
-"""RFC 9457 problem details: the one way anything under /api (and /mcp's HTTP layer) reports an error."""
+"""RFC 9457 problem details: the one way the keyed surfaces (/api, /mcp) and faults.py report an error."""
 from http import HTTPStatus
 
 from flask import current_app
