@@ -45,6 +45,9 @@ class Config:
         self.REQUEST_LOG_BATCH_SIZE = int(os.environ.get("REQUEST_LOG_BATCH_SIZE", "2000"))
         # Failed API/MCP authentications allowed per client IP before 429.
         self.API_AUTH_FAILURE_LIMIT = os.environ.get("API_AUTH_FAILURE_LIMIT", "30 per minute")
+        # Keys within this many days of their expiry are flagged "Expiring soon" (table, filter,
+        # dashboard): the one window of sureapp/keys/state.py.
+        self.KEY_EXPIRING_SOON_DAYS = int(os.environ.get("KEY_EXPIRING_SOON_DAYS", "7"))
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
