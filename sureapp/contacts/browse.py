@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactList, Tag, Workspace, list_members, tag_members
+from ..sqlutil import contains_text
 from ..tenancy.access import parse_uuid
 
 PAGE_SIZE = 50
@@ -94,10 +95,6 @@ def _owned_id(model, raw: str | None, workspace: Workspace) -> uuid.UUID | None:
     return ident
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def filtered(workspace: Workspace, flt: ContactFilter, *columns) -> Select:
     """SELECT of the workspace's contacts (or of `columns`) that match the filter, unordered."""
     query = select(*(columns or (Contact,))).where(Contact.workspace_id == workspace.id)
@@ -110,15 +107,10 @@ def filtered(workspace: Workspace, flt: ContactFilter, *columns) -> Select:
         query = query.where(Contact.id.in_(
             select(tag_members.c.contact_id).where(tag_members.c.tag_id == flt.tag_id)))
     if flt.search:
-        pattern = f"%{_escape_like(flt.search)}%"
         columns = [Contact.email, Contact.first_name, Contact.last_name, Contact.company]
         if " " in flt.search:  # "ana lima" spans both name columns
             columns.append(Contact.first_name + " " + Contact.last_name)
-        # SQLite's LIKE already ignores ASCII case; ilike() would add lower() on every row.
-        sqlite = db.session.get_bind().dialect.name == "sqlite"
-        query = query.where(or_(*(
-            (col.like(pattern, escape="\\") if sqlite else col.ilike(pattern, escape="\\"))
-            for col in columns)))
+        query = query.where(or_(*(contains_text(col, flt.search) for col in columns)))
     return query
 
 

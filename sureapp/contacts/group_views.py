@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db
+from ..sqlutil import contains_text
 from ..tenancy.access import parse_uuid
 from ..web import render_page_or_fragment, workspace_view
 from . import groups, lists, tags
@@ -63,7 +64,7 @@ def groups_with_counts(page_kind: PageKind, workspace, search: str = "") -> list
     model = page_kind.kind.model
     query = select(model).where(model.workspace_id == workspace.id).order_by(model.name)
     if search:
-        query = query.where(model.name.ilike(f"%{groups.escape_like(search)}%", escape="\\"))
+        query = query.where(contains_text(model.name, search))
     items = list(db.session.scalars(query))
     counts = groups.member_counts(page_kind.kind, [i.id for i in items])
     return [(item, counts.get(item.id, 0)) for item in items]

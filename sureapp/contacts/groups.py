@@ -11,6 +11,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Contact, ContactEvent, ContactList, Tag, Workspace, list_members, tag_members
 from ..pagination import Page, keyset_page
+from ..sqlutil import contains_text
 from ..timeutil import utcnow
 from .schemas import GroupQuery
 
@@ -68,8 +69,7 @@ def list_groups(kind: GroupKind, workspace: Workspace, query: GroupQuery) -> tup
     """A page of groups (newest first) and their member counts."""
     stmt = select(kind.model).where(kind.model.workspace_id == workspace.id)
     if query.search:
-        pattern = "%" + escape_like(query.search) + "%"
-        stmt = stmt.where(kind.model.name.ilike(pattern, escape="\\"))
+        stmt = stmt.where(contains_text(kind.model.name, query.search))
     page = keyset_page(stmt, kind.model, query.limit, query.cursor)
     return page, member_counts(kind, [g.id for g in page.items])
 
@@ -150,6 +150,3 @@ def record_membership_events(kind: GroupKind, contact_ids, group, verb: str, sou
         if isinstance(contact, Contact) and contact.id in touched:
             db.session.expire(contact, ["lists", "tags"])
 
-
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

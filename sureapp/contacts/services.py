@@ -19,9 +19,10 @@ from ..models import (Contact, ContactEvent, ContactList, Tag, Workspace, list_m
                       tag_members)
 from ..pagination import Page, keyset_page
 from ..schema_types import validation_errors
+from ..sqlutil import contains_text
 from ..timeutil import utcnow
 from . import groups
-from .groups import LISTS, TAGS, escape_like
+from .groups import LISTS, TAGS
 from .schemas import ContactCreate, ContactPatch, ContactQuery
 
 PROFILE_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title", "status",
@@ -81,8 +82,7 @@ def list_contacts(workspace: Workspace, query: ContactQuery) -> Page[Contact]:
     """A page of the workspace's contacts, newest first, filtered as asked."""
     stmt = _with_memberships(select(Contact)).where(Contact.workspace_id == workspace.id)
     if query.search:
-        pattern = "%" + escape_like(query.search.lower()) + "%"
-        stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\") for col in (
+        stmt = stmt.where(or_(*(contains_text(col, query.search) for col in (
             Contact.email, Contact.first_name, Contact.last_name, Contact.company))))
     if query.status:
         stmt = stmt.where(Contact.status == query.status)

@@ -11,6 +11,7 @@ from sqlalchemy import case, delete, func, or_, select
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
+from ..sqlutil import contains_text
 from ..timeutil import from_local, to_local, utcnow
 from . import keystring
 
@@ -267,16 +268,12 @@ def status_condition(status: str, now: datetime):
     }.get(status)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def keys_query(workspace: Workspace, search: str = "", status: str = "", key_type: str = "",
                now: datetime | None = None):
     """SELECT of the workspace's keys matching the filters, newest first."""
     query = select(ApiKey).where(ApiKey.workspace_id == workspace.id)
     if search:
-        query = query.where(ApiKey.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
+        query = query.where(contains_text(ApiKey.name, search))
     condition = status_condition(status, now or utcnow())
     if condition is not None:
         query = query.where(condition)
