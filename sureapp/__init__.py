@@ -44,10 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .keys import routes as keys_routes
     from .main import routes as main_routes
     from .mcp import routes as mcp_routes
-    from .orgs import routes as orgs_routes
+    from .tenancy import routes as tenancy_routes
 
     # Each feature registers its blueprint, CLI commands, hooks and navigation entries.
-    for feature in (main_routes, auth_routes, orgs_routes, keys_routes, api_routes, mcp_routes,
+    for feature in (main_routes, auth_routes, tenancy_routes, keys_routes, api_routes, mcp_routes,
                     contacts_routes):
         feature.init_app(app)
     _register_template_helpers(app)

@@ -4,7 +4,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from ..auth.forms import strip, visible_text
 from ..models import Role
-from ..tenancy.services import MAX_CONTACT_ALLOCATION
+from .services import MAX_CONTACT_ALLOCATION
 from ..timeutil import is_valid_timezone
 
 NAME_RULES = [DataRequired(), Length(max=255, message="Must be at most 255 characters."),

@@ -1,5 +1,6 @@
 """Organizations page, new organization / workspace, the top-bar switchers, the workspace landing
-page; registers the members, settings and invitation blueprints of this feature."""
+page; registers the members, settings and invitation blueprints of this feature (blueprint name "orgs"
+kept, so every url_for("orgs.…") is unchanged)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -8,8 +9,8 @@ from ..contacts.dashboard import dashboard_context
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Organization, OrgMembership, Role, Workspace
-from ..tenancy import services
-from ..tenancy.access import accessible_workspaces, load_workspace_or_abort, parse_uuid
+from . import services
+from .access import accessible_workspaces, load_workspace_or_abort, parse_uuid
 from ..timeutil import timezone_names
 from ..web import NavItem, register_nav, workspace_view
 from .forms import OrganizationForm, WorkspaceForm, add_service_errors
@@ -135,7 +136,7 @@ def dashboard(workspace: Workspace):
 
 
 def init_app(app):
-    from ..tenancy import cli
+    from . import cli
     from . import invitations, members, settings
 
     app.register_blueprint(bp)

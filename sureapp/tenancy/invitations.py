@@ -8,7 +8,7 @@ from ..auth.routes import failed_attempt, login_rate_limit, start_session
 from ..auth.services import create_user, find_user_by_email
 from ..extensions import db, limiter
 from ..models import Role
-from ..tenancy import services
+from . import services
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Role, Workspace
-from ..tenancy import services
+from . import services
 from ..timeutil import timezone_names
 from ..web import workspace_view
 from .forms import WorkspaceSettingsForm, add_service_errors

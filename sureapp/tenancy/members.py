@@ -7,8 +7,8 @@ from flask_login import current_user
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Role, Workspace
-from ..tenancy import services
-from ..tenancy.mail import send_invitation
+from . import services
+from .mail import send_invitation
 from ..web import workspace_view
 from .forms import InviteForm, RoleForm, TransferOwnershipForm, add_service_errors, role_choices
 
