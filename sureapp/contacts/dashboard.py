@@ -7,13 +7,13 @@ from flask import current_app, g, url_for
 from sqlalchemy import and_, case, func, select
 
 from ..extensions import db
+from ..keys import state as key_state
 from ..models import (CONTACT_STATUSES, ApiKey, ApiRequestLog, Contact, ContactList, Role, Tag,
                       Workspace, list_members, tag_members)
 from ..timeutil import from_local, to_local, utcnow
 
 GROWTH_DAYS = 30
 TOP_N = 5
-EXPIRING_WITHIN = timedelta(days=7)
 
 
 @dataclass
@@ -57,8 +57,9 @@ class Ranked:
 @dataclass
 class ApiUsage:
     requests_today: int
-    active_keys: int
+    active_keys: int  # usable now (expiring soon included)
     expiring_soon: int
+    expiring_soon_days: int  # the window, KEY_EXPIRING_SOON_DAYS
 
 
 @dataclass
@@ -125,18 +126,19 @@ def biggest_tags(workspace: Workspace, limit: int = TOP_N) -> list[Ranked]:
 
 
 def api_usage(workspace: Workspace, now: datetime | None = None) -> ApiUsage:
-    """Requests since local midnight, usable keys, and usable keys that expire within 7 days."""
+    """Requests since local midnight, usable keys, and those expiring soon (sureapp/keys/state.py)."""
     now = now or utcnow()
     midnight = _local_midnight_utc(to_local(now, workspace.timezone).date(), workspace.timezone)
     requests_today = db.session.scalar(select(func.count()).where(
         ApiRequestLog.workspace_id == workspace.id, ApiRequestLog.created_at >= midnight))
-    usable = and_(ApiKey.workspace_id == workspace.id, ApiKey.status == "active",
-                  (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now))
-    active = db.session.scalar(select(func.count()).where(usable))
-    expiring = db.session.scalar(select(func.count()).where(
-        usable, ApiKey.expires_at.is_not(None), ApiKey.expires_at <= now + EXPIRING_WITHIN))
+    window = key_state.expiring_soon_window()
+    active, expiring = db.session.execute(select(
+        func.count(),
+        func.count(case((key_state.state_clause(key_state.KeyState.EXPIRING_SOON, now, window), 1))))
+        .where(ApiKey.workspace_id == workspace.id,
+               key_state.state_clause(key_state.USABLE, now, window))).one()
     return ApiUsage(requests_today=requests_today or 0, active_keys=active or 0,
-                    expiring_soon=expiring or 0)
+                    expiring_soon=expiring or 0, expiring_soon_days=window.days)
 
 
 def dashboard_summary(workspace: Workspace, now: datetime | None = None) -> DashboardSummary:

@@ -17,7 +17,7 @@ from ..models import KEY_TYPES, ApiKey, Role, Workspace
 from ..security import shows_secret
 from ..timeutil import format_local, from_local, to_local, utcnow
 from ..web import NavItem, is_htmx, register_nav, render_page_or_fragment, workspace_view
-from . import cli, services
+from . import cli, services, state
 from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
 
 bp = Blueprint("keys", __name__, url_prefix="/w/<workspace_id>/settings/api-keys")
@@ -54,7 +54,7 @@ class KeyFilters:
         search = "".join(c for c in args.get("search", "") if not services.has_unprintable(c))
         return cls(
             search=search.strip()[:SEARCH_MAX_LENGTH],
-            status=status if status in services.STATUS_FILTERS else "",
+            status=status if status in state.STATUS_FILTERS else "",
             key_type=key_type if key_type in KEY_TYPES else "",
             page=int(page) if page.isdecimal() and 0 < int(page) < 100_000 else 1,
         )
@@ -182,7 +182,7 @@ def index(workspace):
         pagination = db.paginate(query, page=pagination.pages, per_page=PER_PAGE)
     context = dict(workspace=workspace, pagination=pagination, keys=pagination.items,
                    filters=filters, now=now, key_types=KEY_TYPES,
-                   status_filters=services.STATUS_FILTERS)
+                   status_filters=state.STATUS_FILTER_LABELS)
     if not is_htmx():
         return render_template("keys/index.html", **context)
     response = make_response(render_template("keys/_table.html", **context))
@@ -413,6 +413,9 @@ def init_app(app):
     app.register_blueprint(bp)
     cli.init_app(app)
     register_nav(app, NavItem("settings", "Developer", "API Keys", "keys.index", Role.MANAGER))
+    # Templates ask the one key-state rule: `key | key_state(now)`, `key | grace_pending(now)`.
+    app.add_template_filter(state.state_of, "key_state")
+    app.add_template_filter(state.key_grace_pending, "grace_pending")
 
     @app.before_request
     def purge_revoked_keys_now_and_then():

@@ -6,19 +6,18 @@ import unicodedata
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import case, delete, func, select
 
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
 from ..sqlutil import contains_text
 from ..timeutil import from_local, to_local, utcnow
-from . import keystring
+from . import keystring, state
 
 log = logging.getLogger(__name__)
 
 NAME_MAX_LENGTH = 255
-EXPIRING_SOON = timedelta(days=7)
 # Grace periods offered when regenerating: (form value, label, duration).
 GRACE_PERIODS = (
     ("none", "No grace period: the old key stops working now", None),
@@ -26,7 +25,6 @@ GRACE_PERIODS = (
     ("24h", "24 hours", timedelta(hours=24)),
     ("7d", "7 days", timedelta(days=7)),
 )
-STATUS_FILTERS = ("active", "expiring", "expired", "revoked")
 
 
 def normalize_abilities(abilities) -> str:
@@ -198,15 +196,13 @@ def regenerate_key(key: ApiKey, grace: timedelta | None = None, actor: User | No
     return plaintext
 
 
-def has_pending_grace(key: ApiKey, now: datetime) -> bool:
-    return key.previous_key_hash is not None and (key.previous_key_expires_at or now) > now
-
-
 def end_grace(key: ApiKey, actor: User | None = None, actor_label: str = "") -> bool:
-    """Stop the old string now instead of at the end of its grace period."""
-    if key.previous_key_hash is None:
-        return False
+    """Stop the old string now instead of at the end of its grace period; False (no event) if
+    no grace period was running."""
+    pending = state.key_grace_pending(key, utcnow())
     key.previous_key_hash = key.previous_key_expires_at = None
+    if not pending:
+        return False
     record_event(key, "grace_ended", actor, actor_label)
     return True
 
@@ -256,27 +252,15 @@ def purge_if_due(app) -> None:
 
 # ---- queries for the pages ------------------------------------------------------------------
 
-def status_condition(status: str, now: datetime):
-    """SQL condition for a status filter value (see STATUS_FILTERS); None means all keys."""
-    not_expired = or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now)
-    return {
-        "active": (ApiKey.status == "active") & not_expired,
-        "expiring": (ApiKey.status == "active") & (ApiKey.expires_at > now)
-                    & (ApiKey.expires_at <= now + EXPIRING_SOON),
-        "expired": (ApiKey.status == "active") & (ApiKey.expires_at <= now),
-        "revoked": ApiKey.status == "revoked",
-    }.get(status)
-
-
 def keys_query(workspace: Workspace, search: str = "", status: str = "", key_type: str = "",
                now: datetime | None = None):
-    """SELECT of the workspace's keys matching the filters, newest first."""
+    """SELECT of the workspace's keys matching the filters, newest first (`status` is a
+    state.STATUS_FILTERS value; anything else means every key)."""
     query = select(ApiKey).where(ApiKey.workspace_id == workspace.id)
     if search:
         query = query.where(contains_text(ApiKey.name, search))
-    condition = status_condition(status, now or utcnow())
-    if condition is not None:
-        query = query.where(condition)
+    if status in state.STATUS_FILTERS:
+        query = query.where(state.state_clause(state.STATUS_FILTERS[status], now or utcnow()))
     if key_type in KEY_TYPES:
         query = query.where(ApiKey.key_type == key_type)
     return query.order_by(ApiKey.created_at.desc(), ApiKey.id)

@@ -54,16 +54,9 @@ class ApiKey(db.Model):
         return f"{self.key_first4}…{self.key_last4}"
 
     def is_expired_at(self, now: datetime) -> bool:
+        # Kept only for api/auth.py until keyauth calls sureapp.keys.state.refusal; the key-state
+        # rule itself lives in sureapp/keys/state.py.
         return self.expires_at is not None and self.expires_at <= now
-
-    def display_status_at(self, now: datetime) -> str:
-        """Active / Revoked / Expired as the table shows it."""
-        if self.status == "revoked":
-            return "revoked"
-        return "expired" if self.is_expired_at(now) else "active"
-
-    def is_usable_at(self, now: datetime) -> bool:
-        return self.status == "active" and not self.is_expired_at(now)
 
 
 class ApiKeyEvent(db.Model):

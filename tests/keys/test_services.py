@@ -5,7 +5,7 @@ import pytest
 
 from sureapp.errors import NotFound, ValidationFailed
 from sureapp.extensions import db
-from sureapp.keys import keystring, services
+from sureapp.keys import keystring, services, state
 from sureapp.models import ApiKey, ApiKeyEvent, ApiRequestLog
 from sureapp.timeutil import utcnow
 
@@ -93,7 +93,7 @@ def test_revoke_and_activate_are_idempotent_and_audited(workspace):
     key, _ = services.create_key(workspace, "Zapier", ["read"])
     assert services.revoke_key(key) is True
     assert services.revoke_key(key) is False
-    assert not key.is_usable_at(utcnow())
+    assert state.state_of(key, utcnow()) is state.KeyState.REVOKED
     assert services.activate_key(key) is True
     assert services.activate_key(key) is False
     assert events(key) == ["created", "revoked", "activated"]
@@ -114,7 +114,7 @@ def test_regenerate_with_grace_keeps_the_old_string_until_it_ends(workspace):
     services.regenerate_key(key, timedelta(hours=24))
     assert key.previous_key_hash == keystring.digest(old)
     assert timedelta(hours=24) <= key.previous_key_expires_at - before < timedelta(hours=24, minutes=1)
-    assert services.has_pending_grace(key, utcnow())
+    assert state.key_grace_pending(key, utcnow())
     # A second regenerate replaces the pending old string: only one previous string at a time.
     middle_hash = key.key_hash
     services.regenerate_key(key, timedelta(hours=1))

@@ -205,6 +205,30 @@ def test_filters_are_read_from_the_url_by_page_and_fragment(client, login, setup
     assert 'value="clau"' in page and '<option value="mcp" selected' in page
 
 
+@pytest.mark.parametrize("app_config", [{"KEY_EXPIRING_SOON_DAYS": 2}])
+def test_badge_filter_and_dashboard_share_one_expiring_soon_window(client, login, setup, make_key):
+    workspace, users, zapier = setup
+    soon, _ = make_key(workspace, "Tomorrow", ["read"], expires_at=utcnow() + timedelta(days=1))
+    later, _ = make_key(workspace, "In three days", ["read"], expires_at=utcnow() + timedelta(days=3))
+    login(users["manager"])
+    url = f"/w/{workspace.id}/settings/api-keys"
+    html = client.get(url).get_data(as_text=True)
+
+    def row(key):
+        start = html.index(f'id="key-row-{key.id}"')
+        return html[start:html.index("</tr>", start)]
+
+    assert "Expiring soon" in row(soon)
+    assert "Expiring soon" not in row(later) and "Active" in row(later)
+    expiring = client.get(url + "?status=expiring").get_data(as_text=True)
+    assert f'id="key-row-{soon.id}"' in expiring
+    assert f'id="key-row-{later.id}"' not in expiring and f'id="key-row-{zapier.id}"' not in expiring
+    active = client.get(url + "?status=active").get_data(as_text=True)
+    assert all(f'id="key-row-{k.id}"' in active for k in (soon, later, zapier))
+    dashboard = client.get(f"/w/{workspace.id}/").get_data(as_text=True)
+    assert re.search(r'stat-value">1</span> expiring within 2 days', dashboard)
+
+
 @pytest.mark.parametrize("query", ["?status=bogus", "?type=root", "?page=abc", "?page=-1",
                                    "?page=%C2%B2", "?search=%00", "?search=a%00b%1F",
                                    "?page=99999999999999999999", "?search=" + "x" * 5000])
