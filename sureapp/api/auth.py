@@ -17,9 +17,6 @@ from ..timeutil import utcnow
 from ..problems import ApiProblem
 from .ratelimit import check_auth_failures, record_auth_failure
 
-# The ability each HTTP method needs (SPEC §3).
-METHOD_ABILITY = {"GET": "read", "HEAD": "read", "POST": "write", "PUT": "write",
-                  "PATCH": "write", "DELETE": "delete"}
 SURFACE_LABELS = {"api": "the JSON API", "mcp": "the MCP endpoint"}
 
 

@@ -1,112 +1,72 @@
-"""The API blueprint and the one way to declare an API view.
+"""The API blueprint: every registered operation (sureapp/operations) served as a view.
 
-Every view is declared with `@operation(...)`: method, path, the pydantic schemas for query,
-body and response, and the problems it may return. The ability comes from the method (SPEC §3)
-and is stored on the view, so the guard can fail closed on a view that declares nothing and
-the OpenAPI document is built from the very declarations (and schemas) that validate requests.
+The view parses the path ids, the query string and the JSON body against the operation's
+models, runs the operation as the calling key and serializes its result. The operation is
+stored on the view, so the guard can fail closed on a view that declares nothing, and the
+OpenAPI document is built from the very declarations (and schemas) that validate requests.
 """
 import json
-from dataclasses import dataclass, field
-from functools import wraps
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, url_for
 from pydantic import BaseModel, ValidationError
 
-from ..schema_types import validation_errors
-from .auth import METHOD_ABILITY
+from ..operations import API_PREFIX, OPERATIONS, Caller, Operation, find
 from ..problems import ApiProblem, validation_problem
+from ..schema_types import validation_errors
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 MAX_JSON_DEPTH = 32
 JSON_MIMETYPES = ("application/json",)
 
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    rule: str
-    endpoint: str
-    summary: str
-    tag: str
-    ability: str | None  # None: public, no key needed
-    query: type[BaseModel] | None = None
-    body: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
-    status: int = 200
-    problems: tuple[int, ...] = field(default_factory=tuple)
-    description: str = ""
-
-    @property
-    def path_params(self) -> list[str]:
-        return [part[1:-1].split(":")[-1] for part in self.rule.split("/") if part.startswith("<")]
-
-    @property
-    def problem_statuses(self) -> list[int]:
-        """Every error status this operation can answer with (documented in OpenAPI)."""
-        statuses = set(self.problems) | {429, 503}  # 503: database unreachable (faults.py)
-        if self.ability is not None:
-            statuses |= {401, 403}
-        if self.path_params:
-            statuses.add(404)
-        if self.query is not None:
-            statuses.add(422)
-        if self.body is not None:
-            statuses |= {400, 413, 415, 422}
-        return sorted(statuses)
+def caller() -> Caller:
+    """The key this request was authenticated with, as operations see it."""
+    key = g.api_key
+    return Caller(key=key, workspace=g.workspace, source=f"API key: {key.name}")
 
 
-OPERATIONS: list[Operation] = []
+def endpoint_of(op: Operation) -> str:
+    return f"{bp.name}.{op.name}"
 
 
-def operation(method: str, rule: str, *, summary: str, tag: str, query=None, body=None,
-              response=None, status: int = 200, problems: tuple[int, ...] = (),
-              public: bool = False, description: str = "", endpoint: str | None = None):
-    """Register an API view; the wrapper validates query and body and serializes the result."""
-    method = method.upper()
+def _view(op: Operation):
+    def view(**path_ids):
+        inputs = dict(path_ids)
+        if op.query is not None:
+            inputs["query"] = parse_query(op.query)
+        if op.body is not None:
+            inputs["body"] = parse_body(op.body)
+        return _to_response(op, op.run(caller() if op.ability else None, **inputs))
 
-    def decorator(view):
-        name = endpoint or view.__name__
-        op = Operation(method=method, rule=rule, endpoint=f"{bp.name}.{name}",
-                       summary=summary, tag=tag, ability=None if public else METHOD_ABILITY[method],
-                       query=query, body=body, response=response, status=status,
-                       problems=tuple(problems), description=description)
+    view.__name__ = view.__qualname__ = op.name
+    view.__doc__ = op.summary
+    view.api_operation = op
+    return view
 
-        @wraps(view)
-        def wrapped(**path_args):
-            if query is not None:
-                path_args["query"] = parse_query(query)
-            if body is not None:
-                path_args["body"] = parse_body(body)
-            return _to_response(view(**path_args), op)
 
-        wrapped.api_operation = op
-        bp.add_url_rule(rule, endpoint=name, view_func=wrapped, methods=[method],
+def bind_views() -> None:
+    """Add a view for every registered operation (once, before the blueprint is registered)."""
+    for op in OPERATIONS:
+        bp.add_url_rule(op.rule, endpoint=op.name, view_func=_view(op), methods=[op.method],
                         provide_automatic_options=False)
-        OPERATIONS.append(op)
-        return wrapped
-
-    return decorator
 
 
-def _to_response(result, op: Operation) -> Response:
-    """A view returns a schema instance (optionally with extra headers), or None for 204."""
+def _to_response(op: Operation, result) -> Response:
+    """A schema instance as JSON with the declared status; a Response as it is; nothing for 204
+    (whatever a 204 handler acknowledged is for tools)."""
     if isinstance(result, Response):
         return result
-    headers = {}
-    if isinstance(result, tuple):
-        result, headers = result
-    if result is None:
+    if op.status == 204:
         return Response(status=204)
     # pydantic writes the JSON itself (in Rust): no dict and no second encoder in between.
     response = current_app.response_class(result.model_dump_json(), status=op.status,
                                           mimetype="application/json")
-    response.headers.update(headers)
+    if op.location is not None:
+        shown = find(op.location)
+        response.headers["Location"] = url_for(endpoint_of(shown),
+                                               **{shown.path_params[0]: result.id})
     return response
-
-
-# Older name, kept for callers (sureapp/mcp) that imported it from here.
-errors_from = validation_errors
 
 
 def parse_query(model: type[BaseModel]):
@@ -175,11 +135,6 @@ def parse_body(model: type[BaseModel]):
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_problem(validation_errors(exc)) from None
-
-
-def source_label() -> str:
-    """How a change made through the API appears on a contact's timeline."""
-    return f"API key: {g.api_key.name}"
 
 
 def declared_operation(endpoint: str | None) -> Operation | None:

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 from ..models import Role
 from ..web import NavItem, register_nav, workspace_view
 from .operations import bp as api_bp
-from .resources.openapi import ABILITY_SENTENCE, cached_document
+from .openapi import ABILITY_SENTENCE, cached_document
 
 bp = Blueprint("api_docs", __name__)
 

@@ -130,7 +130,10 @@ bp.register_error_handler(Exception, _handle_unexpected)
 for _cls in UNAVAILABLE_ERRORS:
     bp.register_error_handler(_cls, database_unavailable)
 
-from . import resources  # noqa: E402,F401  (declares every operation on bp)
+from . import openapi  # noqa: E402,F401  (declares the API-only operation: the document)
+from .operations import bind_views  # noqa: E402
+
+bind_views()  # every registered operation becomes a view on bp
 
 
 def init_app(app):

@@ -1,17 +1,6 @@
-"""Schemas shared by every API resource: timestamps, problem documents, pagination."""
-from datetime import datetime
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
-
-from ..timeutil import iso_utc
-
-# Stored naive UTC, sent as ISO 8601 with a Z.
-UtcTimestamp = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
-
-
-class OutModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+"""The API's own document schema: RFC 9457 problem details (resource schemas live with their
+features and are named by the operations in sureapp/operations)."""
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Problem(BaseModel):

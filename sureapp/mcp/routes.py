@@ -98,8 +98,8 @@ def endpoint():
     body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH (handled below)
     dispatcher = Dispatcher(
         ServerInfo(SERVER_NAME, SERVER_VERSION, title="sureapp",
-                   instructions=server_instructions(key)),
-        WorkspaceTools(key),
+                   instructions=server_instructions(key, g.workspace)),
+        WorkspaceTools(key, g.workspace),
         log_exception=lambda exc: log.error("MCP request failed", exc_info=exc),
         reraise=faults.UNAVAILABLE_ERRORS,
     )

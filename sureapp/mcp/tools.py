@@ -1,9 +1,9 @@
-"""The MCP tool table: each tool mirrors a JSON API route, needs that route's ability, takes
-arguments described by the API's own pydantic schemas (the inputSchema is generated from them)
-and calls the same services, so no rule exists twice.
+"""The MCP tool table: each tool names an operation of the shared registry (sureapp/operations)
+and runs it exactly as the JSON API does, so its result is the API's body and its rules, its
+read path and its ability are the API's. A tool adds only what a model needs: a name, a title,
+a description, and arguments that are the operation's own pydantic models with its path ids
+beside them (the inputSchema is generated from them).
 """
-import inspect
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,45 +11,41 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from ..api.auth import METHOD_ABILITY, require_ability
-from ..problems import ApiProblem
-from ..api.resources.me import describe_key as describe_key_body
-from ..campaigns import services as campaigns
-from ..campaigns.schemas import CampaignCreate, CampaignOut, CampaignPage, CampaignQuery
-from ..contacts import groups, lists, services as contacts, tags
-from ..contacts.groups import LISTS, TAGS, GroupKind
-from ..contacts.schemas import (ContactCreate, ContactOut, ContactPage, ContactPatch, ContactQuery,
-                                GroupQuery, ListCreate, ListOut, ListPage, Listing, MemberIds,
-                                MembershipChange, Search, TagCreate, TagOut, TagPage)
+from ..api.auth import require_ability
+from ..contacts.schemas import ContactQuery, Listing, Search
 from ..errors import DomainError, LimitExceeded, ValidationFailed
-from ..extensions import db
-from ..models import ApiKey
-from ..reports import services as reports
+from ..operations import API_PREFIX, Caller, Operation, find
+from ..problems import ApiProblem
 from ..schema_types import Strict, validation_errors
 from .protocol import InvalidArguments, ToolFailed, UnknownTool, at_least
-
-API_PREFIX = "/api/v1"
-PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")  # Flask's <uuid:contact_id> → {contact_id}
 
 
 class NoArguments(Strict):
     pass
 
 
-@dataclass(frozen=True)
-class ToolContext:
-    """What a tool runs with: the calling key, its workspace and how changes are attributed."""
+def _with_path_ids(op: Operation, model: type[BaseModel], name: str) -> type[BaseModel]:
+    """The operation's query or body model with its path ids (all UUIDs) as extra fields."""
+    if not op.path_params:
+        return model
+    ids = {param: (uuid.UUID, Field(description=f"The {param.removesuffix('_id')}'s id."))
+           for param in op.path_params}
+    return create_model(name, __base__=model, **ids)
 
-    key: ApiKey
 
-    @property
-    def workspace(self):
-        return self.key.workspace
-
-    @property
-    def source(self) -> str:
-        """How a change appears on a contact's timeline."""
-        return f"MCP via API key: {self.key.name}"
+def _operation_inputs(op: Operation, args: BaseModel) -> dict:
+    """Arguments → what the operation's handler takes: path ids, and the query or body as an
+    instance of the operation's own model carrying only the fields the caller sent (a PATCH
+    changes only those)."""
+    inputs = {param: getattr(args, param) for param in op.path_params}
+    model = op.body or op.query
+    if model is not None:
+        if type(args) is not model:  # validated already, as a subclass: copy, don't re-check
+            sent = args.model_fields_set - set(op.path_params)
+            args = model.model_construct(_fields_set=sent,
+                                         **{f: getattr(args, f) for f in model.model_fields})
+        inputs["body" if op.body is not None else "query"] = args
+    return inputs
 
 
 @dataclass(frozen=True)
@@ -57,21 +53,18 @@ class Tool:
     name: str
     title: str
     description: str
-    method: str  # the mirrored API route, e.g. "PATCH"
-    rule: str  # … and its rule under /api/v1, e.g. "/contacts/<uuid:contact_id>"
+    operation: Operation
     arguments: type[BaseModel]
-    run: Callable[[ToolContext, Any], Any]
     idempotent: bool
+    inputs: Callable[[Operation, BaseModel], dict] = _operation_inputs
 
     @property
     def ability(self) -> str:
-        """Whatever the mirrored API route needs: read, write or delete (SPEC §3)."""
-        return METHOD_ABILITY[self.method]
+        return self.operation.ability
 
     @property
     def route(self) -> str:
-        path = PATH_PARAM.sub(r"{\1}", self.rule)
-        return f"{self.method} {API_PREFIX}{path}"
+        return f"{self.operation.method} {API_PREFIX}{self.operation.path}"
 
     def descriptor(self, version: str) -> dict:
         schema = self.arguments.model_json_schema()
@@ -99,19 +92,18 @@ class Tool:
 TOOLS: dict[str, Tool] = {}
 
 
-def tool(name: str, title: str, mirrors: str, arguments: type[BaseModel] = NoArguments,
-         idempotent: bool | None = None):
-    """Register a tool that does what the API route `mirrors` ("METHOD /rule") does; its
-    docstring is the description the model reads."""
-    method, rule = mirrors.split(" ", 1)
-
-    def decorator(run):
-        TOOLS[name] = Tool(name=name, title=title, description=inspect.getdoc(run) or title,
-                           method=method, rule=rule, arguments=arguments, run=run,
-                           idempotent=method != "POST" if idempotent is None else idempotent)
-        return run
-
-    return decorator
+def tool(name: str, title: str, operation: str, description: str, *,
+         arguments: type[BaseModel] | None = None, inputs=None, idempotent: bool | None = None):
+    """Expose the operation named `operation` as the tool `name`. Arguments default to the
+    operation's query or body model plus its path ids; a tool with its own `arguments` passes
+    `inputs(op, args)` turning them into the operation's."""
+    op = find(operation)
+    if arguments is None:
+        base = op.body or op.query or NoArguments
+        arguments = _with_path_ids(op, base, "".join(p.title() for p in name.split("_")))
+    TOOLS[name] = Tool(name=name, title=title, description=description, operation=op,
+                       arguments=arguments, inputs=inputs or _operation_inputs,
+                       idempotent=op.method != "POST" if idempotent is None else idempotent)
 
 
 def _jsonable(result: Any) -> dict:
@@ -133,10 +125,12 @@ def _failure_data(exc: DomainError) -> dict:
 
 class WorkspaceTools:
     """The tool table as one key sees it: ability checked first, then arguments, then the
-    service call in one transaction (committed on success, rolled back on any failure)."""
+    operation, in its own transaction (committed when a write succeeds, rolled back on any
+    failure)."""
 
-    def __init__(self, key: ApiKey):
-        self.context = ToolContext(key)
+    def __init__(self, key, workspace):
+        self.key = key
+        self.caller = Caller(key=key, workspace=workspace, source=f"MCP via API key: {key.name}")
 
     def list_tools(self, version: str) -> list[dict]:
         return [t.descriptor(version) for t in TOOLS.values()]
@@ -146,11 +140,11 @@ class WorkspaceTools:
         if found is None:
             raise UnknownTool(name)
         try:
-            require_ability(self.context.key, found.ability)
+            require_ability(self.key, found.ability)
         except ApiProblem as problem:
             raise ToolFailed(f"Not allowed: {problem.detail}",
                              {"required_ability": found.ability,
-                              "key_abilities": self.context.key.ability_list}) from None
+                              "key_abilities": self.key.ability_list}) from None
         try:
             parsed = found.arguments.model_validate(arguments)
         except ValidationError as exc:
@@ -158,185 +152,87 @@ class WorkspaceTools:
             summary = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items())
             raise InvalidArguments(f"Invalid arguments for {name}: {summary}", errors) from None
         try:
-            result = _jsonable(found.run(self.context, parsed))
-            db.session.commit()
+            return _jsonable(found.operation.run(self.caller, **found.inputs(found.operation,
+                                                                             parsed)))
         except DomainError as exc:
-            db.session.rollback()
             raise ToolFailed(exc.message, _failure_data(exc)) from None
-        except BaseException:
-            db.session.rollback()
-            raise
-        return result
 
 
-def server_instructions(key: ApiKey) -> str:
-    workspace = key.workspace
+def server_instructions(key, workspace) -> str:
     return (f"You are connected to the sureapp workspace '{workspace.name}' (timezone "
             f"{workspace.timezone}) with the API key '{key.name}', which may: "
-            f"{', '.join(key.ability_list)}. Tools mirror the JSON API at /api/v1: resources are "
-            "addressed by UUID, timestamps are ISO 8601 UTC, and list tools page with "
-            "`limit`/`cursor` (pass back `next_cursor`). A tool beyond the key's abilities "
+            f"{', '.join(key.ability_list)}. Tools mirror the JSON API at {API_PREFIX}: "
+            "resources are addressed by UUID, timestamps are ISO 8601 UTC, and list tools page "
+            "with `limit`/`cursor` (pass back `next_cursor`). A tool beyond the key's abilities "
             "returns an error naming the missing ability.")
 
 
 # ---- the key and workspace ---------------------------------------------------------------
 
-@tool("describe_key", "Describe this key and workspace", "GET /me")
-def describe_key(ctx: ToolContext, args: NoArguments):
-    """The API key in use (name, type, abilities, expiry) and its workspace (id, name,
-    timezone)."""
-    return describe_key_body(ctx.key)
-
-
-@tool("get_report_summary", "Workspace report summary", "GET /reports/summary")
-def get_report_summary(ctx: ToolContext, args: NoArguments):
-    """Contacts by status, list and tag sizes, campaigns by status, and contacts created per day
-    over the last 30 days in the workspace timezone."""
-    return reports.summary(ctx.workspace)
+tool("describe_key", "Describe this key and workspace", "show_me",
+     "The API key in use (name, type, abilities, expiry) and its workspace (id, name, "
+     "timezone).")
+tool("get_report_summary", "Workspace report summary", "show_report_summary",
+     "Contacts by status, list and tag sizes, campaigns by status, and contacts created per day "
+     "over the last 30 days in the workspace timezone.")
 
 
 # ---- contacts -----------------------------------------------------------------------------
-
-class ContactId(Strict):
-    contact_id: uuid.UUID = Field(description="The contact's id.")
-
 
 class ContactSearch(Listing):
     query: Search = Field(min_length=1, description="Text to find in email, first/last name "
                                                     "and company (case-insensitive).")
 
 
-class ContactUpdate(ContactPatch):
-    """The contact's id and the fields to change; fields left out stay as they are."""
-
-    contact_id: uuid.UUID = Field(description="The contact's id.")
-
-
-def _contact_page(ctx: ToolContext, query: ContactQuery) -> ContactPage:
-    page = contacts.list_contacts(ctx.workspace, query)
-    return ContactPage(data=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+def _search_inputs(op: Operation, args: ContactSearch) -> dict:
+    """search_contacts is list_contacts with only `search` (named `query` here) and paging."""
+    return {"query": ContactQuery(search=args.query, limit=args.limit, cursor=args.cursor)}
 
 
-@tool("search_contacts", "Search contacts", "GET /contacts", arguments=ContactSearch)
-def search_contacts(ctx: ToolContext, args: ContactSearch):
-    """Find contacts whose email, name or company contains `query`, newest first. Page with
-    `limit` and `cursor`."""
-    return _contact_page(ctx, ContactQuery(search=args.query, limit=args.limit,
-                                           cursor=args.cursor))
+tool("search_contacts", "Search contacts", "list_contacts",
+     "Find contacts whose email, name or company contains `query`, newest first. Page with "
+     "`limit` and `cursor`.", arguments=ContactSearch, inputs=_search_inputs)
+tool("list_contacts", "List contacts", "list_contacts",
+     "The workspace's contacts, newest first, optionally filtered by `search`, `status`, "
+     "`list_id`, `tag_id` or `created_after`. Page with `limit` and `cursor`: pass back "
+     "`next_cursor` until it is null.")
+tool("get_contact", "Get a contact", "show_contact",
+     "One contact with all its fields, custom fields and list/tag ids.")
+tool("create_contact", "Create a contact", "create_contact",
+     "Add a contact. `email` is required and unique in the workspace; `list_ids`/`tag_ids` "
+     "must be lists and tags of this workspace. Fails when the workspace's contact allocation "
+     "is full.")
+tool("update_contact", "Update a contact", "update_contact",
+     "Change some fields of a contact; only the fields given change. `list_ids`/`tag_ids`, "
+     "when given, replace the contact's lists/tags.")
+tool("delete_contact", "Delete a contact", "delete_contact",
+     "Permanently delete a contact with its memberships and timeline.")
 
 
-@tool("list_contacts", "List contacts", "GET /contacts", arguments=ContactQuery)
-def list_contacts(ctx: ToolContext, args: ContactQuery):
-    """The workspace's contacts, newest first, optionally filtered by `search`, `status`,
-    `list_id`, `tag_id` or `created_after`. Page with `limit` and `cursor`: pass back
-    `next_cursor` until it is null."""
-    return _contact_page(ctx, args)
+# ---- lists and tags: the same four tools each ------------------------------------------------
 
-
-@tool("get_contact", "Get a contact", "GET /contacts/<uuid:contact_id>", arguments=ContactId)
-def get_contact(ctx: ToolContext, args: ContactId):
-    """One contact with all its fields, custom fields and list/tag ids."""
-    return ContactOut.of(contacts.get_contact(ctx.workspace, args.contact_id))
-
-
-@tool("create_contact", "Create a contact", "POST /contacts", arguments=ContactCreate)
-def create_contact(ctx: ToolContext, args: ContactCreate):
-    """Add a contact. `email` is required and unique in the workspace; `list_ids`/`tag_ids`
-    must be lists and tags of this workspace. Fails when the workspace's contact allocation is
-    full."""
-    return ContactOut.of(contacts.create_contact(ctx.workspace, args, ctx.source))
-
-
-@tool("update_contact", "Update a contact", "PATCH /contacts/<uuid:contact_id>",
-      arguments=ContactUpdate)
-def update_contact(ctx: ToolContext, args: ContactUpdate):
-    """Change some fields of a contact; only the fields given change. `list_ids`/`tag_ids`,
-    when given, replace the contact's lists/tags."""
-    return ContactOut.of(contacts.update_contact(ctx.workspace, args.contact_id, args, ctx.source))
-
-
-@tool("delete_contact", "Delete a contact", "DELETE /contacts/<uuid:contact_id>",
-      arguments=ContactId)
-def delete_contact(ctx: ToolContext, args: ContactId):
-    """Permanently delete a contact with its memberships and timeline."""
-    contacts.delete_contact(ctx.workspace, args.contact_id)
-    return {"deleted": True, "contact_id": str(args.contact_id)}
-
-
-# ---- lists and tags: the same four tools each, declared once for both ------------------------
-
-def declare_group_tools(kind: GroupKind, service, create_schema, out, page_schema) -> None:
-    label = kind.label
-    plural = f"{label}s"
-    id_field = {f"{label}_id": (uuid.UUID, Field(description=f"The {label}'s id."))}
-    add_args = create_model(f"AddContactsTo{label.title()}", __base__=MemberIds, **id_field)
-    remove_args = create_model(f"RemoveContactFrom{label.title()}", __base__=ContactId, **id_field)
-
-    def out_of(item):
-        return out.of(item, groups.member_count(kind, item))
-
-    def index(ctx: ToolContext, args: GroupQuery):
-        page, counts = groups.list_groups(kind, ctx.workspace, args)
-        return page_schema(data=[out.of(i, counts.get(i.id, 0)) for i in page.items],
-                           next_cursor=page.next_cursor)
-
-    def create(ctx: ToolContext, args):
-        return out_of(getattr(service, f"create_{label}")(ctx.workspace, args))
-
-    def add_contacts(ctx: ToolContext, args):
-        item = groups.get_group(kind, ctx.workspace, getattr(args, f"{label}_id"))
-        added = groups.add_members(kind, ctx.workspace, item, args.contact_ids, ctx.source)
-        return MembershipChange(added=added, member_count=groups.member_count(kind, item))
-
-    def remove_contact(ctx: ToolContext, args):
-        item = groups.get_group(kind, ctx.workspace, getattr(args, f"{label}_id"))
-        groups.remove_member(kind, ctx.workspace, item, args.contact_id, ctx.source)
-        return {"removed": True, f"{label}_id": str(item.id), "contact_id": str(args.contact_id),
-                "member_count": groups.member_count(kind, item)}
-
-    index.__doc__ = (f"The workspace's {plural} with their member counts, newest first; "
-                     "`search` matches the name. Page with `limit` and `cursor`.")
-    create.__doc__ = f"Create a {label}; names are unique in the workspace."
-    add_contacts.__doc__ = (f"Add contacts to a {label}. Contacts already on it are skipped; an "
-                            "id that is not a contact of this workspace fails the whole call "
-                            "and changes nothing.")
-    remove_contact.__doc__ = f"Take one contact off a {label}; the contact itself stays."
-    item_rule = f"/{plural}/<uuid:{label}_id>"
-    tool(f"list_{plural}", f"List {plural}", f"GET /{plural}", arguments=GroupQuery)(index)
-    tool(f"create_{label}", f"Create a {label}", f"POST /{plural}", arguments=create_schema)(create)
-    tool(f"add_contacts_to_{label}", f"Add contacts to a {label}", f"POST {item_rule}/contacts",
-         arguments=add_args, idempotent=True)(add_contacts)
-    tool(f"remove_contact_from_{label}", f"Remove a contact from a {label}",
-         f"DELETE {item_rule}/contacts/<uuid:contact_id>", arguments=remove_args)(remove_contact)
-
-
-declare_group_tools(LISTS, lists, ListCreate, ListOut, ListPage)
-declare_group_tools(TAGS, tags, TagCreate, TagOut, TagPage)
+for _label in ("list", "tag"):
+    _plural = f"{_label}s"
+    tool(f"list_{_plural}", f"List {_plural}", f"list_{_plural}",
+         f"The workspace's {_plural} with their member counts, newest first; `search` matches "
+         "the name. Page with `limit` and `cursor`.")
+    tool(f"create_{_label}", f"Create a {_label}", f"create_{_label}",
+         f"Create a {_label}; names are unique in the workspace.")
+    tool(f"add_contacts_to_{_label}", f"Add contacts to a {_label}", f"add_{_label}_contacts",
+         f"Add contacts to a {_label}. Contacts already on it are skipped; an id that is not a "
+         "contact of this workspace fails the whole call and changes nothing.", idempotent=True)
+    tool(f"remove_contact_from_{_label}", f"Remove a contact from a {_label}",
+         f"remove_{_label}_contact",
+         f"Take one contact off a {_label}; the contact itself stays.")
 
 
 # ---- campaigns --------------------------------------------------------------------------------
 
-class CampaignId(Strict):
-    campaign_id: uuid.UUID = Field(description="The campaign's id.")
-
-
-@tool("list_campaigns", "List campaigns", "GET /campaigns", arguments=CampaignQuery)
-def list_campaigns(ctx: ToolContext, args: CampaignQuery):
-    """The workspace's email campaigns, newest first, optionally by `status`. Page with
-    `limit` and `cursor`."""
-    page = campaigns.list_campaigns(ctx.workspace, args)
-    return CampaignPage(data=[CampaignOut.of(c) for c in page.items], next_cursor=page.next_cursor)
-
-
-@tool("get_campaign", "Get a campaign", "GET /campaigns/<uuid:campaign_id>",
-      arguments=CampaignId)
-def get_campaign(ctx: ToolContext, args: CampaignId):
-    """One campaign with its content and target list ids."""
-    return CampaignOut.of(campaigns.get_campaign(ctx.workspace, args.campaign_id))
-
-
-@tool("create_campaign", "Create a campaign", "POST /campaigns", arguments=CampaignCreate)
-def create_campaign(ctx: ToolContext, args: CampaignCreate):
-    """Create an email campaign; `list_ids` must be lists of this workspace, and a
-    'scheduled' campaign needs `scheduled_at`. Nothing is sent."""
-    return CampaignOut.of(campaigns.create_campaign(ctx.workspace, args))
+tool("list_campaigns", "List campaigns", "list_campaigns",
+     "The workspace's email campaigns, newest first, optionally by `status`. Page with `limit` "
+     "and `cursor`.")
+tool("get_campaign", "Get a campaign", "show_campaign",
+     "One campaign with its content and target list ids.")
+tool("create_campaign", "Create a campaign", "create_campaign",
+     "Create an email campaign; `list_ids` must be lists of this workspace, and a 'scheduled' "
+     "campaign needs `scheduled_at`. Nothing is sent.")

@@ -7,7 +7,8 @@ from flask import Blueprint
 from sqlalchemy import event
 
 import sureapp.api.routes  # noqa: F401  (declares every operation)
-from sureapp.api.operations import OPERATIONS, assert_every_view_declared
+from sureapp.api.operations import assert_every_view_declared
+from sureapp.operations import OPERATIONS
 from sureapp.extensions import db
 from sureapp.keys import keystring
 from sureapp.models import ApiKey

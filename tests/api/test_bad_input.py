@@ -5,7 +5,8 @@ import uuid
 import pytest
 
 import sureapp.api.routes  # noqa: F401  (declares every operation)
-from sureapp.api.operations import MAX_JSON_DEPTH, OPERATIONS
+from sureapp.api.operations import MAX_JSON_DEPTH
+from sureapp.operations import OPERATIONS
 from sureapp.extensions import db
 from sureapp.models import Automation, Campaign, Contact, ContactList, Tag
 

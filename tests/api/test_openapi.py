@@ -6,7 +6,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from sureapp.api.operations import OPERATIONS
+from sureapp.operations import OPERATIONS
 from sureapp.models import Role
 
 from .conftest import assert_problem

@@ -1,14 +1,15 @@
 """Tool behaviour through the Flask test client: same data and rules as the JSON API, abilities
 enforced before anything runs, domain errors as tool errors, other workspaces invisible."""
 import uuid
+from urllib.parse import quote
 
 import pytest
 
-from sureapp.api.operations import OPERATIONS
 from sureapp.extensions import db
 from sureapp.models import (Campaign, Contact, ContactEvent, ContactList, Tag, list_members,
                             tag_members)
 from sureapp.mcp.tools import TOOLS
+from sureapp.operations import METHOD_ABILITY, find
 
 
 @pytest.fixture
@@ -57,11 +58,12 @@ def count(model) -> int:
 
 # ---- the table mirrors the API ----------------------------------------------------------------
 
-def test_every_tool_mirrors_a_declared_api_route_and_needs_its_ability():
-    routes = {(op.method, op.rule): op.ability for op in OPERATIONS}
+def test_every_tool_runs_an_operation_the_api_serves_and_needs_its_ability(app):
+    served = {rule.endpoint for rule in app.url_map.iter_rules()}
     for name, described in TOOLS.items():
-        assert (described.method, described.rule) in routes, name
-        assert described.ability == routes[(described.method, described.rule)], name
+        op = described.operation
+        assert op is find(op.name) and f"api.{op.name}" in served, name
+        assert described.ability == METHOD_ABILITY[op.method], name
 
 
 def test_the_tool_set_covers_the_brief():
@@ -129,6 +131,24 @@ def test_search_and_list_page_through_contacts(ok, full_key):
     emails = {c["email"] for c in first["data"] + second["data"]}
     assert emails == {f"user{n}@example.com" for n in range(3)}
     assert len(ok(full_key, "list_contacts", {})["data"]) == 4
+
+
+def test_listing_and_search_tools_answer_the_apis_body(ok, api_get, full_key):
+    """One read path: the tools run the API's operations, so each page is the API's page."""
+    a_list = ok(full_key, "create_list", {"name": "Customers"})
+    for n in range(3):
+        ok(full_key, "create_contact", {"email": f"user{n}@example.com", "first_name": "Ana",
+                                        "last_name": f"Lima {n}", "list_ids": [a_list["id"]]})
+    ok(full_key, "create_contact", {"email": "other@example.org"})
+    first = ok(full_key, "list_contacts", {"limit": 2, "list_id": a_list["id"]})
+    assert first == api_get(full_key, f"/contacts?limit=2&list_id={a_list['id']}")
+    rest = ok(full_key, "list_contacts", {"limit": 2, "list_id": a_list["id"],
+                                          "cursor": first["next_cursor"]})
+    assert rest == api_get(full_key, f"/contacts?limit=2&list_id={a_list['id']}"
+                                     f"&cursor={quote(first['next_cursor'])}")
+    assert len(first["data"]) + len(rest["data"]) == 3
+    assert ok(full_key, "search_contacts", {"query": "ana"}) == api_get(full_key,
+                                                                        "/contacts?search=ana")
 
 
 def test_a_forged_cursor_is_a_tool_error(run_tool, full_key):
@@ -345,10 +365,13 @@ def test_input_schemas_are_the_api_schemas(rpc, full_key):
 
 # ---- failures inside a tool -----------------------------------------------------------------
 
-def _replace_tool(monkeypatch, name, run):
+def _replace_handler(monkeypatch, name, handler):
+    """The tool's operation with another handler (what both surfaces would run)."""
     import dataclasses
 
-    monkeypatch.setitem(TOOLS, name, dataclasses.replace(TOOLS[name], run=run))
+    tool = TOOLS[name]
+    operation = dataclasses.replace(tool.operation, handler=handler)
+    monkeypatch.setitem(TOOLS, name, dataclasses.replace(tool, operation=operation))
 
 
 def test_a_bug_in_a_tool_is_an_internal_error_and_its_writes_are_rolled_back(
@@ -356,11 +379,11 @@ def test_a_bug_in_a_tool_is_an_internal_error_and_its_writes_are_rolled_back(
     from sureapp.contacts import services
     from sureapp.contacts.schemas import ContactCreate
 
-    def half_done(ctx, args):
-        services.create_contact(ctx.workspace, ContactCreate(email="ghost@example.com"), "bug")
+    def half_done(caller, body):
+        services.create_contact(caller.workspace, ContactCreate(email="ghost@example.com"), "bug")
         raise RuntimeError("boom")
 
-    _replace_tool(monkeypatch, "create_contact", half_done)
+    _replace_handler(monkeypatch, "create_contact", half_done)
     response = call_tool(full_key, "create_contact", {"email": "ghost@example.com"})
     assert response.status_code == 200
     assert response.get_json()["error"]["code"] == -32603
@@ -372,10 +395,10 @@ def test_a_bug_in_a_tool_is_an_internal_error_and_its_writes_are_rolled_back(
 def test_database_outage_inside_a_tool_is_503_with_retry_after(monkeypatch, call_tool, full_key):
     from sqlalchemy.exc import OperationalError
 
-    def outage(ctx, args):
+    def outage(caller, query):
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
 
-    _replace_tool(monkeypatch, "list_contacts", outage)
+    _replace_handler(monkeypatch, "list_contacts", outage)
     response = call_tool(full_key, "list_contacts", {})
     assert response.status_code == 503
     assert response.headers["Retry-After"]

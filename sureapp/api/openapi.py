@@ -7,18 +7,17 @@ Our declarations already name every schema, and pydantic emits JSON Schema 2020-
 dialect of OpenAPI 3.1) for them, so the document is assembled from exactly the schemas that
 validate requests, with no second source of truth.
 """
-import re
 from http import HTTPStatus
 
 from flask import current_app
 from pydantic.json_schema import models_json_schema
 
-from ..operations import OPERATIONS, Operation, bp, operation
-from ..schemas import Problem
+from ..operations import OPERATIONS, Operation, operation
+from .operations import bp, endpoint_of
+from .schemas import Problem
 
 REF = "#/components/schemas/{model}"
 ABILITY_SENTENCE = "Requires a key with the **{}** ability."
-_PATH_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 RATE_HEADERS = {
     "X-RateLimit-Limit": ("Requests allowed per window for this key.", "integer"),
     "X-RateLimit-Remaining": ("Requests left in the current window.", "integer"),
@@ -26,9 +25,18 @@ RATE_HEADERS = {
 }
 
 
-def openapi_path(rule: str) -> str:
-    """Flask rule → OpenAPI path relative to the server URL: /contacts/<uuid:id> → /contacts/{id}."""
-    return _PATH_PARAM.sub(r"{\1}", rule)
+def problem_statuses(op: Operation) -> list[int]:
+    """Every error status the API can answer this operation with."""
+    statuses = set(op.problems) | {429, 503}  # 503: database unreachable (faults.py)
+    if op.ability is not None:
+        statuses |= {401, 403}
+    if op.path_params:
+        statuses.add(404)
+    if op.query is not None:
+        statuses.add(422)
+    if op.body is not None:
+        statuses |= {400, 413, 415, 422}
+    return sorted(statuses)
 
 
 def _header(description: str, kind: str) -> dict:
@@ -77,7 +85,7 @@ def _parameters(op: Operation, defs: dict) -> list[dict]:
 
 
 def _operation(op: Operation, defs: dict) -> dict:
-    doc = {"operationId": op.endpoint.split(".", 1)[1], "summary": op.summary, "tags": [op.tag]}
+    doc = {"operationId": op.name, "summary": op.summary, "tags": [op.tag]}
     description = op.description
     if op.ability:
         doc["x-required-ability"] = op.ability
@@ -100,7 +108,7 @@ def _operation(op: Operation, defs: dict) -> dict:
     if op.ability:
         success["headers"] = {name: _header(*spec) for name, spec in RATE_HEADERS.items()}
     doc["responses"] = {str(op.status): success}
-    for status in op.problem_statuses:
+    for status in problem_statuses(op):
         doc["responses"][str(status)] = _problem_response(status)
     return doc
 
@@ -108,7 +116,7 @@ def _operation(op: Operation, defs: dict) -> dict:
 def build_document() -> dict:
     """The whole OpenAPI 3.1 document for the operations registered on the app."""
     registered = {rule.endpoint for rule in current_app.url_map.iter_rules()}
-    operations = [op for op in OPERATIONS if op.endpoint in registered]
+    operations = [op for op in OPERATIONS if endpoint_of(op) in registered]
     models = {(Problem, "serialization")}
     for op in operations:
         models.update((m, "validation") for m in (op.query, op.body) if m is not None)
@@ -119,7 +127,7 @@ def build_document() -> dict:
     defs = top.get("$defs", {})
     paths: dict[str, dict] = {}
     for op in operations:
-        paths.setdefault(openapi_path(op.rule), {})[op.method.lower()] = _operation(op, defs)
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, defs)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -152,7 +160,7 @@ def cached_document() -> dict:
 
 
 @operation("GET", "/openapi.json", summary="This OpenAPI document", tag="Meta", public=True)
-def show_openapi():
+def show_openapi(caller: None):
     response = current_app.json.response(cached_document())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

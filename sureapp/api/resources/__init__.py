@@ -1,2 +1,0 @@
-"""One module per API resource; importing them declares their operations on the blueprint."""
-from . import automations, campaigns, contacts, groups, me, openapi, reports  # noqa: F401

@@ -1,0 +1,118 @@
+"""The operation registry: one declaration and one handler per thing a key can do.
+
+`@operation(...)` declares method, path, the pydantic models for query, body and response, and
+the handler that does the work. The ability comes from the method (SPEC §3). Both keyed surfaces
+are bindings of this table: `api/` serves each operation as a view (HTTP parsing, problem
+details, OpenAPI), `mcp/` exposes chosen operations as tools (arguments from the same models).
+They call the same `Operation.run`, so a resource has one read path and an MCP tool's result is
+the API's body by construction.
+
+A handler takes the `Caller` and its inputs as values (path ids, a validated `query` or `body`
+model) and returns a response model; it never sees Flask. A 204 operation's handler returns a
+small acknowledgment instead (the API sends no body; a tool must answer an object).
+"""
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..extensions import db
+
+# The JSON API serves each operation's rule under this prefix (tools name it as their twin).
+API_PREFIX = "/api/v1"
+# The ability each HTTP method needs (SPEC §3).
+METHOD_ABILITY = {"GET": "read", "HEAD": "read", "POST": "write", "PUT": "write",
+                  "PATCH": "write", "DELETE": "delete"}
+_PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")  # Flask's <uuid:contact_id> → {contact_id}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is running an operation: the calling key, its workspace, and how a change it makes
+    is attributed on a contact's timeline (each surface words its own)."""
+
+    key: Any
+    workspace: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # unique: the API's endpoint and OpenAPI operationId; tools refer to it
+    method: str
+    rule: str  # Flask rule relative to the API's prefix, e.g. "/contacts/<uuid:contact_id>"
+    summary: str
+    tag: str
+    ability: str | None  # None: public, no key needed
+    handler: Callable[..., Any]
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    problems: tuple[int, ...] = field(default_factory=tuple)
+    description: str = ""
+    location: str | None = None  # 201: the operation whose URL the new resource has
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PATH_PARAM.findall(self.rule)
+
+    @property
+    def path(self) -> str:
+        """The rule as an OpenAPI path: /contacts/<uuid:contact_id> → /contacts/{contact_id}."""
+        return _PATH_PARAM.sub(r"{\1}", self.rule)
+
+    @property
+    def writes(self) -> bool:
+        return self.ability not in (None, "read")
+
+    def run(self, caller: Caller | None, **inputs) -> Any:
+        """Call the handler in the request's transaction: committed after a write succeeds,
+        rolled back when anything fails (a service may have changed objects before refusing).
+        Reads do not commit: no round trip they do not need."""
+        try:
+            result = self.handler(caller, **inputs)
+            if self.writes:
+                db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return result
+
+
+OPERATIONS: list[Operation] = []
+_BY_NAME: dict[str, Operation] = {}
+
+
+def operation(method: str, rule: str, *, summary: str, tag: str, query=None, body=None,
+              response=None, status: int = 200, problems: tuple[int, ...] = (),
+              public: bool = False, description: str = "", name: str | None = None,
+              location: str | None = None):
+    """Register `handler(caller, **path_ids, [query=…], [body=…])` as an operation."""
+    method = method.upper()
+
+    def decorator(handler):
+        op = Operation(name=name or handler.__name__, method=method, rule=rule, summary=summary,
+                       tag=tag, ability=None if public else METHOD_ABILITY[method],
+                       handler=handler, query=query, body=body, response=response,
+                       status=status, problems=tuple(problems), description=description,
+                       location=location)
+        if op.name in _BY_NAME:
+            raise RuntimeError(f"operation {op.name!r} is declared twice")
+        OPERATIONS.append(op)
+        _BY_NAME[op.name] = op
+        return handler
+
+    return decorator
+
+
+def find(name: str) -> Operation:
+    """The operation declared under `name` (KeyError if none: a typo fails at import)."""
+    return _BY_NAME[name]
+
+
+def acknowledged(verb: str, **ids) -> dict:
+    """What a 204 operation answers a tool: {"deleted": true, "contact_id": "…"}."""
+    return {verb: True, **{name: str(value) for name, value in ids.items()}}
