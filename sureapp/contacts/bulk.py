@@ -7,36 +7,27 @@ committed once at the end. Any error rolls everything back, so a selection is ne
 half-changed (per-chunk commits could not promise that).
 
 Up to INLINE_LIMIT contacts that transaction runs in the request. Larger selections can take
-longer than a worker's request timeout, so they run the same single transaction in a background
-thread; the page polls its progress (a status file under instance/, readable by every worker
-while the transaction is still open) and shows the outcome: done, or failed with nothing changed.
+longer than a worker's request timeout, so they run the same single transaction as an atomic
+background job (sureapp/jobs.py); the page polls its progress and shows the outcome: done, or
+failed / interrupted with nothing changed.
 """
-import json
-import os
-import re
-import secrets
-import threading
-import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
-from flask import abort, current_app
 from sqlalchemy import delete, insert, select, update
-from ..errors import DomainError
+
+from .. import jobs
+from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
+from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, Workspace
 from ..tenancy.access import parse_uuid
 from ..timeutil import utcnow
 from . import lists, tags
 from .browse import ContactFilter, matching_ids, owned_contact_ids
-from .forms import BULK_ACTIONS, BulkForm
-from .permissions import can_delete
 
+ACTIONS = ("add_to_list", "remove_from_list", "add_tag", "remove_tag", "set_status", "delete")
 CHUNK = 500
 INLINE_LIMIT = 2000
-JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-JOB_TTL_SECONDS = 24 * 3600
 
 
 class BulkError(DomainError):
@@ -69,40 +60,36 @@ class BulkPlan:
         }[self.action]
 
 
-def fill_choices(form: BulkForm, lists, tags, role: Role) -> None:
-    form.list_id.choices = [("", "Choose a list")] + [(str(x.id), x.name) for x in lists]
-    form.tag_id.choices = [("", "Choose a tag")] + [(str(x.id), x.name) for x in tags]
-    if not can_delete(role):
-        form.action.choices = [(k, v) for k, v in BULK_ACTIONS.items() if k != "delete"]
-
-
 def _owned(model, workspace: Workspace, raw: str, missing: str):
     if not raw:
         raise BulkError(missing)
     ident = parse_uuid(raw)
     obj = db.session.get(model, ident) if ident else None
     if obj is None or obj.workspace_id != workspace.id:
-        abort(404)
+        raise NotFound("No such list or tag in this workspace.")
     return obj
 
 
-def plan(workspace: Workspace, form: BulkForm, flt: ContactFilter, raw_ids: list[str]) -> BulkPlan:
-    """Resolve the selection and the target; another workspace's ids are a 404."""
-    action = form.action.data
-    scope = "all" if form.scope.data == "all" else "selected"
-    target, status = None, ""
+def plan(workspace: Workspace, action: str, flt: ContactFilter, *, scope: str = "selected",
+         contact_ids: list[str] = (), list_id: str = "", tag_id: str = "",
+         status: str = "") -> BulkPlan:
+    """Resolve the selection and the target; another workspace's ids are NotFound."""
+    if action not in ACTIONS:
+        raise BulkError("Choose an action.")
+    scope = "all" if scope == "all" else "selected"
+    target = None
     if action in ("add_to_list", "remove_from_list"):
-        target = _owned(ContactList, workspace, form.list_id.data, "Choose a list.")
+        target = _owned(ContactList, workspace, list_id, "Choose a list.")
     elif action in ("add_tag", "remove_tag"):
-        target = _owned(Tag, workspace, form.tag_id.data, "Choose a tag.")
-    elif action == "set_status":
-        status = form.new_status.data
-        if status not in CONTACT_STATUSES:
-            raise BulkError("Choose a status.")
+        target = _owned(Tag, workspace, tag_id, "Choose a tag.")
+    elif status not in CONTACT_STATUSES and action == "set_status":
+        raise BulkError("Choose a status.")
+    if action != "set_status":
+        status = ""
     if scope == "all":
         ids = list(db.session.scalars(matching_ids(workspace, flt)))
     else:
-        ids = owned_contact_ids(workspace, [r for r in raw_ids if r])
+        ids = owned_contact_ids(workspace, [r for r in contact_ids if r])
     if not ids:
         raise BulkError("Select at least one contact." if scope == "selected"
                         else "No contacts match this filter.")
@@ -151,31 +138,27 @@ def _chunks(ids: list):
         yield ids[start:start + CHUNK]
 
 
-def apply(workspace: Workspace, plan: BulkPlan, source: str, on_progress=None) -> str:
-    """Run the plan in one transaction; returns the message for the user. Rolls back on any error."""
+def execute(workspace: Workspace, plan: BulkPlan, source: str, on_progress=None) -> str:
+    """Run the plan in the current transaction (the caller commits or rolls back); returns the
+    message for the user."""
     changed = 0
     done_ids = 0
-    try:
-        for chunk in _chunks(plan.contact_ids):
-            if plan.action == "add_to_list":
-                changed += lists.add_contacts_to_list(workspace, plan.target, chunk, source)
-            elif plan.action == "remove_from_list":
-                changed += lists.remove_contacts_from_list(workspace, plan.target, chunk, source)
-            elif plan.action == "add_tag":
-                changed += tags.add_contacts_to_tag(workspace, plan.target, chunk, source)
-            elif plan.action == "remove_tag":
-                changed += tags.remove_contacts_from_tag(workspace, plan.target, chunk, source)
-            elif plan.action == "set_status":
-                changed += set_status(workspace, chunk, plan.status, source)
-            elif plan.action == "delete":
-                changed += delete_contacts(workspace, chunk)
-            done_ids += len(chunk)
-            if on_progress:
-                on_progress(done_ids)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    for chunk in _chunks(plan.contact_ids):
+        if plan.action == "add_to_list":
+            changed += lists.add_contacts_to_list(workspace, plan.target, chunk, source)
+        elif plan.action == "remove_from_list":
+            changed += lists.remove_contacts_from_list(workspace, plan.target, chunk, source)
+        elif plan.action == "add_tag":
+            changed += tags.add_contacts_to_tag(workspace, plan.target, chunk, source)
+        elif plan.action == "remove_tag":
+            changed += tags.remove_contacts_from_tag(workspace, plan.target, chunk, source)
+        elif plan.action == "set_status":
+            changed += set_status(workspace, chunk, plan.status, source)
+        elif plan.action == "delete":
+            changed += delete_contacts(workspace, chunk)
+        done_ids += len(chunk)
+        if on_progress:
+            on_progress(done_ids)
     n = plan.count
     unchanged = n - changed
     done = {
@@ -189,86 +172,60 @@ def apply(workspace: Workspace, plan: BulkPlan, source: str, on_progress=None) -
     return done + (f" ({unchanged:,} already were)." if unchanged and plan.action != "delete" else ".")
 
 
-
-# ---- large selections: the same transaction in a background thread ----------------------------
-
-def _jobs_root() -> Path:
-    root = Path(current_app.config.get("CONTACT_BULK_DIR")
-                or Path(current_app.instance_path) / "bulk")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def _write_status(path: Path, status: dict) -> None:
-    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(status))
-    os.replace(tmp, path)  # atomic: a poll never reads half a file
+def apply(workspace: Workspace, plan: BulkPlan, source: str) -> str:
+    """Run the plan in one transaction, in the request; rolls back on any error."""
+    try:
+        message = execute(workspace, plan, source)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return message
 
 
-def load_status(job_id: str, workspace: Workspace, user_id) -> dict | None:
-    """The job's status if it belongs to this user in this workspace, else None."""
-    if not JOB_ID.match(job_id or ""):
-        return None
-    path = _jobs_root() / f"{job_id}.json"
-    if not path.is_file():
-        return None
-    status = json.loads(path.read_text())
-    if status["workspace_id"] != str(workspace.id) or status["user_id"] != str(user_id):
-        return None
-    return status
+# ---- large selections: the same transaction as an atomic background job -----------------------
+
+_TARGET_MODELS = {"list": ContactList, "tag": Tag}
 
 
-def _cleanup_old_jobs() -> None:
-    cutoff = time.time() - JOB_TTL_SECONDS
-    for path in _jobs_root().glob("*.json"):
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+def _run_job(ctx: jobs.JobContext) -> dict:
+    p = ctx.params
+    workspace = db.session.get(Workspace, ctx.workspace_id)
+    target = None
+    if p["target_kind"]:
+        target = db.session.get(_TARGET_MODELS[p["target_kind"]], uuid.UUID(p["target_id"]))
+        if target is None or target.workspace_id != workspace.id:
+            raise BulkError("the list or tag was deleted meanwhile")
+    job_plan = BulkPlan(p["action"], [uuid.UUID(i) for i in p["contact_ids"]], p["scope"], target,
+                        p["status"])
+    ctx.progress(done=0, total=job_plan.count)
+    message = execute(workspace, job_plan, p["source"],
+                      on_progress=lambda done: ctx.progress(done=done, total=job_plan.count))
+    return {"message": message}
 
 
-_running: dict[str, threading.Thread] = {}
+JOB = jobs.register(
+    "contacts.bulk", _run_job, atomic=True,
+    interrupted_message="Nothing was changed: the server restarted while this ran. Start it again.",
+    failure_message=lambda exc: "Nothing was changed: "
+                                f"{exc.message if isinstance(exc, DomainError) else 'an unexpected error'}.")
 
 
 def start_in_background(workspace: Workspace, plan: BulkPlan, source: str, user_id) -> str:
-    """Start the plan in a thread (its own app context and session); returns the job id."""
-    _cleanup_old_jobs()
-    job_id = secrets.token_hex(16)
-    path = _jobs_root() / f"{job_id}.json"
-    status = {"workspace_id": str(workspace.id), "user_id": str(user_id), "state": "running",
-              "done": 0, "total": plan.count, "title": plan.describe(), "message": ""}
-    _write_status(path, status)
-    app = current_app._get_current_object()
-    workspace_id, target_id = workspace.id, plan.target.id if plan.target else None
-    target_model = type(plan.target) if plan.target else None
-
-    def work():
-        with app.app_context():
-            try:
-                ws = db.session.get(Workspace, workspace_id)
-                target = db.session.get(target_model, target_id) if target_model else None
-                job_plan = BulkPlan(plan.action, plan.contact_ids, plan.scope, target, plan.status)
-
-                def progress(done):
-                    _write_status(path, {**status, "done": done})
-
-                message = apply(ws, job_plan, source, on_progress=progress)
-                _write_status(path, {**status, "state": "done", "done": plan.count,
-                                     "message": message})
-            except Exception as exc:  # rolled back by apply(): nothing was changed
-                app.logger.exception("bulk action %s failed", job_id)
-                reason = exc.message if isinstance(exc, DomainError) else "an unexpected error"
-                _write_status(path, {**status, "state": "failed",
-                                     "message": f"Nothing was changed: {reason}."})
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=work, name=f"bulk-{job_id[:8]}", daemon=True)
-    _running[job_id] = thread
-    thread.start()
-    return job_id
+    """Queue the plan as a job (committed here: the job must exist before its thread looks for
+    it) and start it; returns the job id."""
+    target_kind = {ContactList: "list", Tag: "tag"}.get(type(plan.target), "")
+    job = jobs.create(JOB, workspace.id, user_id, title=plan.describe(), params={
+        "action": plan.action, "scope": plan.scope, "status": plan.status, "source": source,
+        "target_kind": target_kind, "target_id": str(plan.target.id) if plan.target else "",
+        "contact_ids": [str(i) for i in plan.contact_ids],
+    })
+    job.progress = {"done": 0, "total": plan.count}
+    db.session.commit()
+    jobs.start(job.id)
+    return job.id
 
 
-def wait_for(job_id: str, timeout: float = 60) -> None:
-    """Block until a background bulk action ends (tests)."""
-    thread = _running.pop(job_id, None)
-    if thread:
-        thread.join(timeout)
+def load_job(job_id: str, workspace: Workspace, user_id):
+    """The bulk job if it belongs to this user in this workspace, else None."""
+    return jobs.get(job_id, kind=JOB, workspace_id=workspace.id, user_id=user_id)

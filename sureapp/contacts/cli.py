@@ -3,14 +3,18 @@ same import as the web UI (mapping guessed from the headers, overridable with --
 from pathlib import Path
 
 import click
+from sqlalchemy import delete
 
 from ..tenancy.cli import _find_org, _find_workspace
+from .. import jobs
+from ..extensions import db
+from ..models import Job
 from . import csv_import
-from .csv_import import CUSTOM, FIELD_TARGETS, SKIP, UploadError
+from .csv_mapping import CUSTOM, FIELD_TARGETS, SKIP, UploadError, mapping_errors
 
 
 def _apply_overrides(job, overrides) -> None:
-    headers, mapping = job.meta["headers"], list(job.meta["mapping"])
+    headers, mapping = job.params["headers"], list(job.params["mapping"])
     targets = {**{t: t for t in FIELD_TARGETS}, "custom": CUSTOM, "skip": SKIP}
     for item in overrides:
         column, sep, target = item.rpartition("=")
@@ -19,8 +23,7 @@ def _apply_overrides(job, overrides) -> None:
                 f"{item!r}: use COLUMN=TARGET with a column of the file ({', '.join(headers)}) and "
                 f"a target among {', '.join(targets)}.", param_hint="--map")
         mapping[headers.index(column)] = targets[target]
-    job.meta["mapping"] = mapping
-    job.save()
+    csv_import.set_mapping(job, mapping)
 
 
 @click.command("import-contacts")
@@ -40,10 +43,13 @@ def import_contacts_command(file, org_ref, ws_ref, overrides, dry_run):
         job = csv_import.create_job(workspace, None, file.name, file.read_bytes(), max_bytes=None)
     except UploadError as exc:
         raise click.ClickException(str(exc))
+    db.session.commit()
+    job_id = job.id
     try:
         _apply_overrides(job, overrides)
-        problems = csv_import.mapping_errors(job.meta["headers"], job.meta["mapping"])
-        shown = ", ".join(f"{h} → {m or 'skip'}" for h, m in zip(job.meta["headers"], job.meta["mapping"]))
+        headers, mapping = job.params["headers"], job.params["mapping"]
+        problems = mapping_errors(headers, mapping)
+        shown = ", ".join(f"{h} → {m or 'skip'}" for h, m in zip(headers, mapping))
         click.echo(f"Columns: {shown}")
         if problems:
             raise click.ClickException(" ".join(problems))
@@ -56,7 +62,8 @@ def import_contacts_command(file, org_ref, ws_ref, overrides, dry_run):
             for error in result.errors[:20]:
                 click.echo(f"  row {error.row}: {error.message}", err=True)
             return
-        with click.progressbar(length=job.meta["row_count"], label="Importing",
+        csv_import.queue(job, source=f"Import: {file.name}")
+        with click.progressbar(length=job.params["row_count"], label="Importing",
                                show_pos=True, show_percent=True) as bar:
             done = {"n": 0}
 
@@ -64,15 +71,23 @@ def import_contacts_command(file, org_ref, ws_ref, overrides, dry_run):
                 bar.update(progress["processed"] - done["n"])
                 done["n"] = progress["processed"]
 
-            csv_import.claim(job)
-            final = csv_import.run_import(workspace, job, source=f"Import: {file.name}",
-                                          on_progress=advance)
+            job = jobs.run_now(job, on_progress=advance)
+            final = job.progress
             advance(final)
-        click.echo(f"Created {final['created']}, updated {final['updated']}, failed {final['failed']}.")
-        if final["failed"]:
-            click.echo(f"Error report: {job.report_path}")
-    finally:
-        job.upload_path.unlink(missing_ok=True)
+        if job.state == "failed":
+            click.echo(job.error, err=True)
+        click.echo(f"Created {final.get('created', 0)}, updated {final.get('updated', 0)}, "
+                   f"failed {final.get('failed', 0)}.")
+        if final.get("failed") and job.output_text:
+            report = file.with_name(f"{file.stem}-errors.csv")
+            report.write_text(job.output_text, encoding="utf-8")
+            click.echo(f"Error report: {report}")
+        if job.state != "done":
+            raise click.exceptions.Exit(1)
+    finally:  # nothing to poll from a terminal: the job's row goes with the command
+        db.session.rollback()
+        db.session.execute(delete(Job).where(Job.id == job_id))
+        db.session.commit()
 
 
 def init_app(app):

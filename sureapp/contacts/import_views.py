@@ -1,20 +1,23 @@
 """CSV import pages: upload → map columns (with a preview) → dry run → import with progress →
 error report. The work itself is in csv_import.py, shared with the `import-contacts` command."""
+import io
+
 from flask import abort, current_app, flash, render_template, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..extensions import csrf
+from .. import jobs
+from ..extensions import csrf, db
 from ..web import render_page_or_fragment, workspace_view
-from . import csv_import
-from .csv_import import CUSTOM, FIELD_TARGETS, SKIP, UploadError
+from . import csv_import, csv_mapping
+from .csv_mapping import CUSTOM, FIELD_TARGETS, SKIP, UploadError
 from .forms import DeleteForm
 from .permissions import VIEW_AND_EDIT
 from .routes import bp, redirect_to
 
 # Multipart framing around the file; the file itself is limited to MAX_UPLOAD_BYTES.
 MULTIPART_OVERHEAD = 64 * 1024
-MAX_UPLOAD_MB = csv_import.MAX_UPLOAD_BYTES // (1024 * 1024)
+MAX_UPLOAD_MB = csv_mapping.MAX_UPLOAD_BYTES // (1024 * 1024)
 
 
 def _job_or_404(workspace, job_id):
@@ -39,7 +42,7 @@ def import_new(workspace):
 @csrf.exempt  # checked below, once the larger upload limit applies (the global one is smaller)
 @workspace_view(VIEW_AND_EDIT)
 def import_upload(workspace):
-    request.max_content_length = csv_import.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
+    request.max_content_length = csv_mapping.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
     too_large = (f"The file is larger than {MAX_UPLOAD_MB} MB. Split it into smaller files and "
                  "import them one by one.")
     try:
@@ -50,11 +53,12 @@ def import_upload(workspace):
         return _upload_page(workspace, too_large, 413)
     if upload is None or not upload.filename:
         return _upload_page(workspace, "Choose a CSV file to upload.", 422)
-    data = upload.stream.read(csv_import.MAX_UPLOAD_BYTES + 1)
+    data = upload.stream.read(csv_mapping.MAX_UPLOAD_BYTES + 1)
     try:
         job = csv_import.create_job(workspace, current_user.id, upload.filename, data)
     except UploadError as exc:
-        return _upload_page(workspace, str(exc), 413 if len(data) > csv_import.MAX_UPLOAD_BYTES else 422)
+        return _upload_page(workspace, str(exc), 413 if len(data) > csv_mapping.MAX_UPLOAD_BYTES else 422)
+    db.session.commit()
     return redirect_to(url_for(".import_mapping", workspace_id=workspace.id, job_id=job.id))
 
 
@@ -63,46 +67,44 @@ def _target_choices() -> list[tuple[str, str]]:
 
 
 def _preview(job, headers, mapping):
-    _, rows = job.table()
-    return [csv_import.row_payload(headers, mapping, cells) for cells in rows[:csv_import.PREVIEW_ROWS]]
+    _, rows = csv_import.table(job)
+    return [csv_mapping.row_payload(headers, mapping, cells) for cells in rows[:csv_mapping.PREVIEW_ROWS]]
 
 
 @bp.route("/import/<job_id>", methods=["GET", "POST"])
 @workspace_view(VIEW_AND_EDIT)
 def import_mapping(workspace, job_id):
     job = _job_or_404(workspace, job_id)
-    if job.meta["state"] != "uploaded":
+    if job.state != "draft":
         return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
-    headers = job.meta["headers"]
+    headers = job.params["headers"]
     form = DeleteForm()
     errors: list[str] = []
-    mapping = job.meta["mapping"]
+    mapping = job.params["mapping"]
     if request.method == "POST":
         mapping = [request.form.get(f"col-{i}", SKIP) for i in range(len(headers))]
-        errors = csv_import.mapping_errors(headers, mapping)
+        errors = csv_mapping.mapping_errors(headers, mapping)
         if not form.validate_on_submit():
             errors.append("Your session expired; please try again.")
         if not errors:
-            if mapping != job.meta["mapping"]:
-                csv_import.forget_validation(job)
-            job.meta["mapping"] = mapping
-            job.save()
+            csv_import.set_mapping(job, mapping)
+            db.session.commit()
             return redirect_to(url_for(".import_review", workspace_id=workspace.id, job_id=job.id))
-    _, rows = job.table()
+    _, rows = csv_import.table(job)
     return render_template(
         "contacts/import_mapping.html", workspace=workspace, job=job, form=form, headers=headers,
         mapping=mapping, errors=errors, choices=_target_choices(), samples=rows[:3],
-        custom_key=csv_import.custom_key), (422 if errors else 200)
+        custom_key=csv_mapping.custom_key), (422 if errors else 200)
 
 
 @bp.get("/import/<job_id>/review")
 @workspace_view(VIEW_AND_EDIT)
 def import_review(workspace, job_id):
     job = _job_or_404(workspace, job_id)
-    if job.meta["state"] != "uploaded":
+    if job.state != "draft":
         return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
-    headers, mapping = job.meta["headers"], job.meta["mapping"]
-    if csv_import.mapping_errors(headers, mapping):
+    headers, mapping = job.params["headers"], job.params["mapping"]
+    if csv_mapping.mapping_errors(headers, mapping):
         return redirect_to(url_for(".import_mapping", workspace_id=workspace.id, job_id=job.id))
     result = csv_import.dry_run(workspace, job)
     labels = {**FIELD_TARGETS, CUSTOM: "Custom field"}
@@ -120,13 +122,16 @@ def import_start(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
-    if job.meta["state"] == "uploaded":
+    if job.state == "draft":
         # Re-checked at start: the allocation may have filled up since the dry run.
         result = csv_import.dry_run(workspace, job)
         if not result.can_import:
             flash(result.allocation_error or "There is nothing to import.", "error")
             return redirect_to(url_for(".import_review", workspace_id=workspace.id, job_id=job.id))
-        csv_import.start_in_background(workspace, job, source="Import")
+        queued = csv_import.queue(job, source="Import")
+        db.session.commit()
+        if queued:  # a double click queues (and starts) it once
+            jobs.start(job.id)
     return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
 
 
@@ -135,18 +140,18 @@ def import_start(workspace, job_id):
 def import_progress(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     return render_page_or_fragment("contacts/import_progress.html", "contacts/_import_progress.html",
-                                   workspace=workspace, job=job, progress=job.meta.get("progress") or {})
+                                   workspace=workspace, job=job, progress=jobs.progress_of(job))
 
 
 @bp.get("/import/<job_id>/errors.csv")
 @workspace_view(VIEW_AND_EDIT)
 def import_report(workspace, job_id):
     job = _job_or_404(workspace, job_id)
-    if not job.report_path.is_file():
+    if job.output_text is None:
         abort(404)
-    name = job.meta["filename"].rsplit(".", 1)[0] or "import"
-    return send_file(job.report_path, mimetype="text/csv", as_attachment=True,
-                     download_name=f"{name}-errors.csv", max_age=0)
+    name = job.params["filename"].rsplit(".", 1)[0] or "import"
+    return send_file(io.BytesIO(job.output_text.encode("utf-8")), mimetype="text/csv",
+                     as_attachment=True, download_name=f"{name}-errors.csv", max_age=0)
 
 
 @bp.post("/import/<job_id>/cancel")
@@ -155,9 +160,11 @@ def import_cancel(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
-    if job.meta["state"] == "running":
+    try:
+        jobs.delete_job(job)
+    except jobs.JobError:
         abort(409)
-    job.delete()
+    db.session.commit()
     flash("Import cancelled; the uploaded file was deleted.", "success")
     return redirect_to(url_for(".import_new", workspace_id=workspace.id))
 

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..errors import Conflict, DomainError, ValidationFailed
+from .. import jobs
+from ..errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
 from ..schema_types import validation_errors
@@ -109,7 +110,7 @@ def index(workspace):
         select(Contact.id).where(Contact.workspace_id == workspace.id).limit(1)) is not None)
     bulk_form = BulkForm()
     all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
-    bulk.fill_choices(bulk_form, all_lists, all_tags, g.workspace_role)
+    _fill_bulk_choices(bulk_form, all_lists, all_tags, g.workspace_role)
     return render_page_or_fragment(
         "contacts/index.html", "contacts/_results.html",
         workspace=workspace, flt=flt, results=page, total=total, has_any=has_any,
@@ -313,15 +314,18 @@ def bulk_action(workspace):
     nothing (see bulk.py)."""
     flt = parse_filter(request.form, workspace)
     form = BulkForm()
-    all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
-    bulk.fill_choices(form, all_lists, all_tags, g.workspace_role)
+    _fill_bulk_choices(form, workspace_lists(workspace), workspace_tags(workspace), g.workspace_role)
     back = url_for(".index", workspace_id=workspace.id, **flt.query_args())
     if request.form.get("action") == "delete" and not can_delete(g.workspace_role):
         abort(403)
     if not form.validate_on_submit():
         return _bulk_problem(workspace, "Choose an action.", back)
     try:
-        plan = bulk.plan(workspace, form, flt, request.form.getlist("contact_ids"))
+        plan = bulk.plan(workspace, form.action.data, flt, scope=form.scope.data,
+                         contact_ids=request.form.getlist("contact_ids"), list_id=form.list_id.data,
+                         tag_id=form.tag_id.data, status=form.new_status.data)
+    except NotFound:
+        abort(404)
     except bulk.BulkError as exc:
         return _bulk_problem(workspace, exc.message, back)
     if form.confirmed.data != "yes":
@@ -344,14 +348,25 @@ def bulk_action(workspace):
 @workspace_view(VIEW_AND_EDIT)
 def bulk_progress(workspace, job_id):
     """A large bulk action's progress; the fragment polls itself until it is done or failed."""
-    status = bulk.load_status(job_id, workspace, current_user.id)
-    if status is None:
+    job = bulk.load_job(job_id, workspace, current_user.id)
+    if job is None:
         abort(404)
+    progress = jobs.progress_of(job)
+    status = {"state": "running" if job.state in ("queued", "running") else job.state,
+              "title": job.title, "done": progress.get("done", 0),
+              "total": progress.get("total", 0), "message": job.result.get("message") or job.error}
     back = request.args.get("back", "")
     if not back.startswith(f"/w/{workspace.id}/contacts"):  # only ever back to this table
         back = url_for(".index", workspace_id=workspace.id)
     return render_page_or_fragment("contacts/bulk_progress.html", "contacts/_bulk_progress.html",
                                    workspace=workspace, job=status, job_id=job_id, back=back)
+
+
+def _fill_bulk_choices(form: BulkForm, lists, tags, role: Role) -> None:
+    form.list_id.choices = [("", "Choose a list")] + [(str(x.id), x.name) for x in lists]
+    form.tag_id.choices = [("", "Choose a tag")] + [(str(x.id), x.name) for x in tags]
+    if not can_delete(role):
+        form.action.choices = [(k, v) for k, v in BULK_ACTIONS.items() if k != "delete"]
 
 
 def _bulk_problem(workspace, message: str, back: str):

@@ -2,13 +2,14 @@
 from .contacts import (AUTOMATION_STATUSES, AUTOMATION_TRIGGERS, CAMPAIGN_STATUSES,
                        CONTACT_STATUSES, Automation, Campaign, Contact, ContactEvent, ContactList,
                        Tag, campaign_lists, list_members, tag_members)
+from .jobs import FINISHED_STATES, JOB_STATES, Job
 from .keys import ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog
 from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Workspace,
                       WorkspaceMembership)
 
 __all__ = [
     "ABILITIES", "AUTOMATION_STATUSES", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
-    "CONTACT_STATUSES", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
+    "CONTACT_STATUSES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
     "ApiRequestLog", "Automation", "Campaign", "Contact", "ContactEvent", "ContactList",
     "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",

@@ -11,12 +11,6 @@ from sureapp.models import Contact, ContactList, Role, Tag
 
 
 @pytest.fixture
-def app_config(tmp_path):
-    """Uploads and bulk-job status files go to a per-test folder, never the real instance/."""
-    return {"CONTACT_IMPORT_DIR": str(tmp_path / "imports"), "CONTACT_BULK_DIR": str(tmp_path / "bulk")}
-
-
-@pytest.fixture
 def ws(workspace_with_roles):
     """(workspace, {'owner','admin','manager','member': user})."""
     return workspace_with_roles

@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from sureapp import jobs
 from sureapp.contacts import bulk
 from sureapp.extensions import db
 from sureapp.models import Contact, ContactEvent, tag_members
@@ -188,7 +189,7 @@ def test_large_selections_run_in_the_background_all_or_nothing(ws, as_role, make
                                                       "scope": "all", "confirmed": "yes"})
     assert response.status_code == 303 and "/contacts/bulk/" in response.headers["Location"]
     job_id = response.headers["Location"].split("/contacts/bulk/")[1].split("?")[0]
-    bulk.wait_for(job_id)
+    jobs.wait_for(job_id)
     page = client.get(response.headers["Location"], headers={"HX-Request": "true", "HX-Target": "bulk-progress"})
     assert page.status_code == 200 and "Tagged 5 contacts" in page.get_data(as_text=True)
     assert b"hx-trigger" not in page.data  # finished: no more polling
@@ -211,7 +212,7 @@ def test_large_selections_run_in_the_background_all_or_nothing(ws, as_role, make
     response = client.post(bulk_url(workspace), data={"action": "remove_tag", "tag_id": str(tag.id),
                                                       "scope": "all", "confirmed": "yes"})
     job_id = response.headers["Location"].split("/contacts/bulk/")[1].split("?")[0]
-    bulk.wait_for(job_id)
+    jobs.wait_for(job_id)
     body = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Nothing was changed" in body
     db.session.expire_all()
