@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 
+from ..errors import Conflict
 from ..extensions import db
 
 # The JSON API serves each operation's rule under this prefix (tools name it as their twin).
@@ -71,11 +73,16 @@ class Operation:
     def run(self, caller: Caller | None, **inputs) -> Any:
         """Call the handler in the request's transaction: committed after a write succeeds,
         rolled back when anything fails (a service may have changed objects before refusing).
-        Reads do not commit: no round trip they do not need."""
+        Reads do not commit: no round trip they do not need. A uniqueness race the services'
+        checks could not see (two writers at once) is a Conflict on every surface."""
         try:
             result = self.handler(caller, **inputs)
             if self.writes:
                 db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise Conflict("This conflicts with data written at the same moment; retry the "
+                           "request.") from None
         except BaseException:
             db.session.rollback()
             raise

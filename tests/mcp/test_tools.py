@@ -402,3 +402,18 @@ def test_database_outage_inside_a_tool_is_503_with_retry_after(monkeypatch, call
     response = call_tool(full_key, "list_contacts", {})
     assert response.status_code == 503
     assert response.headers["Retry-After"]
+
+
+def test_a_write_race_is_a_conflict_tool_error_not_an_internal_error(monkeypatch, run_tool,
+                                                                      full_key):
+    """Two writers at once: the unique index, not the service's check, refuses the second."""
+    from sqlalchemy.exc import IntegrityError
+
+    def racing(caller, body):
+        raise IntegrityError("INSERT INTO contacts", {}, Exception("UNIQUE constraint failed"))
+
+    _replace_handler(monkeypatch, "create_contact", racing)
+    is_error, data, text = run_tool(full_key, "create_contact", {"email": "ada@example.com"})
+    assert is_error and data["type"] == "Conflict"
+    assert text.startswith("This conflicts with data written at the same moment; retry the request.")
+    assert count(Contact) == 0
