@@ -4,7 +4,6 @@ Every value can be overridden from the environment (below) or with GUNICORN_CMD_
 """
 import multiprocessing
 import os
-import re
 import sys
 
 from gunicorn.glogging import Logger
@@ -48,19 +47,18 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
-# A path segment that looks like a secret (a key string, an invitation/reset token) is masked.
-# Keys belong in headers, but a client may still put one in a URL by mistake.
-_UUID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-_SECRET_SEGMENT = re.compile(rf"(?<=/)(?!{_UUID}(?:/|$))[A-Za-z0-9_-]{{32,}}(?=/|$)")
-
-
 class RedactingLogger(Logger):
-    """gunicorn's logger with secret-looking path segments masked in the access log."""
+    """gunicorn's logger with the access log's path redacted (sureapp.accesslog, shared with
+    the development server)."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         if atoms["U"]:
-            atoms["U"] = _SECRET_SEGMENT.sub("[redacted]", atoms["U"])
+            # Imported here, in the worker, which has loaded the app anyway: importing sureapp
+            # in the master would keep old code alive across `kill -HUP` reloads.
+            from sureapp.accesslog import redact_target
+
+            atoms["U"] = redact_target(atoms["U"])
         return atoms
 
 

@@ -51,7 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                     contacts_routes):
         feature.init_app(app)
     _register_template_helpers(app)
-    from . import faults, security
+    from . import accesslog, faults, security
+    accesslog.init_app(app)  # the dev server's access log redacted like gunicorn's
     security.init_app(app)  # security headers, Secure cookies over HTTPS, CSRF error page
     faults.init_app(app)  # database unavailable -> 503 problem/page
     return app

@@ -1,6 +1,6 @@
 """Browser-facing security for every response: CSP and the other security headers, no-store
-caching for anything private, Secure cookies whenever the request arrived over HTTPS, and a
-friendly page for a missing/expired CSRF token."""
+caching for anything private, Secure cookies whenever the request arrived over HTTPS, HEAD
+answered as GET, and a friendly page for a missing/expired CSRF token."""
 from flask import Flask, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
 
@@ -65,6 +65,27 @@ def apply_security_headers(response):
     return response
 
 
+class HeadAsGet:
+    """WSGI middleware: a HEAD request runs as its GET and the body is dropped (RFC 9110 §9.3.2).
+
+    Flask routes HEAD to the GET view but leaves request.method == "HEAD", so any view that
+    asks `request.method == "GET"` answered HEAD like a POST (HEAD /login was a 422). Seen as
+    GET, every view answers alike; the headers (Content-Length included) are the GET's.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return self.wsgi_app(environ, start_response)
+        environ["REQUEST_METHOD"] = "GET"
+        body = self.wsgi_app(environ, start_response)
+        if hasattr(body, "close"):
+            body.close()  # lets the app finish its work (teardown, streamed responses)
+        return []
+
+
 class SecureCookiesOverHttps:
     """WSGI middleware: adds `Secure` to every Set-Cookie when the request came over HTTPS.
 
@@ -94,7 +115,7 @@ def _secure_cookie(name: str, value: str) -> tuple[str, str]:
 
 def init_app(app: Flask) -> None:
     app.after_request(apply_security_headers)
-    app.wsgi_app = SecureCookiesOverHttps(app.wsgi_app)
+    app.wsgi_app = HeadAsGet(SecureCookiesOverHttps(app.wsgi_app))
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
