@@ -1,7 +1,9 @@
 """Configuration from environment variables, with safe defaults for a single-process install."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _secret_key(instance_path: str) -> str:
@@ -22,6 +24,31 @@ def _bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
+    if not value.isdecimal() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1 (got {value!r}).")
+    return int(value)
+
+
+def public_url(value: str) -> str:
+    """PUBLIC_URL as an origin without a trailing slash ("" when unset); anything else that is
+    not http(s)://host[:port] stops the start with a clear message."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in {"http", "https"} or not parts.hostname
+            or parts.path or parts.query or parts.fragment or parts.username or parts.password):
+        raise ValueError(f"PUBLIC_URL must look like https://sureapp.example.com (scheme and "
+                         f"host, optional port, nothing else); got {value!r}.")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class Config:
@@ -59,6 +86,20 @@ class Config:
             "SESSION_COOKIE_SECURE", self.PREFERRED_URL_SCHEME == "https"
         )
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        # Browser sessions are server-side records (auth/sessions.py); one idle this many days
+        # ends, and the cookie lives no longer either.
+        self.SESSION_IDLE_DAYS = _positive_int("SESSION_IDLE_DAYS", 14)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(days=self.SESSION_IDLE_DAYS)
+        # Sudo mode: the password again before credential/power actions, unless entered this
+        # many minutes ago.
+        self.SUDO_MINUTES = _positive_int("SUDO_MINUTES", 10)
+        # The address users reach sureapp at: every external link (invitations, mails) is built
+        # from it, and requests for any other host are refused (TRUSTED_HOSTS).
+        self.PUBLIC_URL = public_url(os.environ.get("PUBLIC_URL", ""))
+        # Loopback names stay allowed for health checks on the host itself; a browser never
+        # sends them for someone else's domain, so they open no Host-header attack.
+        self.TRUSTED_HOSTS = ([urlsplit(self.PUBLIC_URL).hostname, "localhost", "127.0.0.1"]
+                              if self.PUBLIC_URL else None)
 
     # Static settings shared by every environment.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}

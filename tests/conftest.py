@@ -166,15 +166,29 @@ def add_member(app):
     return add
 
 
+def forget_request_user():
+    """Tests share one app context (and g) across requests: drop what Flask-Login and the
+    session loader cached on g, so the next request loads its user from its own cookie."""
+    g.pop("_login_user", None)
+    g.pop("_user_session", None)
+
+
 @pytest.fixture
 def login(client):
     def log_in(user: User, as_client=None):
-        """Log `user` in on the test client without going through the form."""
+        """Log `user` in on the test client without going through the form: a real
+        server-side session record, its token in the signed cookie."""
+        from sureapp.auth.current import TOKEN_KEY
+        from sureapp.auth.sessions import open_session
+        from sureapp.timeutil import utcnow
+
         target = as_client or client
-        # Tests share one app context, where Flask-Login caches the user on g: drop it.
-        g.pop("_login_user", None)
+        forget_request_user()
+        _, token = open_session(user, "127.0.0.1", "pytest", utcnow())
+        db.session.commit()
         with target.session_transaction() as session:
             session["_user_id"] = user.get_id()
+            session[TOKEN_KEY] = token
             session["_fresh"] = True
         return target
 

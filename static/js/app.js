@@ -168,3 +168,31 @@
     showError("The server could not be reached. Check your connection and try again.");
   });
 })();
+
+// Sudo mode: a request the server stopped for the password (X-Sudo-Required) shows its dialog
+// in #sudo-root (over any open panel, whose form stays as typed). Once POST /sudo confirms
+// (HX-Trigger: sudoConfirmed) the very same request is issued again from its own element.
+(function () {
+  "use strict";
+  var stopped = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (!detail.xhr.getResponseHeader("X-Sudo-Required")) return;
+    if (detail.requestConfig.path.indexOf("/sudo") !== 0) {
+      stopped = { elt: detail.requestConfig.elt, verb: detail.requestConfig.verb,
+                  path: detail.requestConfig.path };
+    }
+    detail.shouldSwap = true;  // the prompt is not an error to report
+    detail.isError = false;
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("sudoConfirmed", function () {
+      document.querySelectorAll("#sudo-root dialog[open]").forEach(function (d) { d.close(); });
+      var request = stopped;
+      stopped = null;
+      if (request && document.body.contains(request.elt)) {
+        htmx.ajax(request.verb, request.path, { source: request.elt });
+      }
+    });
+  });
+})();

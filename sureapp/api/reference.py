@@ -2,8 +2,9 @@
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 
+from ..links import external_base
 from ..models import Role
 from ..web import NavItem, register_nav, workspace_view
 from .operations import bp as api_bp
@@ -113,7 +114,7 @@ def operations_by_tag(document: dict) -> dict[str, list[OperationDoc]]:
 @workspace_view(Role.MANAGER)
 def reference(workspace):
     document = cached_document()
-    base_url = request.host_url.rstrip("/") + api_bp.url_prefix
+    base_url = (external_base() or "") + api_bp.url_prefix  # never a forged Host header
     return render_template("api/reference.html", workspace=workspace, document=document,
                            groups=operations_by_tag(document), base_url=base_url,
                            rate_limit=current_app.config["API_RATE_LIMIT"])

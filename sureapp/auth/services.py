@@ -1,6 +1,4 @@
 """Accounts: creating users and checking passwords (shared by the UI and the CLI)."""
-import uuid
-
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -36,18 +34,5 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def set_password(user: User, password: str) -> None:
-    """New hash, and a new session version: every session with the old one is logged out."""
+    """A new hash (the caller ends the user's other sessions: auth/sessions.py)."""
     user.password_hash = generate_password_hash(password)
-    user.session_version = (user.session_version or 1) + 1
-
-
-def load_user(session_id: str) -> User | None:
-    """Flask-Login id is "<uuid>:<session_version>"; a bumped version logs old sessions out."""
-    user_id, _, version = session_id.partition(":")
-    try:
-        user = db.session.get(User, uuid.UUID(user_id))
-    except ValueError:
-        return None
-    if user is None or str(user.session_version) != version:
-        return None
-    return user

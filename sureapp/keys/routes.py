@@ -14,6 +14,7 @@ from flask_login import current_user
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import KEY_TYPES, ApiKey, Role, Workspace
+from ..auth.sudo import require_sudo, sudo_required
 from ..security import shows_secret
 from ..timeutil import format_local, from_local, to_local, utcnow
 from ..web import NavItem, is_htmx, register_nav, render_page_or_fragment, workspace_view
@@ -205,6 +206,7 @@ def new(workspace):
 
 @bp.post("")
 @workspace_view(Role.MANAGER)
+@sudo_required
 def create(workspace):
     form = CreateKeyForm()
     parsed, expires_at = _parse(form, workspace)
@@ -296,6 +298,8 @@ def update(workspace, key_id):
     key = _load_key(workspace, key_id)
     form = EditKeyForm()
     parsed, expires_at = _parse(form, workspace)
+    if parsed and set(form.abilities.data) != set(key.ability_list):
+        require_sudo()  # changing what a key may do is handing out power
     try:
         if not parsed:
             services.validate_key_fields(form.name.data, form.abilities.data, None,
@@ -340,6 +344,7 @@ def _action_view(action):
             return _confirm(workspace, key, action, 422)  # only a CSRF failure gets here
         name = key.name
         if action == "delete":
+            require_sudo()
             services.delete_key(key)
         else:
             CONFIRMABLE[action][3](key, **_actor())
@@ -370,6 +375,7 @@ def confirm_regenerate(workspace, key_id):
 
 @bp.post("/<key_id>/regenerate")
 @workspace_view(Role.MANAGER)
+@sudo_required
 def regenerate(workspace, key_id):
     key = _load_key(workspace, key_id)
     form = RegenerateKeyForm()

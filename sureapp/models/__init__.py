@@ -4,6 +4,7 @@ from .contacts import (AUTOMATION_STATUSES, AUTOMATION_TRIGGERS, CAMPAIGN_STATUS
                        Tag, campaign_lists, list_members, tag_members)
 from .jobs import FINISHED_STATES, JOB_STATES, Job
 from .keys import ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog
+from .sessions import UserSession
 from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Workspace,
                       WorkspaceMembership)
 
@@ -11,6 +12,6 @@ __all__ = [
     "ABILITIES", "AUTOMATION_STATUSES", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
     "ApiRequestLog", "Automation", "Campaign", "Contact", "ContactEvent", "ContactList",
-    "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "Workspace",
+    "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "UserSession", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",
 ]

@@ -4,8 +4,10 @@ NotAllowed → 403, ValidationFailed → inline errors)."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
+from ..auth.sudo import require_sudo
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
+from ..links import external_url, public_url_missing
 from ..models import Role, Workspace
 from . import services
 from .mail import send_invitation
@@ -29,7 +31,7 @@ def _role_form(member: services.Member | None = None) -> RoleForm:
 
 
 def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_form=None,
-          invite_link=None, invite_mailed=False):
+          invited=False, invite_link=None, invite_mailed=False):
     role = g.workspace_role
     members = services.workspace_members(workspace)
     return render_template(
@@ -42,7 +44,8 @@ def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_fo
         and services.may_manage(role, m.role),
         may_handle_invitation=lambda inv: services.may_manage(role, Role.from_slug(inv.role)),
         transfer_candidates=[m for m in members if m.role != Role.OWNER],
-        invite_link=invite_link, invite_mailed=invite_mailed, Role=Role,
+        invited=invited, invite_link=invite_link, invite_mailed=invite_mailed, Role=Role,
+        public_url_missing=public_url_missing(),
     ), status
 
 
@@ -64,11 +67,12 @@ def index(workspace: Workspace):
     return _page(workspace)
 
 
-def _mail(invitation, token: str) -> tuple[str, bool]:
-    link = url_for("invitations.show", token=token, _external=True)
-    mailed = send_invitation(invitation.email, invitation.workspace.name,
-                             current_user.name or current_user.email,
-                             Role.from_slug(invitation.role).label, link)
+def _mail(invitation, token: str) -> tuple[str | None, bool]:
+    """The link (None while no public address is known: then nothing is mailed either)."""
+    link = external_url("invitations.show", token=token)
+    mailed = link is not None and send_invitation(
+        invitation.email, invitation.workspace.name, current_user.name or current_user.email,
+        Role.from_slug(invitation.role).label, link)
     return link, mailed
 
 
@@ -77,6 +81,8 @@ def _mail(invitation, token: str) -> tuple[str, bool]:
 def invite(workspace: Workspace):
     form = _invite_form()
     if form.validate_on_submit():
+        if Role.from_slug(form.role.data) >= Role.ADMIN:
+            require_sudo()  # an Org Admin opens every workspace of the organization
         try:
             invitation, token = _run(lambda: services.invite(
                 current_user, g.workspace_role, workspace, form.email.data,
@@ -88,7 +94,7 @@ def invite(workspace: Workspace):
             db.session.commit()
             link, mailed = _mail(invitation, token)
             # The link is shown in this response only (never flashed, stored or logged).
-            return _page(workspace, invite_link=link, invite_mailed=mailed)
+            return _page(workspace, invited=True, invite_link=link, invite_mailed=mailed)
     return _page(workspace, 422, invite_form=form)
 
 
@@ -103,7 +109,7 @@ def resend(workspace: Workspace, invitation_id):
         return redirect(url_for(".index", workspace_id=workspace.id))
     db.session.commit()
     link, mailed = _mail(invitation, token)
-    return _page(workspace, invite_link=link, invite_mailed=mailed)
+    return _page(workspace, invited=True, invite_link=link, invite_mailed=mailed)
 
 
 @bp.post("/invitations/<invitation_id>/revoke")
@@ -128,6 +134,8 @@ def change_role(workspace: Workspace, user_id):
     if not form.validate_on_submit():
         flash("Choose one of the roles offered: you cannot grant a role above your own.", "error")
         return _page(workspace, 422)
+    if Role.from_slug(form.role.data) >= Role.ADMIN:
+        require_sudo()
     _run(lambda: services.change_role(current_user, g.workspace_role, workspace, member,
                                       Role.from_slug(form.role.data)))
     db.session.commit()
@@ -153,6 +161,7 @@ def remove(workspace: Workspace, user_id):
 def transfer_ownership(workspace: Workspace):
     if g.workspace_role != Role.OWNER:
         abort(403)
+    require_sudo()
     form = TransferOwnershipForm()
     if form.validate_on_submit():
         new_owner = _run(lambda: services.find_member(workspace, form.user_id.data))

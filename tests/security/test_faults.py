@@ -8,8 +8,11 @@ import uuid
 import pytest
 from sqlalchemy.engine import make_url
 
+from sureapp.auth.current import TOKEN_KEY
+from sureapp.auth.sessions import open_session
 from sureapp.extensions import db
 from sureapp.keys import keystring
+from sureapp.timeutil import utcnow
 from tests.conftest import PASSWORD, make_test_app
 
 from ._tcp_proxy import TcpProxy
@@ -20,12 +23,16 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 # ---- probes ---------------------------------------------------------------------------------
 
-def probe(app, api_key: str | None = None, user_id: str | None = None):
-    """One keyed API request and one signed-in page request; returns both responses."""
+def probe(app, api_key: str | None = None, login: tuple[str, str] | None = None):
+    """One keyed API request and one signed-in page request; returns both responses.
+    `login` is (user id, session token); without it the cookie names a session that the
+    database must be asked about."""
     client = app.test_client()
     api = client.get("/api/v1/me", headers={"X-API-Key": api_key or keystring.generate()})
+    user_id, token = login or (str(uuid.uuid4()), "t" * 43)
     with client.session_transaction() as session:
-        session["_user_id"] = user_id or f"{uuid.uuid4()}:0"
+        session["_user_id"] = user_id
+        session[TOKEN_KEY] = token
         session["_fresh"] = True
     page = client.get("/organizations")
     return api, page
@@ -66,8 +73,9 @@ def seed(app):
         db.session.add(workspace)
         db.session.flush()
         _, plaintext = create_key(workspace, "Probe", ["read"], actor=user)
+        _, token = open_session(user, "127.0.0.1", "pytest", utcnow())
         db.session.commit()
-        return plaintext, user.get_id()
+        return plaintext, (user.get_id(), token)
 
 
 def empty_tables(app):
@@ -105,8 +113,8 @@ def test_sqlite_that_cannot_be_opened_answers_503_then_recovers(tmp_path, blocke
     folder.mkdir()
     with app.app_context():
         db.create_all()
-    key, user_id = seed(app)
-    assert_available(*probe(app, key, user_id))
+    key, login = seed(app)
+    assert_available(*probe(app, key, login))
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
@@ -119,15 +127,15 @@ def test_postgresql_connection_lost_answers_503_then_recovers(database_urls):
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     app = make_test_app(proxied)
     try:
-        key, user_id = seed(app)
-        assert_available(*probe(app, key, user_id))  # the pool now holds live connections
+        key, login = seed(app)
+        assert_available(*probe(app, key, login))  # the pool now holds live connections
 
         proxy.cut()
-        assert_unavailable(*probe(app, key, user_id))
-        assert_unavailable(*probe(app, key, user_id))  # still down: still a clean 503
+        assert_unavailable(*probe(app, key, login))
+        assert_unavailable(*probe(app, key, login))  # still down: still a clean 503
 
         proxy.start()
-        assert_available(*probe(app, key, user_id))
+        assert_available(*probe(app, key, login))
     finally:
         proxy.start() if proxy._listener is None else None
         empty_tables(app)
