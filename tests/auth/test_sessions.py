@@ -251,3 +251,14 @@ def _csrf_from(response) -> str:
     marker = 'name="csrf_token" type="hidden" value="'
     start = html.index(marker) + len(marker)
     return html[start:html.index('"', start)]
+
+
+@pytest.mark.parametrize("name", ["SESSION_IDLE_DAYS", "SUDO_MINUTES"])
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_bad_session_settings_stop_the_start_with_a_clear_message(monkeypatch, tmp_path, name,
+                                                                  value):
+    from sureapp.config import Config
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"{name} must be a whole number of at least 1"):
+        Config(str(tmp_path))

@@ -9,6 +9,7 @@ import pytest
 
 from sureapp.config import public_url
 from sureapp.extensions import db
+from sureapp.links import host_name
 from sureapp.models import Invitation
 
 EVIL = {"Host": "evil.example"}
@@ -23,6 +24,10 @@ def setup(workspace_with_roles, login):
 
 
 def invite(client, workspace, headers=None, email="bob@example.com"):
+    host = (headers or {}).get("Host")
+    if host:  # a browser sends the session cookie to the host it was set for
+        for cookie in list(client._cookies.values()):
+            client.set_cookie(cookie.key, cookie.value, domain=host_name(host))
     return client.post(f"/w/{workspace.id}/settings/members/invitations",
                        data={"email": email, "role": "member"}, headers=headers or {})
 
@@ -75,6 +80,7 @@ class TestUnset:
     def test_resend_with_a_forged_host_shows_no_link_either(self, app, client, setup):
         invite(client, setup)
         invitation = db.session.query(Invitation).one()
+        invite(client, setup, headers=EVIL, email="carol@example.com")  # the cookie, for evil
         response = client.post(
             f"/w/{setup.id}/settings/members/invitations/{invitation.id}/resend", headers=EVIL)
         assert response.status_code == 200 and "evil.example" not in response.get_data(as_text=True)
@@ -92,9 +98,9 @@ class TestUnset:
         assert "<code>PUBLIC_URL</code> is not set" in html
 
     def test_the_api_reference_never_shows_a_forged_host(self, client, setup):
-        html = client.get(f"/w/{setup.id}/settings/api-reference", headers=EVIL).get_data(
-            as_text=True)
-        assert "evil.example" not in html
+        invite(client, setup, headers=EVIL)  # the cookie, for evil
+        response = client.get(f"/w/{setup.id}/settings/api-reference", headers=EVIL)
+        assert response.status_code == 200 and "evil.example" not in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -113,3 +119,14 @@ def test_public_url_is_normalised(value, expected):
 def test_a_malformed_public_url_stops_the_start_with_a_clear_message(value):
     with pytest.raises(ValueError, match="PUBLIC_URL must look like https://"):
         public_url(value)
+
+
+def test_public_url_from_the_environment_sets_trusted_hosts(monkeypatch, tmp_path):
+    from sureapp.config import Config
+
+    monkeypatch.setenv("PUBLIC_URL", "https://SureApp.example.com:8443/")
+    config = Config(str(tmp_path))
+    assert config.PUBLIC_URL == "https://sureapp.example.com:8443"
+    assert config.TRUSTED_HOSTS == ["sureapp.example.com", "localhost", "127.0.0.1"]
+    monkeypatch.delenv("PUBLIC_URL")
+    assert Config(str(tmp_path)).TRUSTED_HOSTS is None  # unset: every host is served
