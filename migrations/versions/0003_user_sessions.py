@@ -1,14 +1,14 @@
 """server-side browser sessions (issue 13 finding 5)
 
-Revision ID: 0002_user_sessions
-Revises: 0001_initial
+Revision ID: 0003_user_sessions
+Revises: 0002_jobs
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_user_sessions'
-down_revision = '0001_initial'
+revision = '0003_user_sessions'
+down_revision = '0002_jobs'
 branch_labels = None
 depends_on = None
 
