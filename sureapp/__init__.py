@@ -51,8 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                     contacts_routes):
         feature.init_app(app)
     _register_template_helpers(app)
-    from . import accesslog, faults, security
+    from . import accesslog, faults, security, web
     accesslog.init_app(app)  # the dev server's access log redacted like gunicorn's
+    web.init_app(app)  # HTML error pages for the UI (the API and MCP answer in their formats)
     security.init_app(app)  # security headers, Secure cookies over HTTPS, CSRF error page
     faults.init_app(app)  # database unavailable -> 503 problem/page
     return app

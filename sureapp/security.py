@@ -1,8 +1,10 @@
 """Browser-facing security for every response: CSP and the other security headers, no-store
 caching for anything private, Secure cookies whenever the request arrived over HTTPS, HEAD
 answered as GET, and a friendly page for a missing/expired CSRF token."""
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFError
+
+from .web import error_page
 
 # Pages: only our own static files run or style anything. htmx is configured (base.html
 # htmx-config) to inject no <style> and never eval, so neither needs 'unsafe-inline'/'unsafe-eval'.
@@ -122,5 +124,4 @@ def init_app(app: Flask) -> None:
         """A stale tab or a forged request: explain, never act (400)."""
         message = ("This form has expired or did not come from sureapp. "
                    "Reload the page and try again.")
-        return render_template("errors/error.html", status=400, title="Please try again",
-                               message=message), 400
+        return error_page(400, "Please try again", message)

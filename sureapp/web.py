@@ -1,18 +1,33 @@
-"""Helpers shared by the server-rendered blueprints: page-or-fragment rendering and navigation."""
+"""Helpers shared by the server-rendered blueprints: the workspace view decorator, loading a row
+of this workspace, page-or-fragment rendering, service errors on forms, the HTML error pages and
+navigation. Keyed surfaces (/api, /mcp) never use this module."""
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import current_app, g, render_template, request
+from flask import abort, current_app, g, render_template, request
 from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
+from wtforms import FieldList, FormField
 
+from .errors import Conflict, DomainError, NotFound, ValidationFailed
 from .extensions import db
-from .tenancy.access import load_workspace_or_abort
+from .tenancy.access import load_workspace_or_abort, parse_uuid
 
 
 def is_htmx() -> bool:
     """An htmx swap; a history restore (back button after a cache miss) needs the full page."""
     return (request.headers.get("HX-Request") == "true"
             and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def load_in_workspace_or_404(model, workspace, raw_id):
+    """The `model` row with this id in this workspace; a malformed id, a missing row and another
+    workspace's row are the same 404, so ids of other workspaces cannot be probed."""
+    ident = parse_uuid(raw_id)
+    row = db.session.get(model, ident) if ident else None
+    if row is None or row.workspace_id != workspace.id:
+        abort(404)
+    return row
 
 
 def render_page_or_fragment(page: str, fragment: str, status: int = 200, **context):
@@ -63,3 +78,81 @@ def workspace_view(minimum):
         return wrapped
 
     return decorator
+
+
+def show_form_errors(form, error: DomainError | dict[str, list[str]],
+                     conflict_field: str | None = None) -> None:
+    """A service's refusal on the form: each ValidationFailed message next to its field, a
+    Conflict on `conflict_field` (e.g. a duplicate email), anything else above the form
+    (templates/_form_errors.html). Messages already shown are not repeated."""
+    if isinstance(error, dict):
+        error = ValidationFailed(error)
+    if isinstance(error, ValidationFailed):
+        for name, messages in error.errors.items():
+            field = form._fields.get(name)
+            if field is not None and not isinstance(field, (FieldList, FormField)):
+                field.errors = [*field.errors, *(m for m in messages if m not in field.errors)]
+            else:  # a nested path ("custom_fields.plan") or a rule about the whole input
+                label = name.split(".", 1)[-1].replace("_", " ")
+                _add_form_error(form, f"{label}: {' '.join(messages)}")
+    elif isinstance(error, Conflict) and conflict_field in form._fields:
+        field = form._fields[conflict_field]
+        field.errors = [*field.errors, error.message]
+    else:
+        _add_form_error(form, error.message)
+
+
+def _add_form_error(form, message: str) -> None:
+    if message not in form.form_errors:
+        form.form_errors.append(message)
+
+
+# ---- the HTML error pages (the /api and /mcp blueprints answer with their own bodies) ---------
+
+ERROR_PAGES = {
+    400: ("Bad request", "The request could not be understood. Reload the page and try again."),
+    403: ("Forbidden", "Your role does not allow this."),
+    404: ("Not found", "There is nothing here, or it is not yours to see."),
+    405: ("Not allowed", "This page does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than sureapp accepts."),
+    429: ("Slow down", "Too many attempts. Please wait a minute and try again."),
+    500: ("Something went wrong", "Nothing was changed. Please try again in a moment."),
+}
+
+
+def error_page(status: int, title: str | None = None, message: str | None = None):
+    """The one HTML error page: errors/error.html with the status, a title and what to do."""
+    default_title, default_message = ERROR_PAGES.get(status, ("Error", ""))
+    body = render_template("errors/error.html", status=status, title=title or default_title,
+                           message=message or default_message)
+    return body, status
+
+
+def _http_error_page(exc: HTTPException):
+    if exc.code is None or exc.code < 400:  # redirects pass through
+        return exc
+    if exc.code >= 500:
+        db.session.rollback()
+    if exc.code in ERROR_PAGES:
+        return error_page(exc.code)
+    return error_page(exc.code, exc.name, exc.description)
+
+
+def _domain_error_page(exc: DomainError):
+    """A service refusal no view caught: a missing row is a 404 page, a role refusal a 403,
+    and nothing the service changed is kept."""
+    from .tenancy.services import NotAllowed
+
+    db.session.rollback()
+    if isinstance(exc, NotFound):
+        return error_page(404)
+    if isinstance(exc, NotAllowed):
+        return error_page(403, message=exc.message)
+    return error_page(400, message=exc.message)
+
+
+def init_app(app) -> None:
+    """Register the UI's error pages. By class, not by status code: Flask consults a blueprint's
+    class handlers (/mcp's JSON-RPC errors) before the app's, but an app's code handler first."""
+    app.register_error_handler(HTTPException, _http_error_page)
+    app.register_error_handler(DomainError, _domain_error_page)

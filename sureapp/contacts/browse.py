@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactList, Tag, Workspace, list_members, tag_members
 from ..sqlutil import contains_text
 from ..tenancy.access import parse_uuid
+from ..web import load_in_workspace_or_404
 
 PAGE_SIZE = 50
 MAX_SEARCH_LENGTH = 200
@@ -85,14 +86,7 @@ def parse_filter(args: MultiDict, workspace: Workspace) -> ContactFilter:
 
 
 def _owned_id(model, raw: str | None, workspace: Workspace) -> uuid.UUID | None:
-    if not raw:
-        return None
-    ident = parse_uuid(raw)
-    owned = ident and db.session.scalar(
-        select(model.id).where(model.id == ident, model.workspace_id == workspace.id))
-    if not owned:
-        abort(404)
-    return ident
+    return load_in_workspace_or_404(model, workspace, raw).id if raw else None
 
 
 def filtered(workspace: Workspace, flt: ContactFilter, *columns) -> Select:

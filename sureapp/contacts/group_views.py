@@ -3,19 +3,19 @@ member counts linking to the filtered contacts table. Lists and tags behave the 
 so one set of views serves both, configured by a PageKind; the rules are the services'."""
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, g, request, url_for
+from flask import Blueprint, flash, g, request, url_for
 from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db
 from ..sqlutil import contains_text
-from ..tenancy.access import parse_uuid
-from ..web import render_page_or_fragment, workspace_view
+from ..web import (load_in_workspace_or_404, render_page_or_fragment, show_form_errors,
+                   workspace_view)
 from . import groups, lists, tags
 from .forms import DeleteForm, ListForm, TagForm
 from .groups import LISTS, TAGS, GroupKind
 from .permissions import DELETE, VIEW_AND_EDIT, can_delete
-from .routes import redirect_to, show_domain_error, validated
+from .routes import redirect_to, validated
 from .schemas import ListCreate, ListPatch, TagCreate, TagPatch
 
 MAX_SEARCH = 100
@@ -73,13 +73,6 @@ def groups_with_counts(page_kind: PageKind, workspace, search: str = "") -> list
 def make_blueprint(pk: PageKind) -> Blueprint:
     bp = Blueprint(pk.endpoint, __name__, url_prefix=f"/w/<workspace_id>/{pk.endpoint}")
 
-    def load_or_404(workspace, group_id):
-        ident = parse_uuid(group_id)
-        group = db.session.get(pk.kind.model, ident) if ident else None
-        if group is None or group.workspace_id != workspace.id:
-            abort(404)
-        return group
-
     def context(workspace, **extra):
         return {"workspace": workspace, "kind": pk, **extra}
 
@@ -106,7 +99,7 @@ def make_blueprint(pk: PageKind) -> Blueprint:
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            show_domain_error(form, exc, conflict_field="name")
+            show_form_errors(form, exc, conflict_field="name")
             return None
         return group
 
@@ -125,20 +118,21 @@ def make_blueprint(pk: PageKind) -> Blueprint:
     @bp.route("/<group_id>/edit", methods=["GET", "POST"])
     @workspace_view(VIEW_AND_EDIT)
     def edit(workspace, group_id):
-        group = load_or_404(workspace, group_id)
+        group = load_in_workspace_or_404(pk.kind.model, workspace, group_id)
         form = pk.form(obj=group)
         if request.method == "GET":
             return form_response(workspace, form, group)
         saved = save(workspace, form, group) if form.validate_on_submit() else None
         if saved is None:
-            return form_response(workspace, form, load_or_404(workspace, group_id), status=422)
+            group = load_in_workspace_or_404(pk.kind.model, workspace, group_id)  # after rollback
+            return form_response(workspace, form, group, status=422)
         flash(f"{pk.singular.title()} “{saved.name}” saved.", "success")
         return redirect_to(url_for(".index", workspace_id=workspace.id))
 
     @bp.route("/<group_id>/delete", methods=["GET", "POST"])
     @workspace_view(DELETE)
     def delete(workspace, group_id):
-        group = load_or_404(workspace, group_id)
+        group = load_in_workspace_or_404(pk.kind.model, workspace, group_id)
         form = DeleteForm()
         if request.method == "POST" and form.validate_on_submit():
             name = group.name

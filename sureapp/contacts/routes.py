@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import jobs
-from ..errors import Conflict, DomainError, NotFound, ValidationFailed
+from ..errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
 from ..schema_types import validation_errors
-from ..tenancy.access import parse_uuid
 from ..timeutil import utcnow
-from ..web import NavItem, is_htmx, register_nav, render_page_or_fragment, workspace_view
+from ..web import (NavItem, is_htmx, load_in_workspace_or_404, register_nav,
+                   render_page_or_fragment, show_form_errors, workspace_view)
 from . import bulk, lists, services, tags
 from .browse import count_matching, fetch_page, parse_filter
 from .csv_export import export_rows
@@ -53,15 +53,6 @@ def api_keys_url(workspace: Workspace) -> str | None:
     return None
 
 
-def load_contact_or_404(workspace: Workspace, contact_id) -> Contact:
-    """A contact of this workspace; another workspace's id is the same 404 as a missing one."""
-    ident = parse_uuid(contact_id)
-    contact = db.session.get(Contact, ident) if ident else None
-    if contact is None or contact.workspace_id != workspace.id:
-        abort(404)
-    return contact
-
-
 def workspace_lists(workspace: Workspace) -> list[ContactList]:
     return list(db.session.scalars(select(ContactList).where(
         ContactList.workspace_id == workspace.id).order_by(ContactList.name)))
@@ -70,23 +61,6 @@ def workspace_lists(workspace: Workspace) -> list[ContactList]:
 def workspace_tags(workspace: Workspace) -> list[Tag]:
     return list(db.session.scalars(select(Tag).where(
         Tag.workspace_id == workspace.id).order_by(Tag.name)))
-
-
-def show_domain_error(form, exc: DomainError, conflict_field: str = "email") -> None:
-    """Put a service's error next to the field it is about (or above the form)."""
-    if isinstance(exc, ValidationFailed):
-        for name, messages in exc.errors.items():
-            field = form._fields.get(name)
-            if field is not None and name != "custom_fields":
-                field.errors = [*field.errors, *messages]
-            else:
-                label = name.split(".", 1)[-1].replace("_", " ")
-                form.form_errors.append(f"{label}: {' '.join(messages)}")
-    elif isinstance(exc, Conflict) and conflict_field in form._fields:
-        field = form._fields[conflict_field]
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 def validated(schema, data: dict):
@@ -167,7 +141,7 @@ def new(workspace):
                 db.session.commit()
             except DomainError as exc:
                 db.session.rollback()
-                show_domain_error(form, exc)
+                show_form_errors(form, exc, conflict_field="email")
             else:
                 flash(f"Contact {contact.email} created.", "success")
                 return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
@@ -196,7 +170,7 @@ def _membership_context(workspace, contact):
 @bp.get("/<contact_id>")
 @workspace_view(VIEW_AND_EDIT)
 def show(workspace, contact_id):
-    contact = load_contact_or_404(workspace, contact_id)
+    contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     form = ContactForm(obj=contact)
     form.fill_custom_fields(contact.custom_fields)
     return _contact_form_page("contacts/show.html", workspace, form, **_show_context(workspace, contact))
@@ -205,7 +179,7 @@ def show(workspace, contact_id):
 @bp.post("/<contact_id>")
 @workspace_view(VIEW_AND_EDIT)
 def update(workspace, contact_id):
-    contact = load_contact_or_404(workspace, contact_id)
+    contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     form = ContactForm()
     form.lists.choices, form.tags.choices = [], []
     if form.add_field.data:
@@ -222,11 +196,11 @@ def update(workspace, contact_id):
                 db.session.commit()
             except DomainError as exc:
                 db.session.rollback()
-                show_domain_error(form, exc)
+                show_form_errors(form, exc, conflict_field="email")
             else:
                 flash("Changes saved.", "success")
                 return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
-        contact = load_contact_or_404(workspace, contact_id)
+        contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     return _contact_form_page("contacts/show.html", workspace, form, status=422,
                               **_show_context(workspace, contact))
 
@@ -235,7 +209,7 @@ def update(workspace, contact_id):
 @workspace_view(DELETE)
 def delete(workspace, contact_id):
     """GET: the confirm dialog (or page without JS); POST: delete and go back to the table."""
-    contact = load_contact_or_404(workspace, contact_id)
+    contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     form = DeleteForm()
     if request.method == "POST" and form.validate_on_submit():
         email = contact.email
@@ -257,32 +231,24 @@ def _membership_response(workspace, contact, status=200):
     return redirect(url_for(".show", workspace_id=workspace.id, contact_id=contact.id), code=303)
 
 
-def _owned(model, workspace, raw_id):
-    ident = parse_uuid(raw_id)
-    obj = db.session.get(model, ident) if ident else None
-    if obj is None or obj.workspace_id != workspace.id:
-        abort(404)
-    return obj
-
-
 @bp.post("/<contact_id>/<kind>")
 @workspace_view(VIEW_AND_EDIT)
 def add_membership(workspace, contact_id, kind):
     """Add the contact to a list (kind=lists) or give it a tag (kind=tags)."""
     if kind not in ("lists", "tags"):
         abort(404)
-    contact = load_contact_or_404(workspace, contact_id)
+    contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     form = MembershipForm(prefix="list" if kind == "lists" else "tag")
     form.target_id.choices = None  # any id; ownership is checked below
     form.target_id.validate_choice = False
     if not form.validate_on_submit() or not form.target_id.data:
         return _membership_response(workspace, contact, status=422)
     if kind == "lists":
-        lists.add_contacts_to_list(workspace, _owned(ContactList, workspace, form.target_id.data),
-                                   [contact.id], source=ui_source())
+        target = load_in_workspace_or_404(ContactList, workspace, form.target_id.data)
+        lists.add_contacts_to_list(workspace, target, [contact.id], source=ui_source())
     else:
-        tags.add_contacts_to_tag(workspace, _owned(Tag, workspace, form.target_id.data),
-                                 [contact.id], source=ui_source())
+        target = load_in_workspace_or_404(Tag, workspace, form.target_id.data)
+        tags.add_contacts_to_tag(workspace, target, [contact.id], source=ui_source())
     db.session.commit()
     return _membership_response(workspace, contact)
 
@@ -292,15 +258,15 @@ def add_membership(workspace, contact_id, kind):
 def remove_membership(workspace, contact_id, kind, target_id):
     if kind not in ("lists", "tags"):
         abort(404)
-    contact = load_contact_or_404(workspace, contact_id)
+    contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
     if kind == "lists":
-        lists.remove_contacts_from_list(workspace, _owned(ContactList, workspace, target_id),
-                                        [contact.id], source=ui_source())
+        target = load_in_workspace_or_404(ContactList, workspace, target_id)
+        lists.remove_contacts_from_list(workspace, target, [contact.id], source=ui_source())
     else:
-        tags.remove_contacts_from_tag(workspace, _owned(Tag, workspace, target_id),
-                                      [contact.id], source=ui_source())
+        target = load_in_workspace_or_404(Tag, workspace, target_id)
+        tags.remove_contacts_from_tag(workspace, target, [contact.id], source=ui_source())
     db.session.commit()
     return _membership_response(workspace, contact)
 

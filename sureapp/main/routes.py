@@ -1,5 +1,5 @@
-"""Health check, the landing redirect and the HTML error pages."""
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+"""Health check and the landing redirect (the HTML error pages are sureapp/web.py's)."""
+from flask import Blueprint, jsonify, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -25,21 +25,5 @@ def index():
     return redirect(url_for("orgs.home"))
 
 
-def _error_page(status: int, title: str, message: str):
-    return render_template("errors/error.html", status=status, title=title, message=message), status
-
-
 def init_app(app):
     app.register_blueprint(bp)
-
-    @app.errorhandler(403)
-    def forbidden(e):
-        return _error_page(403, "Forbidden", "Your role does not allow this.")
-
-    @app.errorhandler(404)
-    def not_found(e):
-        return _error_page(404, "Not found", "There is nothing here, or it is not yours to see.")
-
-    @app.errorhandler(429)
-    def too_many(e):
-        return _error_page(429, "Slow down", "Too many attempts. Please wait a minute and try again.")
