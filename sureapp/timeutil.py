@@ -1,7 +1,12 @@
-"""The one place that converts between stored UTC times and a workspace's timezone."""
-from datetime import datetime, timezone
+"""The one place that converts between stored UTC times and a workspace's timezone, including
+"how many per local calendar day" (charts, the dashboard, the reports API)."""
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import case, func, select
+
+from .extensions import db
 
 
 def utcnow() -> datetime:
@@ -34,6 +39,42 @@ def to_local(dt: datetime | None, tz_name: str) -> datetime | None:
 def from_local(dt: datetime, tz_name: str) -> datetime:
     """A naive wall-clock time entered in the workspace timezone → naive UTC for storage."""
     return dt.replace(tzinfo=zone(tz_name)).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local_today(tz_name: str, now: datetime | None = None) -> date:
+    """Today's calendar date in the timezone (`now` is naive UTC, default the current time)."""
+    return to_local(now or utcnow(), tz_name).date()
+
+
+def local_midnight_utc(day: date, tz_name: str) -> datetime:
+    """The naive UTC instant at which `day` begins in the timezone (DST-aware)."""
+    return from_local(datetime.combine(day, time.min), tz_name)
+
+
+def last_local_days(tz_name: str, days: int, now: datetime | None = None) -> list[date]:
+    """The last `days` calendar days in the timezone, oldest first, ending today."""
+    today = local_today(tz_name, now)
+    return [today - timedelta(days=days - 1 - i) for i in range(days)]
+
+
+def counts_per_local_day(timestamp, conditions, tz_name: str, days: int,
+                         now: datetime | None = None) -> list[tuple[date, int]]:
+    """Rows per local calendar day over the last `days` days, oldest first, zeros included.
+
+    `timestamp` is a naive-UTC column and `conditions` the rows' WHERE clauses (e.g. the key or
+    workspace). Local midnights are converted to UTC here, so one portable GROUP BY over a CASE
+    of UTC ranges buckets correctly across DST changes on SQLite and PostgreSQL alike, and an
+    index on (owner, timestamp) bounds the scan."""
+    day_list = last_local_days(tz_name, days, now)
+    bounds = [local_midnight_utc(d, tz_name) for d in day_list]
+    bounds.append(local_midnight_utc(day_list[-1] + timedelta(days=1), tz_name))
+    bucket = case(*[(timestamp < bounds[i + 1], i) for i in range(days)])
+    rows = db.session.execute(
+        select(bucket.label("bucket"), func.count())
+        .where(*conditions, timestamp >= bounds[0], timestamp < bounds[-1])
+        .group_by(bucket))
+    counts = {index: count for index, count in rows if index is not None}
+    return [(day, counts.get(i, 0)) for i, day in enumerate(day_list)]
 
 
 def format_local(dt: datetime | None, tz_name: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:

@@ -1,49 +1,20 @@
 """Data for the workspace landing page: contacts by status, 30-day growth, biggest lists and
 tags, and API usage. Every query is an indexed aggregate, so the page stays fast at 100k+."""
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app, g, url_for
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 
+from ..charts import BarChart, bar_chart
 from ..extensions import db
 from ..keys import state as key_state
 from ..models import (CONTACT_STATUSES, ApiKey, ApiRequestLog, Contact, ContactList, Role, Tag,
                       Workspace, list_members, tag_members)
-from ..timeutil import from_local, to_local, utcnow
+from ..timeutil import counts_per_local_day, local_midnight_utc, local_today, utcnow
 
 GROWTH_DAYS = 30
 TOP_N = 5
-
-
-@dataclass
-class GrowthChart:
-    """Bars of new contacts per local day, pre-scaled for a server-rendered SVG."""
-
-    days: list[date]
-    counts: list[int]
-    total_before: int  # contacts that existed before the first day
-    width: int = 600
-    height: int = 160
-
-    @property
-    def new_in_period(self) -> int:
-        return sum(self.counts)
-
-    @property
-    def peak(self) -> int:
-        return max(self.counts, default=0)
-
-    def bars(self) -> list[dict]:
-        slot = self.width / max(len(self.days), 1)
-        peak = self.peak or 1
-        plot_height = self.height - 20  # room for the axis labels below
-        bars = []
-        for i, (day, count) in enumerate(zip(self.days, self.counts)):
-            h = round(plot_height * count / peak, 1) if count else 0
-            bars.append({"x": round(i * slot + 1, 1), "y": round(plot_height - h, 1),
-                         "w": round(max(slot - 2, 1), 1), "h": h, "day": day, "count": count})
-        return bars
 
 
 @dataclass
@@ -66,15 +37,12 @@ class ApiUsage:
 class DashboardSummary:
     total_contacts: int
     by_status: list[tuple[str, int]]
-    growth: GrowthChart
+    growth: BarChart  # new contacts per local day
+    contacts_before_growth: int  # contacts that existed before the chart's first day
     top_lists: list[Ranked]
     top_tags: list[Ranked]
     api: ApiUsage
     allocation: int | None
-
-
-def _local_midnight_utc(day: date, tz_name: str) -> datetime:
-    return from_local(datetime.combine(day, time.min), tz_name)
 
 
 def contacts_by_status(workspace: Workspace) -> list[tuple[str, int]]:
@@ -84,23 +52,18 @@ def contacts_by_status(workspace: Workspace) -> list[tuple[str, int]]:
     return [(status, rows.get(status, 0)) for status in CONTACT_STATUSES]
 
 
-def growth_chart(workspace: Workspace, now: datetime | None = None) -> GrowthChart:
+def growth_chart(workspace: Workspace, now: datetime | None = None) -> BarChart:
     """New contacts per day for the last 30 days, days cut at midnight in the workspace timezone."""
-    now = now or utcnow()
-    today = to_local(now, workspace.timezone).date()
-    days = [today - timedelta(days=GROWTH_DAYS - 1 - i) for i in range(GROWTH_DAYS)]
-    bounds = [_local_midnight_utc(d, workspace.timezone) for d in days]
-    bounds.append(_local_midnight_utc(today + timedelta(days=1), workspace.timezone))
-    # One pass over the (workspace_id, created_at) index: a conditional count per day.
-    columns = [func.sum(case((and_(Contact.created_at >= lo, Contact.created_at < hi), 1), else_=0))
-               for lo, hi in zip(bounds, bounds[1:])]
-    counts = db.session.execute(
-        select(*columns).where(Contact.workspace_id == workspace.id,
-                               Contact.created_at >= bounds[0], Contact.created_at < bounds[-1])
-    ).one()
-    before = db.session.scalar(select(func.count()).where(
-        Contact.workspace_id == workspace.id, Contact.created_at < bounds[0]))
-    return GrowthChart(days=days, counts=[int(c or 0) for c in counts], total_before=before or 0)
+    per_day = counts_per_local_day(Contact.created_at, [Contact.workspace_id == workspace.id],
+                                   workspace.timezone, GROWTH_DAYS, now)
+    return bar_chart(per_day, width=600, height=160)
+
+
+def contacts_created_before(workspace: Workspace, day: date) -> int:
+    """Contacts that existed before local midnight starting `day` (workspace timezone)."""
+    return db.session.scalar(select(func.count()).where(
+        Contact.workspace_id == workspace.id,
+        Contact.created_at < local_midnight_utc(day, workspace.timezone))) or 0
 
 
 def biggest_lists(workspace: Workspace, limit: int = TOP_N) -> list[Ranked]:
@@ -128,7 +91,7 @@ def biggest_tags(workspace: Workspace, limit: int = TOP_N) -> list[Ranked]:
 def api_usage(workspace: Workspace, now: datetime | None = None) -> ApiUsage:
     """Requests since local midnight, usable keys, and those expiring soon (sureapp/keys/state.py)."""
     now = now or utcnow()
-    midnight = _local_midnight_utc(to_local(now, workspace.timezone).date(), workspace.timezone)
+    midnight = local_midnight_utc(local_today(workspace.timezone, now), workspace.timezone)
     requests_today = db.session.scalar(select(func.count()).where(
         ApiRequestLog.workspace_id == workspace.id, ApiRequestLog.created_at >= midnight))
     window = key_state.expiring_soon_window()
@@ -143,10 +106,12 @@ def api_usage(workspace: Workspace, now: datetime | None = None) -> ApiUsage:
 
 def dashboard_summary(workspace: Workspace, now: datetime | None = None) -> DashboardSummary:
     by_status = contacts_by_status(workspace)
+    growth = growth_chart(workspace, now)
     return DashboardSummary(
         total_contacts=sum(c for _, c in by_status),
         by_status=by_status,
-        growth=growth_chart(workspace, now),
+        growth=growth,
+        contacts_before_growth=contacts_created_before(workspace, growth.days[0]),
         top_lists=biggest_lists(workspace),
         top_tags=biggest_tags(workspace),
         api=api_usage(workspace, now),

@@ -11,13 +11,15 @@ from flask import (Blueprint, abort, flash, make_response, redirect, render_temp
                    url_for)
 from flask_login import current_user
 
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed
+from ..charts import BarChart, bar_chart
 from ..extensions import db
 from ..models import KEY_TYPES, ApiKey, Role, Workspace
 from ..auth.sudo import require_sudo, sudo_required
 from ..security import shows_secret
 from ..timeutil import format_local, from_local, to_local, utcnow
-from ..web import NavItem, is_htmx, register_nav, render_page_or_fragment, workspace_view
+from ..web import (NavItem, is_htmx, register_nav, render_page_or_fragment, show_form_errors,
+                   workspace_view)
 from . import cli, services, state
 from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
 
@@ -70,13 +72,6 @@ class KeyFilters:
                   "page": self.page if self.page > 1 else None}
         values.update(overrides)
         return {k: v for k, v in values.items() if v}
-
-
-def _load_key(workspace: Workspace, key_id) -> ApiKey:
-    try:
-        return services.get_key(workspace, key_id)
-    except NotFound:
-        abort(404)
 
 
 def _actor() -> dict:
@@ -142,13 +137,6 @@ def _show_once(workspace, key: ApiKey, plaintext: str, title: str, created: bool
     if created:
         response.headers["HX-Trigger"] = "keysChanged"  # the table re-fetches with its filters
     return _no_store(response)
-
-
-def _add_errors(form, errors: dict[str, list[str]]) -> None:
-    for name, messages in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + [m for m in messages if m not in field.errors]
 
 
 def _expiry_utc(form, workspace: Workspace) -> datetime | None:
@@ -222,7 +210,7 @@ def create(workspace):
             return _show_once(workspace, key, plaintext, "Your new API key", created=True)
     except ValidationFailed as exc:
         db.session.rollback()
-        _add_errors(form, exc.errors)
+        show_form_errors(form, exc)
     return _invalid_form(workspace, "keys/_create_form.html", "Create API Key", side=True,
                          form=form)
 
@@ -232,7 +220,7 @@ def create(workspace):
 @bp.get("/<key_id>")
 @workspace_view(Role.MANAGER)
 def show(workspace, key_id):
-    key = _load_key(workspace, key_id)
+    key = services.get_key(workspace, key_id)
     now = utcnow()
     per_day = services.requests_per_day(key, workspace.timezone, days=14, now=now)
     return render_template(
@@ -241,21 +229,9 @@ def show(workspace, key_id):
         chart=usage_chart(per_day), describe_change=describe_change)
 
 
-def usage_chart(per_day, width: int = 700, height: int = 160) -> dict:
-    """Bar geometry for the server-rendered SVG (no JavaScript, no chart library)."""
-    top, bottom, left = 16, 24, 32
-    plot_height = height - top - bottom
-    peak = max((count for _, count in per_day), default=0)
-    slot = (width - left) / max(len(per_day), 1)
-    bars = []
-    for i, (day, count) in enumerate(per_day):
-        bar_height = round(plot_height * count / peak, 1) if peak else 0
-        bars.append({"x": round(left + i * slot + slot * 0.15, 1), "width": round(slot * 0.7, 1),
-                     "y": round(top + plot_height - bar_height, 1), "height": bar_height,
-                     "label_x": round(left + i * slot + slot / 2, 1), "day": day, "count": count})
-    return {"width": width, "height": height, "bars": bars, "peak": peak,
-            "total": sum(c for _, c in per_day), "baseline": top + plot_height, "left": left,
-            "top": top}
+def usage_chart(per_day) -> BarChart:
+    """Requests per day on the key's page: a value axis on the left, a day label under each bar."""
+    return bar_chart(per_day, width=700, height=160, top=16, bottom=24, left=32, fill=0.7)
 
 
 def describe_change(field: str, value, tz_name: str) -> str:
@@ -287,7 +263,7 @@ def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
 @bp.get("/<key_id>/edit")
 @workspace_view(Role.MANAGER)
 def edit(workspace, key_id):
-    key = _load_key(workspace, key_id)
+    key = services.get_key(workspace, key_id)
     return _dialog(workspace, "keys/_edit_form.html", "Edit API Key", side=True, key=key,
                    form=_edit_form_for(key, workspace))
 
@@ -295,7 +271,7 @@ def edit(workspace, key_id):
 @bp.post("/<key_id>")
 @workspace_view(Role.MANAGER)
 def update(workspace, key_id):
-    key = _load_key(workspace, key_id)
+    key = services.get_key(workspace, key_id)
     form = EditKeyForm()
     parsed, expires_at = _parse(form, workspace)
     if parsed and set(form.abilities.data) != set(key.ability_list):
@@ -314,7 +290,7 @@ def update(workspace, key_id):
             return redirect(_return_url(workspace, key))
     except ValidationFailed as exc:
         db.session.rollback()
-        _add_errors(form, exc.errors)
+        show_form_errors(form, exc)
     return _invalid_form(workspace, "keys/_edit_form.html", "Edit API Key", side=True, key=key,
                          form=form)
 
@@ -330,7 +306,7 @@ def _confirm(workspace, key: ApiKey, action: str, status: int = 200):
 def _confirm_view(action):
     @workspace_view(Role.MANAGER)
     def confirm(workspace, key_id):
-        return _confirm(workspace, _load_key(workspace, key_id), action)
+        return _confirm(workspace, services.get_key(workspace, key_id), action)
 
     confirm.__name__ = f"confirm_{action}"
     return confirm
@@ -339,7 +315,7 @@ def _confirm_view(action):
 def _action_view(action):
     @workspace_view(Role.MANAGER)
     def act(workspace, key_id):
-        key = _load_key(workspace, key_id)
+        key = services.get_key(workspace, key_id)
         if not ConfirmForm().validate_on_submit():
             return _confirm(workspace, key, action, 422)  # only a CSRF failure gets here
         name = key.name
@@ -368,7 +344,7 @@ for _action in CONFIRMABLE:
 @bp.get("/<key_id>/regenerate")
 @workspace_view(Role.MANAGER)
 def confirm_regenerate(workspace, key_id):
-    key = _load_key(workspace, key_id)
+    key = services.get_key(workspace, key_id)
     return _dialog(workspace, "keys/_regenerate_form.html", "Regenerate API key", key=key,
                    form=RegenerateKeyForm(), now=utcnow())
 
@@ -377,13 +353,13 @@ def confirm_regenerate(workspace, key_id):
 @workspace_view(Role.MANAGER)
 @sudo_required
 def regenerate(workspace, key_id):
-    key = _load_key(workspace, key_id)
+    key = services.get_key(workspace, key_id)
     form = RegenerateKeyForm()
     if form.validate_on_submit():
         try:
             grace = services.grace_period(form.grace.data)
         except ValidationFailed as exc:
-            _add_errors(form, exc.errors)
+            show_form_errors(form, exc)
         else:
             plaintext = services.regenerate_key(key, grace, **_actor())
             db.session.commit()
@@ -397,7 +373,7 @@ def regenerate(workspace, key_id):
 @workspace_view(Role.MANAGER)
 def end_grace(workspace, key_id):
     """Stop the previous key string now instead of at the end of its grace period."""
-    key = _load_key(workspace, key_id)
+    key = services.get_key(workspace, key_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.end_grace(key, **_actor())

@@ -6,13 +6,13 @@ import unicodedata
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import delete, select
 
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
 from ..sqlutil import contains_text
-from ..timeutil import from_local, to_local, utcnow
+from ..timeutil import counts_per_local_day, utcnow
 from . import keystring, state
 
 log = logging.getLogger(__name__)
@@ -280,23 +280,6 @@ def recent_requests(key: ApiKey, limit: int = 50) -> list[ApiRequestLog]:
 
 def requests_per_day(key: ApiKey, tz_name: str, days: int = 14,
                      now: datetime | None = None) -> list[tuple[date, int]]:
-    """Requests per local day (workspace timezone) for the last `days` days, oldest first.
-
-    Local midnights are converted to UTC here, so one portable GROUP BY over a CASE of UTC
-    ranges buckets correctly across DST changes on SQLite and PostgreSQL alike, and the
-    (api_key_id, created_at) index bounds the scan.
-    """
-    today = to_local(now or utcnow(), tz_name).date()
-    first_day = today - timedelta(days=days - 1)
-    day_list = [first_day + timedelta(days=i) for i in range(days)]
-    bounds = [from_local(datetime.combine(d, datetime.min.time()), tz_name)
-              for d in day_list + [today + timedelta(days=1)]]
-    bucket = case(*[(ApiRequestLog.created_at < bounds[i + 1], i) for i in range(days)])
-    rows = db.session.execute(
-        select(bucket.label("bucket"), func.count())
-        .where(ApiRequestLog.api_key_id == key.id, ApiRequestLog.created_at >= bounds[0],
-               ApiRequestLog.created_at < bounds[-1])
-        .group_by(bucket))
-    counts = {index: count for index, count in rows if index is not None}
-    return [(d, counts.get(i, 0)) for i, d in enumerate(day_list)]
-
+    """Requests per local day (workspace timezone) for the last `days` days, oldest first."""
+    return counts_per_local_day(ApiRequestLog.created_at, [ApiRequestLog.api_key_id == key.id],
+                                tz_name, days, now)

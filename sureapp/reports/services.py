@@ -1,14 +1,12 @@
 """The workspace summary: contacts by status, list and tag sizes, campaigns by status, and
 contacts created per day over the last 30 days in the workspace timezone."""
-from datetime import date, datetime, timedelta
-
 from sqlalchemy import func, select
 
 from ..contacts.groups import LISTS, TAGS, member_counts
 from ..extensions import db
 from ..models import (CAMPAIGN_STATUSES, CONTACT_STATUSES, Campaign, Contact, ContactList, Tag,
                       Workspace)
-from ..timeutil import from_local, to_local, utcnow
+from ..timeutil import counts_per_local_day
 from .schemas import DayCount, GroupSize, ReportSummary, TagSize
 
 DAYS = 30
@@ -23,22 +21,10 @@ def _count_by(model, column, workspace: Workspace, keys) -> dict[str, int]:
 
 
 def created_per_day(workspace: Workspace, days: int = DAYS) -> list[DayCount]:
-    """Counts per local calendar day, oldest first, ending today (workspace timezone)."""
-    today = to_local(utcnow(), workspace.timezone).date()
-    first = today - timedelta(days=days - 1)
-    start_utc = from_local(datetime_at_midnight(first), workspace.timezone)
-    counts = dict.fromkeys((first + timedelta(days=i) for i in range(days)), 0)
-    created = db.session.scalars(select(Contact.created_at).where(
-        Contact.workspace_id == workspace.id, Contact.created_at >= start_utc))
-    for at in created:
-        day = to_local(at, workspace.timezone).date()
-        if day in counts:
-            counts[day] += 1
-    return [DayCount(date=day, count=n) for day, n in counts.items()]
-
-
-def datetime_at_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
+    """Contacts created per local calendar day, oldest first, ending today (workspace timezone)."""
+    per_day = counts_per_local_day(Contact.created_at, [Contact.workspace_id == workspace.id],
+                                   workspace.timezone, days)
+    return [DayCount(date=day, count=n) for day, n in per_day]
 
 
 def summary(workspace: Workspace) -> ReportSummary:

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sureapp.contacts.dashboard import api_usage, dashboard_summary, growth_chart
+from sureapp.contacts.dashboard import (api_usage, contacts_created_before, dashboard_summary,
+                                        growth_chart)
 from sureapp.extensions import db
 from sureapp.keys.services import create_key
 from sureapp.models import ApiRequestLog, Contact
@@ -27,9 +28,9 @@ def test_growth_days_are_cut_at_midnight_in_the_workspace_timezone(ws, make_cont
     chart = growth_chart(workspace, now)
     assert len(chart.days) == 30 and str(chart.days[-1]) == "2026-11-27"
     assert chart.counts[-1] == 1 and chart.counts[-2] == 1
-    assert chart.new_in_period == 2 and chart.total_before == 1
-    tallest = max(chart.bars(), key=lambda b: b["h"])
-    assert tallest["h"] > 0 and all(b["y"] + b["h"] <= chart.height for b in chart.bars())
+    assert chart.total == 2 and contacts_created_before(workspace, chart.days[0]) == 1
+    assert [b.height for b in chart.bars if b.count] == [chart.baseline - chart.top] * 2
+    assert all(b.height == 0 for b in chart.bars if not b.count)
 
 
 def test_api_usage_counts_today_active_and_expiring_keys(ws, app):
