@@ -5,10 +5,10 @@ from pathlib import Path
 import click
 from sqlalchemy import delete
 
-from ..tenancy.cli import _find_org, _find_workspace
 from .. import jobs
 from ..extensions import db
 from ..models import Job
+from ..tenancy.cli import existing_workspace
 from . import csv_import
 from .csv_mapping import CUSTOM, FIELD_TARGETS, SKIP, UploadError, mapping_errors
 
@@ -35,10 +35,7 @@ def _apply_overrides(job, overrides) -> None:
 @click.option("--dry-run", is_flag=True, help="Only count creates, updates and errors.")
 def import_contacts_command(file, org_ref, ws_ref, overrides, dry_run):
     """Import contacts from a UTF-8 CSV file into WORKSPACE of ORG (upsert by email)."""
-    org = _find_org(org_ref)
-    workspace = _find_workspace(org, ws_ref) if org else None
-    if workspace is None:
-        raise click.UsageError(f"No workspace {ws_ref!r} in organization {org_ref!r}.")
+    workspace = existing_workspace(org_ref, ws_ref)
     try:
         job = csv_import.create_job(workspace, None, file.name, file.read_bytes(), max_bytes=None)
     except UploadError as exc:

@@ -4,21 +4,11 @@ from datetime import datetime, timezone
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
-
 from ..errors import ValidationFailed
 from ..extensions import db
-from ..models import KEY_TYPES, Organization, Workspace
+from ..models import KEY_TYPES
+from ..tenancy.cli import existing_workspace
 from . import services
-
-
-def _one_by_name(query, what: str, name: str):
-    found = db.session.scalars(query.limit(2)).all()
-    if not found:
-        raise click.ClickException(f"No {what} named {name!r}.")
-    if len(found) > 1:
-        raise click.ClickException(f"Several {what}s are named {name!r}; rename one first.")
-    return found[0]
 
 
 def _parse_expiry(value: str | None) -> datetime | None:
@@ -36,22 +26,18 @@ def _parse_expiry(value: str | None) -> datetime | None:
 
 
 @click.command("create-key")
-@click.option("--org", "org_name", required=True, help="Organization name.")
-@click.option("--workspace", "workspace_name", required=True, help="Workspace name in that org.")
+@click.option("--org", "org_ref", required=True, help="Organization name or id.")
+@click.option("--workspace", "ws_ref", required=True, help="Workspace name or id in that org.")
 @click.option("--name", required=True, help="A name that says where the key is used.")
 @click.option("--abilities", required=True, help="Comma-separated: read,write,delete.")
 @click.option("--expires-at", default=None, help="ISO 8601, in the future; no offset means UTC.")
 @click.option("--type", "key_type", type=click.Choice(KEY_TYPES), default="api",
               show_default=True, help="api (API and MCP), mcp (MCP only), suremails (API only).")
 @with_appcontext
-def create_key_command(org_name, workspace_name, name, abilities, expires_at, key_type):
+def create_key_command(org_ref, ws_ref, name, abilities, expires_at, key_type):
     """Create an API key and print it (alone, on the last line). It is shown only this once."""
     expiry = _parse_expiry(expires_at)
-    org = _one_by_name(select(Organization).where(Organization.name == org_name),
-                       "organization", org_name)
-    workspace = _one_by_name(
-        select(Workspace).where(Workspace.org_id == org.id, Workspace.name == workspace_name),
-        f"workspace in {org.name!r}", workspace_name)
+    workspace = existing_workspace(org_ref, ws_ref)
     try:
         key, plaintext = services.create_key(workspace, name, abilities.split(","), expiry,
                                              key_type, actor_label="CLI")
@@ -61,7 +47,7 @@ def create_key_command(org_name, workspace_name, name, abilities, expires_at, ke
                     for field, errors in exc.errors.items()]
         raise click.ClickException("; ".join(messages)) from None
     db.session.commit()
-    click.echo(f"Created {key.key_type} key {key.name!r} in {org.name} / {workspace.name} "
+    click.echo(f"Created {key.key_type} key {key.name!r} in {workspace.organization.name} / {workspace.name} "
                f"with abilities {key.abilities}"
                + (f", expiring {key.expires_at.isoformat(timespec='seconds')}Z." if expiry else "."))
     click.echo("Store it now; it cannot be shown again:")

@@ -11,8 +11,9 @@ from .access import parse_uuid
 from .text import has_control_characters
 
 
-def _find_org(ref: str) -> Organization | None:
+def find_org(ref: str) -> Organization | None:
     """By id, else by exact name; two organizations with that name is an error, not a guess."""
+    ref = ref.strip()
     org_uuid = parse_uuid(ref)
     if org_uuid and (org := db.session.get(Organization, org_uuid)):
         return org
@@ -23,7 +24,9 @@ def _find_org(ref: str) -> Organization | None:
     return matches[0] if matches else None
 
 
-def _find_workspace(org: Organization, ref: str) -> Workspace | None:
+def find_workspace(org: Organization, ref: str) -> Workspace | None:
+    """A workspace of `org` by id, else by exact name (ambiguous names are an error)."""
+    ref = ref.strip()
     ws_uuid = parse_uuid(ref)
     matches = [w for w in org.workspaces if w.id == ws_uuid] or \
         [w for w in org.workspaces if w.name == ref]
@@ -31,6 +34,19 @@ def _find_workspace(org: Organization, ref: str) -> Workspace | None:
         raise click.ClickException(
             f"{len(matches)} workspaces are named {ref!r}; pass the workspace id instead.")
     return matches[0] if matches else None
+
+
+def existing_workspace(org_ref: str, ws_ref: str) -> Workspace:
+    """The --org/--workspace pair of every command that works in an existing workspace: each by
+    id or exact name; a clear error (exit 1) when either is missing or ambiguous."""
+    org = find_org(org_ref)
+    if org is None:
+        raise click.ClickException(f"No organization named {org_ref.strip()!r} (or with that id).")
+    workspace = find_workspace(org, ws_ref)
+    if workspace is None:
+        raise click.ClickException(
+            f"No workspace named {ws_ref.strip()!r} (or with that id) in {org.name!r}.")
+    return workspace
 
 
 def _current_owner(org: Organization) -> OrgMembership | None:
@@ -66,7 +82,7 @@ def create_user_command(email, password, org_ref, ws_ref, role, timezone):
     user = find_user_by_email(email)
     if user is None and password is None:
         raise click.UsageError("--password is required to create a new user.")
-    org = _find_org(org_ref.strip())
+    org = find_org(org_ref)
     if org is None and wanted != Role.OWNER:
         raise click.UsageError(
             f"Organization {org_ref!r} does not exist; its first user must be --role owner.")
@@ -91,7 +107,7 @@ def create_user_command(email, password, org_ref, ws_ref, role, timezone):
     if org is None:
         org, _ = services.create_organization(user, org_ref.strip())
         lines.append(f"Created organization {org.name!r} ({org.id}).")
-    workspace = _find_workspace(org, ws_ref.strip())
+    workspace = find_workspace(org, ws_ref)
     if workspace is None:
         workspace = Workspace(org_id=org.id, name=ws_ref.strip(), timezone=timezone)
         db.session.add(workspace)

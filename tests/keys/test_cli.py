@@ -46,8 +46,9 @@ def test_a_naive_expiry_is_utc(runner, workspace):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--org", "Nope", "--workspace", "Main"], "No organization named 'Nope'."),
-    (["--org", "Acme", "--workspace", "Nope"], "No workspace in 'Acme' named 'Nope'."),
+    (["--org", "Nope", "--workspace", "Main"], "No organization named 'Nope' (or with that id)."),
+    (["--org", "Acme", "--workspace", "Nope"],
+     "No workspace named 'Nope' (or with that id) in 'Acme'."),
 ])
 def test_unknown_org_or_workspace(runner, workspace, args, message):
     result = runner.invoke(args=["create-key", *args, "--name", "Z", "--abilities", "read"])
@@ -78,7 +79,18 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(runner, workspace, args, 
 def test_two_orgs_with_the_same_name_are_ambiguous(runner, workspace, make_user, make_org):
     make_org(make_user(), name="Acme", workspace_name="Main")
     result = create_key(runner, "--name", "Z", "--abilities", "read")
-    assert result.exit_code != 0 and "Several organizations are named 'Acme'" in result.output
+    assert result.exit_code == 1
+    assert "2 organizations are named 'Acme'; pass the organization id instead." in result.output
+    assert db.session.query(ApiKey).count() == 0
+
+
+def test_org_and_workspace_can_be_given_by_id(runner, workspace, make_user, make_org):
+    make_org(make_user(), name="Acme", workspace_name="Main")  # the name alone is now ambiguous
+    result = runner.invoke(args=["create-key", "--org", str(workspace.org_id),
+                                 "--workspace", str(workspace.id), "--name", "Z",
+                                 "--abilities", "read"])
+    assert result.exit_code == 0, result.output
+    assert db.session.query(ApiKey).one().workspace_id == workspace.id
 
 
 def test_purge_keys_prints_how_many(runner, workspace):
