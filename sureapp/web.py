@@ -38,6 +38,20 @@ def render_page_or_fragment(page: str, fragment: str, status: int = 200, **conte
     return response
 
 
+def render_dialog(body: str, title: str, status: int = 200, *, in_place: bool = False,
+                  side_panel: bool = False, in_settings: bool = False, back_url: str | None = None,
+                  back_label: str = "", **context):
+    """One dialog or side panel (`body` is its one template): under htmx, templates/_dialog.html
+    for #modal-root; without JavaScript, templates/dialog_page.html, a page of its own.
+
+    `in_place`: the answer to a form inside the open dialog (e.g. a 422 with its errors), so
+    under htmx only the body goes back and the form replaces itself."""
+    context.update(body_template=body, dialog_title=title, side_panel=side_panel,
+                   in_settings=in_settings, back_url=back_url, back_label=back_label)
+    fragment = body if in_place else "_dialog.html"
+    return render_page_or_fragment("dialog_page.html", fragment, status, **context)
+
+
 @dataclass(frozen=True)
 class NavItem:
     section: str  # "workspace" (top nav) or "settings" (settings sidebar)

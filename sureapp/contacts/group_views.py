@@ -9,8 +9,8 @@ from sqlalchemy import select
 from ..errors import DomainError
 from ..extensions import db
 from ..sqlutil import contains_text
-from ..web import (load_in_workspace_or_404, render_page_or_fragment, show_form_errors,
-                   workspace_view)
+from ..web import (load_in_workspace_or_404, render_dialog, render_page_or_fragment,
+                   show_form_errors, workspace_view)
 from . import groups, lists, tags
 from .forms import DeleteForm, ListForm, TagForm
 from .groups import LISTS, TAGS, GroupKind
@@ -86,8 +86,10 @@ def make_blueprint(pk: PageKind) -> Blueprint:
             **context(workspace, rows=rows, search=search, can_delete=can_delete(g.workspace_role)))
 
     def form_response(workspace, form, group=None, status=200):
-        return render_page_or_fragment("lists/form.html", "lists/_form_dialog.html", status=status,
-                                       **context(workspace, form=form, group=group))
+        """The new/edit side panel; a 422 answers the panel's own form, which replaces itself."""
+        title = f"Edit {pk.singular}" if group else f"New {pk.singular}"
+        return render_dialog("lists/_form.html", title, status, in_place=status == 422,
+                             side_panel=True, **context(workspace, form=form, group=group))
 
     def save(workspace, form, group=None):
         """Create or update through the services; True when saved, else errors are on the form."""
@@ -140,8 +142,8 @@ def make_blueprint(pk: PageKind) -> Blueprint:
             db.session.commit()
             flash(f"{pk.singular.title()} “{name}” deleted. Its contacts were kept.", "success")
             return redirect_to(url_for(".index", workspace_id=workspace.id))
-        return render_page_or_fragment(
-            "lists/confirm_delete.html", "lists/_confirm_delete.html",
+        return render_dialog(
+            "lists/_confirm_delete.html", f"Delete the {pk.singular} “{group.name}”?",
             **context(workspace, group=group, form=form,
                       count=groups.member_count(pk.kind, group)))
 

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
 from ..schema_types import validation_errors
 from ..timeutil import utcnow
-from ..web import (NavItem, is_htmx, load_in_workspace_or_404, register_nav,
+from ..web import (NavItem, is_htmx, load_in_workspace_or_404, register_nav, render_dialog,
                    render_page_or_fragment, show_form_errors, workspace_view)
 from . import bulk, lists, services, tags
 from .browse import count_matching, fetch_page, parse_filter
@@ -217,8 +217,8 @@ def delete(workspace, contact_id):
         db.session.commit()
         flash(f"Contact {email} deleted.", "success")
         return redirect_to(url_for(".index", workspace_id=workspace.id))
-    return render_page_or_fragment("contacts/confirm_delete.html", "contacts/_confirm_delete.html",
-                                   workspace=workspace, contact=contact, form=form)
+    return render_dialog("contacts/_confirm_delete.html", f"Delete {contact.email}?",
+                         workspace=workspace, contact=contact, form=form)
 
 
 # ---- lists and tags of one contact (inline) ---------------------------------------------------
@@ -295,9 +295,8 @@ def bulk_action(workspace):
     except bulk.BulkError as exc:
         return _bulk_problem(workspace, exc.message, back)
     if form.confirmed.data != "yes":
-        return render_page_or_fragment("contacts/bulk_confirm.html", "contacts/_bulk_confirm.html",
-                                       workspace=workspace, plan=plan, form=form, flt=flt,
-                                       back=back, action_label=BULK_ACTIONS[form.action.data])
+        return render_dialog("contacts/_bulk_confirm.html", BULK_ACTIONS[form.action.data],
+                             workspace=workspace, plan=plan, form=form, flt=flt, back=back)
     if plan.count > bulk.INLINE_LIMIT:
         job_id = bulk.start_in_background(workspace, plan, ui_source(), current_user.id)
         return redirect_to(url_for(".bulk_progress", workspace_id=workspace.id, job_id=job_id,
@@ -336,9 +335,8 @@ def _fill_bulk_choices(form: BulkForm, lists, tags, role: Role) -> None:
 
 
 def _bulk_problem(workspace, message: str, back: str):
-    return render_page_or_fragment("contacts/bulk_confirm.html", "contacts/_bulk_confirm.html",
-                                   status=422, workspace=workspace, problem=message, back=back,
-                                   plan=None, form=None)
+    return render_dialog("contacts/_bulk_confirm.html", "Nothing to do yet", 422,
+                         workspace=workspace, problem=message, back=back, plan=None, form=None)
 
 
 def init_app(app):

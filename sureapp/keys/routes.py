@@ -18,7 +18,7 @@ from ..models import KEY_TYPES, ApiKey, Role, Workspace
 from ..auth.sudo import require_sudo, sudo_required
 from ..security import shows_secret
 from ..timeutil import format_local, from_local, to_local, utcnow
-from ..web import (NavItem, is_htmx, register_nav, render_page_or_fragment, show_form_errors,
+from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_errors,
                    workspace_view)
 from . import cli, services, state
 from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
@@ -87,18 +87,17 @@ def _return_url(workspace: Workspace, key: ApiKey | None = None) -> str:
 
 # ---- rendering helpers ----------------------------------------------------------------------
 
-def _dialog(workspace, body: str, title: str, status: int = 200, side: bool = False, **context):
-    """A dialog/side panel into #modal-root under htmx; the same content as a page without it."""
-    return render_page_or_fragment("keys/dialog_page.html", "keys/_dialog.html", status,
-                                   workspace=workspace, body_template=body, dialog_title=title,
-                                   side_panel=side, **context)
+def _dialog(workspace, body: str, title: str, status: int = 200, side: bool = False,
+            in_place: bool = False, **context):
+    """A keys dialog: the shared dialog pattern, on a Settings page without JavaScript."""
+    return render_dialog(body, title, status, in_place=in_place, side_panel=side,
+                         in_settings=True, back_url=url_for("keys.index", workspace_id=workspace.id),
+                         back_label="API Keys", workspace=workspace, **context)
 
 
 def _invalid_form(workspace, body: str, title: str, side: bool = False, **context):
     """422: under htmx only the form (it replaces itself), else the whole page with errors."""
-    return render_page_or_fragment("keys/dialog_page.html", body, 422, workspace=workspace,
-                                   body_template=body, dialog_title=title, side_panel=side,
-                                   **context)
+    return _dialog(workspace, body, title, 422, side=side, in_place=True, **context)
 
 
 def _row(workspace, key: ApiKey, **context) -> str:
@@ -124,13 +123,11 @@ def _no_store(response):
 
 
 def _show_once(workspace, key: ApiKey, plaintext: str, title: str, created: bool):
-    context = dict(key=key, plaintext=plaintext, now=utcnow())
+    response = _dialog(workspace, "keys/_show_once.html", title, key=key, plaintext=plaintext,
+                       now=utcnow(), no_history=True,
+                       after_dialog=None if created else "keys/_row_oob.html")
     if not is_htmx():
-        return _no_store(_dialog(workspace, "keys/_show_once.html", title, **context))
-    html = render_template("keys/_dialog.html", workspace=workspace, dialog_title=title,
-                           body_template="keys/_show_once.html", side_panel=False,
-                           oob_row=None if created else key, **context)
-    response = make_response(html)
+        return _no_store(response)
     # The request came from a side panel or a confirm dialog: the key dialog replaces it.
     response.headers["HX-Retarget"] = "#modal-root"
     response.headers["HX-Reswap"] = "innerHTML"
