@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 from flask import g
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from sureapp import create_app
 from sureapp.extensions import db
-from sureapp.models import Organization, OrgMembership, Role, User, Workspace, WorkspaceMembership
+from sureapp.models import Organization, OrgMembership, Role, User, Workspace
 
 PASSWORD = "correct horse battery staple"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -121,14 +121,12 @@ def make_user(app):
 
 @pytest.fixture
 def make_org(app):
+    from sureapp.tenancy.services import create_organization
+
     def make(owner: User, name="Acme", workspace_name="Main", timezone="UTC"):
         """An organization owned by `owner` with one workspace; returns (org, workspace)."""
-        org = Organization(name=name)
-        db.session.add(org)
-        db.session.flush()
-        db.session.add(OrgMembership(org_id=org.id, user_id=owner.id, role="owner"))
-        workspace = Workspace(org_id=org.id, name=workspace_name, timezone=timezone)
-        db.session.add(workspace)
+        org, workspace = create_organization(owner, name, workspace_name=workspace_name,
+                                             timezone=timezone)
         db.session.commit()
         return org, workspace
 
@@ -137,9 +135,13 @@ def make_org(app):
 
 @pytest.fixture
 def make_workspace(app):
+    from sureapp.tenancy.services import create_workspace
+
     def make(org: Organization, name="Second", timezone="UTC"):
-        workspace = Workspace(org_id=org.id, name=name, timezone=timezone)
-        db.session.add(workspace)
+        """Another workspace of `org`, created by its owner."""
+        owner = db.session.scalar(select(User).join(OrgMembership).where(
+            OrgMembership.org_id == org.id, OrgMembership.role == Role.OWNER.slug))
+        workspace = create_workspace(owner, org, name, timezone)
         db.session.commit()
         return workspace
 
@@ -148,18 +150,11 @@ def make_workspace(app):
 
 @pytest.fixture
 def add_member(app):
+    from sureapp.tenancy.services import grant_role
+
     def add(workspace: Workspace, user: User, role: Role):
-        """Give `user` `role` in `workspace` (org roles go on the org, workspace roles on the ws)."""
-        membership = db.session.query(OrgMembership).filter_by(
-            org_id=workspace.org_id, user_id=user.id).one_or_none()
-        if membership is None:
-            membership = OrgMembership(org_id=workspace.org_id, user_id=user.id, role="member")
-            db.session.add(membership)
-        if role.is_org_role:
-            membership.role = role.slug
-        else:
-            db.session.add(WorkspaceMembership(workspace_id=workspace.id, user_id=user.id,
-                                               role=role.slug))
+        """Give `user` exactly `role` in `workspace`, as the Members page and CLI do."""
+        grant_role(workspace, user, role)
         db.session.commit()
         return user
 
