@@ -1,10 +1,10 @@
 """Data for the workspace landing page: contacts by status, 30-day growth, biggest lists and
 tags, and API usage. Every query is an indexed aggregate, so the page stays fast at 100k+."""
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import current_app, g, url_for
-from sqlalchemy import and_, func, select
+from sqlalchemy import case, func, select
 
 from ..charts import BarChart, bar_chart
 from ..extensions import db
