@@ -58,13 +58,3 @@ class TransferOwnershipForm(FlaskForm):
     user_id = StringField("New owner", validators=[DataRequired("Choose the new owner.")])
     confirm = BooleanField("I understand that I will become an Org Admin.",
                            validators=[DataRequired("Tick the box to confirm.")])
-
-
-def add_service_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
-    """Show a service's ValidationFailed next to the matching fields (others above the form)."""
-    for name, messages in errors.items():
-        field = getattr(form, name, None)
-        target = field.errors if field is not None else form.form_errors
-        if isinstance(target, tuple):
-            target = field.errors = list(target)
-        target.extend(messages)

@@ -11,8 +11,8 @@ from ..links import external_url, public_url_missing
 from ..models import Role, Workspace
 from . import services
 from .mail import send_invitation
-from ..web import workspace_view
-from .forms import InviteForm, RoleForm, TransferOwnershipForm, add_service_errors, role_choices
+from ..web import show_form_errors, workspace_view
+from .forms import InviteForm, RoleForm, TransferOwnershipForm, role_choices
 
 bp = Blueprint("members", __name__, url_prefix="/w/<workspace_id>/settings/members")
 
@@ -89,7 +89,7 @@ def invite(workspace: Workspace):
                 Role.from_slug(form.role.data)))
         except ValidationFailed as exc:
             db.session.rollback()
-            add_service_errors(form, exc.errors)
+            show_form_errors(form, exc)
         else:
             db.session.commit()
             link, mailed = _mail(invitation, token)
@@ -169,7 +169,7 @@ def transfer_ownership(workspace: Workspace):
             _run(lambda: services.transfer_ownership(current_user, workspace, new_owner))
         except ValidationFailed as exc:
             db.session.rollback()
-            add_service_errors(form, exc.errors)
+            show_form_errors(form, exc)
         else:
             db.session.commit()
             flash(f"{new_owner.user.email} now owns {workspace.organization.name}. "

@@ -12,8 +12,8 @@ from ..models import Organization, OrgMembership, Role, Workspace
 from . import services
 from .access import accessible_workspaces, load_workspace_or_abort, parse_uuid
 from ..timeutil import timezone_names
-from ..web import NavItem, register_nav, workspace_view
-from .forms import OrganizationForm, WorkspaceForm, add_service_errors
+from ..web import NavItem, register_nav, show_form_errors, workspace_view
+from .forms import OrganizationForm, WorkspaceForm
 
 bp = Blueprint("orgs", __name__)
 
@@ -58,7 +58,7 @@ def create():
                 current_user, form.name.data, form.description.data, form.workspace_name.data)
         except ValidationFailed as exc:
             db.session.rollback()
-            add_service_errors(form, exc.errors)
+            show_form_errors(form, exc)
         else:
             db.session.commit()
             flash(f"Organization “{org.name}” created. You are its owner.", "success")
@@ -89,7 +89,7 @@ def new_workspace(org_id):
                                                   form.timezone.data.strip())
         except ValidationFailed as exc:
             db.session.rollback()
-            add_service_errors(form, exc.errors)
+            show_form_errors(form, exc)
         else:
             current_user.last_workspace_id = workspace.id
             db.session.commit()

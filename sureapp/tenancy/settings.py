@@ -8,8 +8,8 @@ from ..extensions import db
 from ..models import Role, Workspace
 from . import services
 from ..timeutil import timezone_names
-from ..web import workspace_view
-from .forms import WorkspaceSettingsForm, add_service_errors
+from ..web import show_form_errors, workspace_view
+from .forms import WorkspaceSettingsForm
 
 bp = Blueprint("workspace_settings", __name__, url_prefix="/w/<workspace_id>/settings")
 
@@ -47,7 +47,7 @@ def update(workspace: Workspace):
             services.update_workspace(role, workspace, **changes)
         except ValidationFailed as exc:
             db.session.rollback()
-            add_service_errors(form, exc.errors)
+            show_form_errors(form, exc)
         else:
             db.session.commit()
             flash("Workspace settings saved.", "success")
