@@ -169,6 +169,22 @@ def forget_request_user():
 
 
 @pytest.fixture
+def make_key(app):
+    from sureapp.keys.services import create_key
+
+    def make(workspace: Workspace, abilities=("read", "write", "delete"), *, name=None,
+             key_type="api", **options):
+        """A key of `workspace` created through keys.services.create_key and committed;
+        `options` are create_key's (expires_at, actor, actor_label). Returns (key, plaintext)."""
+        key, plaintext = create_key(workspace, name or f"{'-'.join(abilities)} key",
+                                    list(abilities), key_type=key_type, **options)
+        db.session.commit()
+        return key, plaintext
+
+    return make
+
+
+@pytest.fixture
 def login(client):
     def log_in(user: User, as_client=None):
         """Log `user` in on the test client without going through the form: a real

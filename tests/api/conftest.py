@@ -1,8 +1,6 @@
 """Fixtures for the JSON API: workspaces with keys, and a client that sends a key."""
 import pytest
 
-from sureapp.extensions import db
-from sureapp.keys.services import create_key
 
 
 @pytest.fixture
@@ -18,19 +16,6 @@ def workspace(owner, make_org):
 @pytest.fixture
 def other_workspace(make_user, make_org):
     return make_org(make_user(email="other-owner@example.com"), name="Other", workspace_name="B")[1]
-
-
-@pytest.fixture
-def make_key(app):
-    def make(workspace, abilities=("read", "write", "delete"), key_type="api", name=None, **fields):
-        key, plaintext = create_key(workspace, name or f"{'-'.join(abilities)} key", abilities,
-                                    key_type=key_type, actor_label="test")
-        for attr, value in fields.items():
-            setattr(key, attr, value)
-        db.session.commit()
-        return key, plaintext
-
-    return make
 
 
 @pytest.fixture

@@ -222,9 +222,9 @@ def test_search_and_filters_are_live_and_bookmarkable(page, live_server, browser
 
 
 def test_dialogs_close_with_escape_and_return_focus(page, live_server, browser_login, manager,
-                                                     make_key_in_db):
+                                                     make_key):
     user, workspace = manager
-    make_key_in_db(workspace, "Zapier")
+    make_key(workspace, ["read"], name="Zapier")
     browser_login(page, user.email)
     page.goto(keys_page_url(live_server, workspace))
     create = page.locator("#create-key-button")
@@ -246,7 +246,7 @@ def test_dialogs_close_with_escape_and_return_focus(page, live_server, browser_l
     expect(row(page, "Zapier")).to_have_count(1)
 
 
-def test_every_action_works_without_javascript(browser, live_server, manager, make_key_in_db):
+def test_every_action_works_without_javascript(browser, live_server, manager, make_key):
     user, workspace = manager
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     context.set_default_timeout(10000)
@@ -289,13 +289,3 @@ def test_every_action_works_without_javascript(browser, live_server, manager, ma
         expect(row(page, "No-JS key")).to_have_count(0)
     finally:
         context.close()
-
-
-@pytest.fixture
-def make_key_in_db(app):
-    def make(workspace, name):
-        key, _ = services.create_key(workspace, name, ["read"])
-        db.session.commit()
-        return key
-
-    return make

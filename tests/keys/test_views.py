@@ -176,7 +176,7 @@ def test_table_shows_every_column(client, login, setup):
 def test_revoked_and_expired_keys_show_their_status_and_activate(client, login, setup, make_key):
     workspace, users, key = setup
     services.revoke_key(key)
-    expired, _ = make_key(workspace, "Expired one", ["read"])
+    expired, _ = make_key(workspace, ["read"], name="Expired one")
     expired.expires_at = utcnow() - timedelta(days=1)
     db.session.commit()
     login(users["manager"])
@@ -195,7 +195,7 @@ def test_empty_states(client, login, workspace_with_roles):
 
 def test_filters_are_read_from_the_url_by_page_and_fragment(client, login, setup, make_key):
     workspace, users, _ = setup
-    make_key(workspace, "Claude", ["read"], key_type="mcp")
+    make_key(workspace, ["read"], name="Claude", key_type="mcp")
     login(users["manager"])
     url = f"/w/{workspace.id}/settings/api-keys?search=clau&type=mcp&status=active"
     for headers in ({}, HX):
@@ -208,8 +208,8 @@ def test_filters_are_read_from_the_url_by_page_and_fragment(client, login, setup
 @pytest.mark.parametrize("app_config", [{"KEY_EXPIRING_SOON_DAYS": 2}])
 def test_badge_filter_and_dashboard_share_one_expiring_soon_window(client, login, setup, make_key):
     workspace, users, zapier = setup
-    soon, _ = make_key(workspace, "Tomorrow", ["read"], expires_at=utcnow() + timedelta(days=1))
-    later, _ = make_key(workspace, "In three days", ["read"], expires_at=utcnow() + timedelta(days=3))
+    soon, _ = make_key(workspace, ["read"], name="Tomorrow", expires_at=utcnow() + timedelta(days=1))
+    later, _ = make_key(workspace, ["read"], name="In three days", expires_at=utcnow() + timedelta(days=3))
     login(users["manager"])
     url = f"/w/{workspace.id}/settings/api-keys"
     html = client.get(url).get_data(as_text=True)
@@ -241,7 +241,7 @@ def test_odd_query_arguments_never_break_the_page(client, login, setup, query):
 def test_pagination(client, login, setup, make_key):
     workspace, users, _ = setup
     for i in range(24):
-        make_key(workspace, f"Key {i:02d}", ["read"])
+        make_key(workspace, ["read"], name=f"Key {i:02d}")
     login(users["manager"])
     url = f"/w/{workspace.id}/settings/api-keys"
     first = client.get(url).get_data(as_text=True)
@@ -525,7 +525,7 @@ def test_detail_shows_audit_requests_and_chart_in_the_workspace_timezone(client,
                                                                          make_org, make_key):
     owner = make_user(email="boss@example.com")
     _, workspace = make_org(owner, timezone="Asia/Tokyo")
-    key, _ = make_key(workspace, "Zapier", ["read"], actor=owner)
+    key, _ = make_key(workspace, ["read"], name="Zapier", actor=owner)
     services.update_key(key, "Zapier prod", ["read"], None, True, actor=owner)
     now = utcnow()
     for i, status in enumerate((200, 201, 404)):
@@ -583,7 +583,7 @@ class TestWithCsrf:
 def test_keys_revoked_30_days_ago_are_purged_on_the_next_request(app, client, login, setup,
                                                                  make_key):
     workspace, users, _ = setup
-    stale, _ = make_key(workspace, "Stale", ["read"])
+    stale, _ = make_key(workspace, ["read"], name="Stale")
     services.revoke_key(stale)
     stale.revoked_at = utcnow() - timedelta(days=30, minutes=1)
     db.session.commit()
@@ -593,7 +593,7 @@ def test_keys_revoked_30_days_ago_are_purged_on_the_next_request(app, client, lo
     assert "Stale" not in html
     assert db.session.get(ApiKey, stale_id) is None
     # At most once per interval: a key going stale right after waits for the next round.
-    later, _ = make_key(workspace, "Later", ["read"])
+    later, _ = make_key(workspace, ["read"], name="Later")
     services.revoke_key(later)
     later.revoked_at = utcnow() - timedelta(days=31)
     db.session.commit()

@@ -2,7 +2,6 @@
 SQL statements, and helpers that build requests the way an attacker would."""
 import contextlib
 import uuid
-from functools import partial
 
 import pytest
 from sqlalchemy import event
@@ -15,17 +14,6 @@ KEY_ABILITIES = {
     "read_write": ["read", "write"],
     "all": ["read", "write", "delete"],
 }
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch):
-    """scrypt costs ~0.3 s per user; these tests are about other things."""
-    from werkzeug.security import generate_password_hash
-
-    from sureapp.auth import services as account_services
-
-    monkeypatch.setattr(account_services, "generate_password_hash",
-                        partial(generate_password_hash, method="pbkdf2:sha256:1000"))
 
 
 @contextlib.contextmanager
