@@ -11,7 +11,6 @@ from mcp.client.streamable_http import streamable_http_client
 from werkzeug.serving import make_server
 
 from sureapp.extensions import db
-from sureapp.keys.services import create_key
 from sureapp.models import Organization, Workspace
 from sureapp.usage.recorder import get_recorder
 
@@ -38,18 +37,6 @@ def make_workspace_only(app):
 @pytest.fixture
 def workspace(make_workspace_only):
     return make_workspace_only(timezone="Europe/Lisbon")
-
-
-@pytest.fixture
-def make_key(app, workspace):
-    def make(abilities=("read", "write", "delete"), key_type="api", name=None, of=None):
-        """A key on `of` (default: the test workspace); returns (ApiKey, plaintext)."""
-        key, plaintext = create_key(of or workspace, name or f"{key_type} {'+'.join(abilities)}",
-                                    list(abilities), key_type=key_type)
-        db.session.commit()
-        return key, plaintext
-
-    return make
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ BATCH_VERSION = "2025-03-26"  # the one revision with batches
 
 
 @pytest.fixture
-def writer(make_key):
-    return make_key(("read", "write"))[1]
+def writer(make_key, workspace):
+    return make_key(workspace, ("read", "write"))[1]
 
 
 def create_list_calls(count: int) -> list[dict]:

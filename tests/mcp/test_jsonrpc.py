@@ -18,8 +18,8 @@ def initialize(version, **params):
 
 
 @pytest.fixture
-def key(make_key):
-    return make_key(("read", "write", "delete"))[1]
+def key(make_key, workspace):
+    return make_key(workspace, ("read", "write", "delete"))[1]
 
 
 def error_of(response, status=200, id_=1):

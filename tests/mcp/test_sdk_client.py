@@ -15,7 +15,7 @@ from sureapp.timeutil import utcnow
 
 
 def test_handshake_negotiates_the_latest_version_and_lists_tools(sdk_session, make_key, workspace):
-    _, plaintext = make_key(("read",))
+    _, plaintext = make_key(workspace, ("read",))
 
     async def scenario(session):
         tools = await session.list_tools()
@@ -34,7 +34,7 @@ def test_handshake_negotiates_the_latest_version_and_lists_tools(sdk_session, ma
 
 def test_describe_key_returns_the_key_and_its_workspace(sdk_session, make_key, workspace,
                                                         structured):
-    key, plaintext = make_key(("read", "write"), name="Claude desktop")
+    key, plaintext = make_key(workspace, ("read", "write"), name="Claude desktop")
 
     async def scenario(session):
         return await session.call_tool("describe_key", {})
@@ -53,7 +53,7 @@ def test_sdk_reads_and_writes_real_data_visible_through_the_api(sdk_session, mak
     seeded = services.create_contact(workspace, ContactCreate(email="grace@example.com",
                                                               company="Navy"), "test seed")
     db.session.commit()
-    _, plaintext = make_key(("read", "write"))
+    _, plaintext = make_key(workspace, ("read", "write"))
 
     async def scenario(session):
         names = {t.name for t in (await session.list_tools()).tools}
@@ -89,7 +89,7 @@ def test_sdk_read_only_key_is_refused_write_and_delete_tools(sdk_session, make_k
                                                               live_server, structured):
     seeded = services.create_contact(workspace, ContactCreate(email="grace@example.com"), "seed")
     db.session.commit()
-    _, plaintext = make_key(("read",))
+    _, plaintext = make_key(workspace, ("read",))
 
     async def scenario(session):
         return (await session.call_tool("create_contact", {"email": "ada@example.com"}),
@@ -107,8 +107,8 @@ def test_sdk_read_only_key_is_refused_write_and_delete_tools(sdk_session, make_k
     assert [(c["email"], c["first_name"]) for c in listed["data"]] == [("grace@example.com", "")]
 
 
-def test_bearer_header_works_too(sdk_session, make_key, structured):
-    key, plaintext = make_key(("read",))
+def test_bearer_header_works_too(sdk_session, make_key, structured, workspace):
+    key, plaintext = make_key(workspace, ("read",))
 
     async def scenario(session):
         return await session.call_tool("describe_key", {})
@@ -116,8 +116,8 @@ def test_bearer_header_works_too(sdk_session, make_key, structured):
     assert structured(sdk_session(plaintext, scenario, bearer=True))["id"] == str(key.id)
 
 
-def test_requests_appear_in_the_keys_request_log(sdk_session, make_key, flush_usage):
-    key, plaintext = make_key(("read",))
+def test_requests_appear_in_the_keys_request_log(sdk_session, make_key, flush_usage, workspace):
+    key, plaintext = make_key(workspace, ("read",))
 
     async def scenario(session):
         await session.send_ping()
@@ -143,20 +143,21 @@ def _connect_fails(sdk_session, plaintext) -> MCPError:
     return failure.value
 
 
-def test_revoked_key_is_refused(sdk_session, make_key):
-    key, plaintext = make_key(("read",))
+def test_revoked_key_is_refused(sdk_session, make_key, workspace):
+    key, plaintext = make_key(workspace, ("read",))
     key.status, key.revoked_at = "revoked", utcnow()
     db.session.commit()
     assert "revoked" in str(_connect_fails(sdk_session, plaintext))
 
 
-def test_suremails_key_is_refused_on_mcp(sdk_session, make_key):
-    _, plaintext = make_key(("read",), key_type="suremails")
+def test_suremails_key_is_refused_on_mcp(sdk_session, make_key, workspace):
+    _, plaintext = make_key(workspace, ("read",), key_type="suremails")
     assert "suremails" in str(_connect_fails(sdk_session, plaintext))
 
 
-def test_mcp_key_works_on_mcp_but_not_on_the_api(sdk_session, make_key, live_server, structured):
-    key, plaintext = make_key(("read",), key_type="mcp")
+def test_mcp_key_works_on_mcp_but_not_on_the_api(sdk_session, make_key, live_server, structured,
+                                                 workspace):
+    key, plaintext = make_key(workspace, ("read",), key_type="mcp")
 
     async def scenario(session):
         return await session.call_tool("describe_key", {})
@@ -168,10 +169,10 @@ def test_mcp_key_works_on_mcp_but_not_on_the_api(sdk_session, make_key, live_ser
 
 
 def test_default_client_falls_back_from_the_2026_probe_to_the_handshake(live_server, make_key,
-                                                                          structured):
+                                                                          structured, workspace):
     """mcp.Client's default mode probes server/discover first; we answer as a handshake-era
     server, and it must settle on the initialize handshake."""
-    key, plaintext = make_key(("read",))
+    key, plaintext = make_key(workspace, ("read",))
 
     async def main():
         with anyio.fail_after(15):

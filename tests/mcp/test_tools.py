@@ -13,8 +13,8 @@ from sureapp.operations import METHOD_ABILITY, find
 
 
 @pytest.fixture
-def full_key(make_key):
-    return make_key(("read", "write", "delete"))[1]
+def full_key(make_key, workspace):
+    return make_key(workspace, ("read", "write", "delete"))[1]
 
 
 @pytest.fixture
@@ -85,8 +85,8 @@ def test_created_contact_is_what_the_api_returns(ok, api_get, full_key):
     assert ok(full_key, "get_contact", {"contact_id": created["id"]}) == created
 
 
-def test_changes_are_attributed_to_mcp_and_the_key(ok, make_key):
-    _, plaintext = make_key(("read", "write"), name="Claude desktop")
+def test_changes_are_attributed_to_mcp_and_the_key(ok, make_key, workspace):
+    _, plaintext = make_key(workspace, ("read", "write"), name="Claude desktop")
     created = ok(plaintext, "create_contact", {"email": "ada@example.com"})
     event = db.session.query(ContactEvent).filter_by(contact_id=uuid.UUID(created["id"])).one()
     assert event.action == "created"
@@ -185,14 +185,14 @@ def _valid_arguments(contact_id, list_id, tag_id):
 @pytest.mark.parametrize("abilities,expected_refusals", [
     (("read",), 10), (("read", "write"), 3), (("read", "delete"), 7)])
 def test_tools_beyond_the_keys_abilities_are_refused_and_change_nothing(
-        ok, run_tool, make_key, full_key, abilities, expected_refusals):
+        ok, run_tool, make_key, full_key, abilities, expected_refusals, workspace):
     contact = ok(full_key, "create_contact", {"email": "ada@example.com", "first_name": "Ada"})
     a_list = ok(full_key, "create_list", {"name": "Customers"})
     a_tag = ok(full_key, "create_tag", {"name": "VIP"})
     ok(full_key, "add_contacts_to_list", {"list_id": a_list["id"], "contact_ids": [contact["id"]]})
     ok(full_key, "add_contacts_to_tag", {"tag_id": a_tag["id"], "contact_ids": [contact["id"]]})
     before = {model: count(model) for model in (Contact, ContactList, Tag, Campaign, ContactEvent)}
-    _, limited = make_key(abilities)
+    _, limited = make_key(workspace, abilities)
 
     refused = 0
     for name, arguments in _valid_arguments(contact["id"], a_list["id"], a_tag["id"]).items():
@@ -212,16 +212,16 @@ def test_tools_beyond_the_keys_abilities_are_refused_and_change_nothing(
     assert db.session.query(tag_members).count() == 1
 
 
-def test_read_tools_work_with_a_read_only_key(ok, make_key, full_key):
+def test_read_tools_work_with_a_read_only_key(ok, make_key, full_key, workspace):
     created = ok(full_key, "create_contact", {"email": "ada@example.com"})
-    _, read_only = make_key(("read",))
+    _, read_only = make_key(workspace, ("read",))
     assert ok(read_only, "get_contact", {"contact_id": created["id"]})["id"] == created["id"]
     assert ok(read_only, "get_report_summary")["total_contacts"] == 1
 
 
-def test_ability_is_checked_before_the_arguments(run_tool, make_key):
+def test_ability_is_checked_before_the_arguments(run_tool, make_key, workspace):
     """A key without 'write' learns that, not how to fix arguments it may not use anyway."""
-    _, read_only = make_key(("read",))
+    _, read_only = make_key(workspace, ("read",))
     is_error, data, _ = run_tool(read_only, "create_contact", {"bogus": True})
     assert is_error and data["required_ability"] == "write"
 
@@ -230,7 +230,7 @@ def test_ability_is_checked_before_the_arguments(run_tool, make_key):
 
 def test_another_workspaces_records_are_not_found(ok, run_tool, make_key, make_workspace_only,
                                                   full_key):
-    _, outsider = make_key(("read", "write", "delete"), of=make_workspace_only("Other"))
+    _, outsider = make_key(make_workspace_only("Other"), ("read", "write", "delete"))
     contact = ok(full_key, "create_contact", {"email": "ada@example.com"})
     a_list = ok(full_key, "create_list", {"name": "Customers"})
     attempts = {
@@ -251,7 +251,7 @@ def test_another_workspaces_records_are_not_found(ok, run_tool, make_key, make_w
 
 def test_adding_a_foreign_contact_to_a_list_adds_nobody(ok, run_tool, make_key,
                                                          make_workspace_only, full_key):
-    _, outsider = make_key(("read", "write"), of=make_workspace_only("Other"))
+    _, outsider = make_key(make_workspace_only("Other"), ("read", "write"))
     foreign = ok(outsider, "create_contact", {"email": "eve@example.com"})
     mine = ok(full_key, "create_contact", {"email": "ada@example.com"})
     a_list = ok(full_key, "create_list", {"name": "Customers"})

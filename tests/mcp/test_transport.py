@@ -14,8 +14,8 @@ PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 
 
 @pytest.fixture
-def key(make_key):
-    return make_key(("read",))[1]
+def key(make_key, workspace):
+    return make_key(workspace, ("read",))[1]
 
 
 def rpc_error(response, status):
@@ -124,31 +124,31 @@ def test_malformed_or_unknown_key_is_401(rpc, presented):
     assert rpc_error(rpc(PING, key=presented), 401)
 
 
-def test_unknown_well_formed_key_is_401(rpc, make_key, app):
-    key, plaintext = make_key(("read",))
+def test_unknown_well_formed_key_is_401(rpc, make_key, app, workspace):
+    key, plaintext = make_key(workspace, ("read",))
     db.session.delete(key)
     db.session.commit()
     assert "not valid" in rpc_error(rpc(PING, key=plaintext), 401)["message"]
 
 
-def test_revoked_and_expired_keys_are_401(rpc, make_key):
-    revoked, revoked_plain = make_key(("read",))
+def test_revoked_and_expired_keys_are_401(rpc, make_key, workspace):
+    revoked, revoked_plain = make_key(workspace, ("read",))
     revoked.status, revoked.revoked_at = "revoked", utcnow()
-    expired, expired_plain = make_key(("read",))
+    expired, expired_plain = make_key(workspace, ("read",))
     expired.expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
     assert "revoked" in rpc_error(rpc(PING, key=revoked_plain), 401)["message"]
     assert "expired" in rpc_error(rpc(PING, key=expired_plain), 401)["message"]
 
 
-def test_key_types_on_mcp(rpc, make_key):
+def test_key_types_on_mcp(rpc, make_key, workspace):
     for key_type, status in (("api", 200), ("mcp", 200), ("suremails", 401)):
-        _, plaintext = make_key(("read",), key_type=key_type)
+        _, plaintext = make_key(workspace, ("read",), key_type=key_type)
         assert rpc(PING, key=plaintext).status_code == status, key_type
 
 
-def test_mcp_key_is_refused_by_the_api(client, make_key):
-    _, plaintext = make_key(("read",), key_type="mcp")
+def test_mcp_key_is_refused_by_the_api(client, make_key, workspace):
+    _, plaintext = make_key(workspace, ("read",), key_type="mcp")
     response = client.get("/api/v1/me", headers={"X-API-Key": plaintext})
     assert response.status_code == 401
 
@@ -156,7 +156,7 @@ def test_mcp_key_is_refused_by_the_api(client, make_key):
 def test_a_key_of_another_workspace_sees_its_own_workspace(call_tool, make_key,
                                                            make_workspace_only):
     other_workspace = make_workspace_only("Other")
-    _, plaintext = make_key(("read",), of=other_workspace)
+    _, plaintext = make_key(other_workspace, ("read",))
     data = call_tool(plaintext, "describe_key", {}).get_json()["result"]["structuredContent"]
     assert data["workspace"]["id"] == str(other_workspace.id)
 
