@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, current_app, g, render_template, request
+from flask.globals import request_ctx
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 from wtforms import FieldList, FormField
@@ -137,8 +138,12 @@ ERROR_PAGES = {
 def error_page(status: int, title: str | None = None, message: str | None = None):
     """The one HTML error page: errors/error.html with the status, a title and what to do."""
     default_title, default_message = ERROR_PAGES.get(status, ("Error", ""))
-    body = render_template("errors/error.html", status=status, title=title or default_title,
-                           message=message or default_message)
+    title, message = title or default_title, message or default_message
+    if request_ctx.url_adapter is None:
+        # Refused before routing (an untrusted Host): the layout's links cannot be built.
+        return current_app.response_class(f"{status} {title}. {message}\n", status,
+                                          mimetype="text/plain")
+    body = render_template("errors/error.html", status=status, title=title, message=message)
     return body, status
 
 

@@ -66,3 +66,11 @@ def test_service_errors_go_next_to_their_field_once_and_the_rest_above_the_form(
         show_form_errors(form, NotFound("No such list."))
     assert form.email.errors == ["Taken.", "Already exists."]
     assert form.form_errors == ["plan: Too long.", "No such list."]
+
+
+def test_an_untrusted_host_is_a_plain_400_not_a_500(app, client):
+    """Refused before routing, so the page layout (which builds links) cannot render."""
+    app.config["TRUSTED_HOSTS"] = ["sureapp.example.com"]
+    response = client.get("/login", base_url="http://attacker.example")
+    assert response.status_code == 400 and response.mimetype == "text/plain"
+    assert "Bad request" in response.get_data(as_text=True)
