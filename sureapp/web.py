@@ -2,10 +2,11 @@
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import current_app, g, render_template, request
+from flask import Response, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .extensions import db
+from .models import Role
 from .tenancy.access import load_workspace_or_abort
 
 
@@ -21,6 +22,22 @@ def render_page_or_fragment(page: str, fragment: str, status: int = 200, **conte
     response = current_app.make_response((render_template(template, **context), status))
     response.vary.add("HX-Request")
     return response
+
+
+def redirect_to(url: str):
+    """After a successful action: a full navigation, for htmx (HX-Redirect) and plain forms alike."""
+    if is_htmx():
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
+
+
+def api_keys_url(workspace) -> str | None:
+    """The API Keys page, for roles that may open it (Manager+), once that feature is installed."""
+    if (g.get("workspace_role") or 0) >= Role.MANAGER and "keys.index" in current_app.view_functions:
+        return url_for("keys.index", workspace_id=workspace.id)
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """Forms of the contacts, lists and tags pages. They check shape (required, length, choices);
 the rules that matter (email validity and uniqueness, allocation, names) are the services'."""
 from flask_wtf import FlaskForm
+from pydantic import ValidationError
 from wtforms import (EmailField, FieldList, Form, FormField, HiddenField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import ColorInput
 
+from ..errors import Conflict, DomainError, ValidationFailed
 from ..models import CONTACT_STATUSES
+from ..schema_types import validation_errors
 
 BLANK_CUSTOM_ROWS = 2  # empty key/value rows offered below the existing ones
 MAX_CUSTOM_ROWS = 100
@@ -110,3 +113,28 @@ class BulkForm(FlaskForm):
                          [(s, s.title()) for s in CONTACT_STATUSES], validate_choice=False)
     scope = HiddenField(default="selected")  # "selected" or "all"
     confirmed = HiddenField(default="")
+
+
+def show_domain_error(form, exc: DomainError, conflict_field: str = "email") -> None:
+    """Put a service's error next to the field it is about (or above the form)."""
+    if isinstance(exc, ValidationFailed):
+        for name, messages in exc.errors.items():
+            field = form._fields.get(name)
+            if field is not None and name != "custom_fields":
+                field.errors = [*field.errors, *messages]
+            else:
+                label = name.split(".", 1)[-1].replace("_", " ")
+                form.form_errors.append(f"{label}: {' '.join(messages)}")
+    elif isinstance(exc, Conflict) and conflict_field in form._fields:
+        field = form._fields[conflict_field]
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def validated(schema, data: dict):
+    """Form values through a service schema: its rules, its messages (ValidationFailed)."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(validation_errors(exc)) from None

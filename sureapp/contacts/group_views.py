@@ -10,12 +10,11 @@ from ..errors import DomainError
 from ..extensions import db
 from ..sqlutil import contains_text
 from ..tenancy.access import parse_uuid
-from ..web import render_page_or_fragment, workspace_view
+from ..web import redirect_to, render_page_or_fragment, workspace_view
 from . import groups, lists, tags
-from .forms import DeleteForm, ListForm, TagForm
+from .forms import DeleteForm, ListForm, TagForm, show_domain_error, validated
 from .groups import LISTS, TAGS, GroupKind
 from .permissions import DELETE, VIEW_AND_EDIT, can_delete
-from .routes import redirect_to, show_domain_error, validated
 from .schemas import ListCreate, ListPatch, TagCreate, TagPatch
 
 MAX_SEARCH = 100

@@ -1,27 +1,28 @@
 """Contacts in the web UI: the table (search, filters, sort, keyset pages), a contact's page
 (edit, lists and tags, timeline), new contact, bulk actions and CSV export.
 
-Lists and tags pages live in group_views.py, the CSV import pages in import_views.py; all
-changes go through the contacts services, so the UI applies the API's rules."""
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
+Lists and tags pages (group_views.py) and the CSV import pages (import_views.py) are blueprints
+of their own; this module registers them. All changes go through the contacts services, so the
+UI applies the API's rules."""
+from flask import (Blueprint, Response, abort, flash, g, redirect, render_template,
                    request, stream_with_context, url_for)
 from flask_login import current_user
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import jobs
-from ..errors import Conflict, DomainError, NotFound, ValidationFailed
+from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
-from ..schema_types import validation_errors
 from ..tenancy.access import parse_uuid
 from ..timeutil import utcnow
-from ..web import NavItem, is_htmx, register_nav, render_page_or_fragment, workspace_view
+from ..web import (NavItem, api_keys_url, is_htmx, redirect_to, register_nav, render_page_or_fragment,
+                   workspace_view)
 from . import bulk, lists, services, tags
 from .browse import count_matching, fetch_page, parse_filter
 from .csv_export import export_rows
-from .forms import BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm
+from .forms import (BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm,
+                    show_domain_error, validated)
 from .permissions import DELETE, VIEW_AND_EDIT, can_delete
 from .schemas import ContactCreate, ContactPatch
 
@@ -35,22 +36,6 @@ FIELD_NAMES = ("email", "first_name", "last_name", "phone", "company", "job_titl
 def ui_source() -> str:
     """How the timeline names a change made here."""
     return f"UI: {current_user.email}"
-
-
-def redirect_to(url: str):
-    """After a successful action: a full navigation, for htmx (HX-Redirect) and plain forms alike."""
-    if is_htmx():
-        response = Response(status=204)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url, code=303)
-
-
-def api_keys_url(workspace: Workspace) -> str | None:
-    """The API Keys page, for roles that may open it (Manager+), once that feature is installed."""
-    if g.workspace_role >= Role.MANAGER and "keys.index" in current_app.view_functions:
-        return url_for("keys.index", workspace_id=workspace.id)
-    return None
 
 
 def load_contact_or_404(workspace: Workspace, contact_id) -> Contact:
@@ -70,31 +55,6 @@ def workspace_lists(workspace: Workspace) -> list[ContactList]:
 def workspace_tags(workspace: Workspace) -> list[Tag]:
     return list(db.session.scalars(select(Tag).where(
         Tag.workspace_id == workspace.id).order_by(Tag.name)))
-
-
-def show_domain_error(form, exc: DomainError, conflict_field: str = "email") -> None:
-    """Put a service's error next to the field it is about (or above the form)."""
-    if isinstance(exc, ValidationFailed):
-        for name, messages in exc.errors.items():
-            field = form._fields.get(name)
-            if field is not None and name != "custom_fields":
-                field.errors = [*field.errors, *messages]
-            else:
-                label = name.split(".", 1)[-1].replace("_", " ")
-                form.form_errors.append(f"{label}: {' '.join(messages)}")
-    elif isinstance(exc, Conflict) and conflict_field in form._fields:
-        field = form._fields[conflict_field]
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
-
-
-def validated(schema, data: dict):
-    """Form values through a service schema: its rules, its messages (ValidationFailed)."""
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(validation_errors(exc)) from None
 
 
 # ---- the table --------------------------------------------------------------------------------
@@ -376,9 +336,10 @@ def _bulk_problem(workspace, message: str, back: str):
 
 
 def init_app(app):
-    from . import cli, group_views, import_views  # noqa: F401  (import_views adds routes to bp)
+    from . import cli, group_views, import_views
 
     app.register_blueprint(bp)
+    app.register_blueprint(import_views.bp)
     app.register_blueprint(group_views.lists_bp)
     app.register_blueprint(group_views.tags_bp)
     cli.init_app(app)
