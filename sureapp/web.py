@@ -4,7 +4,7 @@ navigation. Keyed surfaces (/api, /mcp) never use this module."""
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import abort, current_app, g, render_template, request
+from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask.globals import request_ctx
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
@@ -12,6 +12,7 @@ from wtforms import FieldList, FormField
 
 from .errors import Conflict, DomainError, NotFound, ValidationFailed
 from .extensions import db
+from .models import Role
 from .tenancy.access import load_workspace_or_abort, parse_uuid
 
 
@@ -51,6 +52,22 @@ def render_dialog(body: str, title: str, status: int = 200, *, in_place: bool = 
                    in_settings=in_settings, back_url=back_url, back_label=back_label)
     fragment = body if in_place else "_dialog.html"
     return render_page_or_fragment("dialog_page.html", fragment, status, **context)
+
+
+def redirect_to(url: str):
+    """After a successful action: a full navigation, for htmx (HX-Redirect) and plain forms alike."""
+    if is_htmx():
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
+
+
+def api_keys_url(workspace) -> str | None:
+    """The API Keys page, for roles that may open it (Manager+), once that feature is installed."""
+    if (g.get("workspace_role") or 0) >= Role.MANAGER and "keys.index" in current_app.view_functions:
+        return url_for("keys.index", workspace_id=workspace.id)
+    return None
 
 
 @dataclass(frozen=True)

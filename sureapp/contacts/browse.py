@@ -11,6 +11,7 @@ from flask import abort
 from sqlalchemy import Select, func, or_, select, tuple_
 from werkzeug.datastructures import MultiDict
 
+from ..errors import NotFound
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactList, Tag, Workspace, list_members, tag_members
 from ..sqlutil import contains_text
@@ -195,10 +196,10 @@ def matching_ids(workspace: Workspace, flt: ContactFilter) -> Select:
 
 
 def owned_contact_ids(workspace: Workspace, raw_ids) -> list[uuid.UUID]:
-    """The given ids that are contacts of this workspace; any other id is a 404."""
+    """The given ids that are contacts of this workspace; any other id is NotFound."""
     ids = {parse_uuid(r) for r in raw_ids}
     if None in ids:
-        abort(404)
+        raise NotFound("No such contact in this workspace.")
     found: set[uuid.UUID] = set()
     id_list = list(ids)
     for start in range(0, len(id_list), 500):
@@ -209,6 +210,6 @@ def owned_contact_ids(workspace: Workspace, raw_ids) -> list[uuid.UUID]:
             select(Contact.id, Contact.workspace_id).where(Contact.id.in_(chunk)))
             if ws_id == workspace.id)
     if found != ids:
-        abort(404)
+        raise NotFound("No such contact in this workspace.")
     return sorted(found)
 

@@ -1,12 +1,15 @@
 """Forms of the contacts, lists and tags pages. They check shape (required, length, choices);
 the rules that matter (email validity and uniqueness, allocation, names) are the services'."""
 from flask_wtf import FlaskForm
+from pydantic import ValidationError
 from wtforms import (EmailField, FieldList, Form, FormField, HiddenField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import ColorInput
 
+from ..errors import ValidationFailed
 from ..models import CONTACT_STATUSES
+from ..schema_types import validation_errors
 
 BLANK_CUSTOM_ROWS = 2  # empty key/value rows offered below the existing ones
 MAX_CUSTOM_ROWS = 100
@@ -110,3 +113,11 @@ class BulkForm(FlaskForm):
                          [(s, s.title()) for s in CONTACT_STATUSES], validate_choice=False)
     scope = HiddenField(default="selected")  # "selected" or "all"
     confirmed = HiddenField(default="")
+
+
+def validated(schema, data: dict):
+    """Form values through a service schema: its rules, its messages (ValidationFailed)."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(validation_errors(exc)) from None

@@ -9,13 +9,12 @@ from sqlalchemy import select
 from ..errors import DomainError
 from ..extensions import db
 from ..sqlutil import contains_text
-from ..web import (load_in_workspace_or_404, render_dialog, render_page_or_fragment,
+from ..web import (load_in_workspace_or_404, redirect_to, render_dialog, render_page_or_fragment,
                    show_form_errors, workspace_view)
 from . import groups, lists, tags
-from .forms import DeleteForm, ListForm, TagForm
+from .forms import DeleteForm, ListForm, TagForm, validated
 from .groups import LISTS, TAGS, GroupKind
 from .permissions import DELETE, VIEW_AND_EDIT, can_delete
-from .routes import redirect_to, validated
 from .schemas import ListCreate, ListPatch, TagCreate, TagPatch
 
 MAX_SEARCH = 100

@@ -2,18 +2,19 @@
 error report. The work itself is in csv_import.py, shared with the `import-contacts` command."""
 import io
 
-from flask import abort, current_app, flash, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, render_template, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import jobs
 from ..extensions import csrf, db
-from ..web import render_page_or_fragment, workspace_view
+from ..web import redirect_to, render_page_or_fragment, workspace_view
 from . import csv_import, csv_mapping
 from .csv_mapping import CUSTOM, FIELD_TARGETS, SKIP, UploadError
 from .forms import DeleteForm
 from .permissions import VIEW_AND_EDIT
-from .routes import bp, redirect_to
+
+bp = Blueprint("contact_imports", __name__, url_prefix="/w/<workspace_id>/contacts/import")
 
 # Multipart framing around the file; the file itself is limited to MAX_UPLOAD_BYTES.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -32,16 +33,16 @@ def _upload_page(workspace, error: str = "", status: int = 200):
                            error=error, max_mb=MAX_UPLOAD_MB), status
 
 
-@bp.get("/import")
+@bp.get("")
 @workspace_view(VIEW_AND_EDIT)
-def import_new(workspace):
+def new(workspace):
     return _upload_page(workspace)
 
 
-@bp.post("/import")
+@bp.post("")
 @csrf.exempt  # checked below, once the larger upload limit applies (the global one is smaller)
 @workspace_view(VIEW_AND_EDIT)
-def import_upload(workspace):
+def upload(workspace):
     request.max_content_length = csv_mapping.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
     too_large = (f"The file is larger than {MAX_UPLOAD_MB} MB. Split it into smaller files and "
                  "import them one by one.")
@@ -59,7 +60,7 @@ def import_upload(workspace):
     except UploadError as exc:
         return _upload_page(workspace, str(exc), 413 if len(data) > csv_mapping.MAX_UPLOAD_BYTES else 422)
     db.session.commit()
-    return redirect_to(url_for(".import_mapping", workspace_id=workspace.id, job_id=job.id))
+    return redirect_to(url_for(".mapping", workspace_id=workspace.id, job_id=job.id))
 
 
 def _target_choices() -> list[tuple[str, str]]:
@@ -71,12 +72,12 @@ def _preview(job, headers, mapping):
     return [csv_mapping.row_payload(headers, mapping, cells) for cells in rows[:csv_mapping.PREVIEW_ROWS]]
 
 
-@bp.route("/import/<job_id>", methods=["GET", "POST"])
+@bp.route("/<job_id>", methods=["GET", "POST"])
 @workspace_view(VIEW_AND_EDIT)
-def import_mapping(workspace, job_id):
+def mapping(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if job.state != "draft":
-        return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
+        return redirect_to(url_for(".progress", workspace_id=workspace.id, job_id=job.id))
     headers = job.params["headers"]
     form = DeleteForm()
     errors: list[str] = []
@@ -89,7 +90,7 @@ def import_mapping(workspace, job_id):
         if not errors:
             csv_import.set_mapping(job, mapping)
             db.session.commit()
-            return redirect_to(url_for(".import_review", workspace_id=workspace.id, job_id=job.id))
+            return redirect_to(url_for(".review", workspace_id=workspace.id, job_id=job.id))
     _, rows = csv_import.table(job)
     return render_template(
         "contacts/import_mapping.html", workspace=workspace, job=job, form=form, headers=headers,
@@ -97,15 +98,15 @@ def import_mapping(workspace, job_id):
         custom_key=csv_mapping.custom_key), (422 if errors else 200)
 
 
-@bp.get("/import/<job_id>/review")
+@bp.get("/<job_id>/review")
 @workspace_view(VIEW_AND_EDIT)
-def import_review(workspace, job_id):
+def review(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if job.state != "draft":
-        return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
+        return redirect_to(url_for(".progress", workspace_id=workspace.id, job_id=job.id))
     headers, mapping = job.params["headers"], job.params["mapping"]
     if csv_mapping.mapping_errors(headers, mapping):
-        return redirect_to(url_for(".import_mapping", workspace_id=workspace.id, job_id=job.id))
+        return redirect_to(url_for(".mapping", workspace_id=workspace.id, job_id=job.id))
     result = csv_import.dry_run(workspace, job)
     labels = {**FIELD_TARGETS, CUSTOM: "Custom field"}
     preview_columns = sorted({k for row in _preview(job, headers, mapping) for k in row},
@@ -116,9 +117,9 @@ def import_review(workspace, job_id):
         form=DeleteForm(), shown_errors=result.errors[:20])
 
 
-@bp.post("/import/<job_id>/start")
+@bp.post("/<job_id>/start")
 @workspace_view(VIEW_AND_EDIT)
-def import_start(workspace, job_id):
+def start(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
@@ -127,25 +128,25 @@ def import_start(workspace, job_id):
         result = csv_import.dry_run(workspace, job)
         if not result.can_import:
             flash(result.allocation_error or "There is nothing to import.", "error")
-            return redirect_to(url_for(".import_review", workspace_id=workspace.id, job_id=job.id))
+            return redirect_to(url_for(".review", workspace_id=workspace.id, job_id=job.id))
         queued = csv_import.queue(job, source="Import")
         db.session.commit()
         if queued:  # a double click queues (and starts) it once
             jobs.start(job.id)
-    return redirect_to(url_for(".import_progress", workspace_id=workspace.id, job_id=job.id))
+    return redirect_to(url_for(".progress", workspace_id=workspace.id, job_id=job.id))
 
 
-@bp.get("/import/<job_id>/progress")
+@bp.get("/<job_id>/progress")
 @workspace_view(VIEW_AND_EDIT)
-def import_progress(workspace, job_id):
+def progress(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     return render_page_or_fragment("contacts/import_progress.html", "contacts/_import_progress.html",
                                    workspace=workspace, job=job, progress=jobs.progress_of(job))
 
 
-@bp.get("/import/<job_id>/errors.csv")
+@bp.get("/<job_id>/errors.csv")
 @workspace_view(VIEW_AND_EDIT)
-def import_report(workspace, job_id):
+def report(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if job.output_text is None:
         abort(404)
@@ -154,9 +155,9 @@ def import_report(workspace, job_id):
                      as_attachment=True, download_name=f"{name}-errors.csv", max_age=0)
 
 
-@bp.post("/import/<job_id>/cancel")
+@bp.post("/<job_id>/cancel")
 @workspace_view(VIEW_AND_EDIT)
-def import_cancel(workspace, job_id):
+def cancel(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
@@ -166,5 +167,5 @@ def import_cancel(workspace, job_id):
         abort(409)
     db.session.commit()
     flash("Import cancelled; the uploaded file was deleted.", "success")
-    return redirect_to(url_for(".import_new", workspace_id=workspace.id))
+    return redirect_to(url_for(".new", workspace_id=workspace.id))
 

@@ -1,27 +1,27 @@
 """Contacts in the web UI: the table (search, filters, sort, keyset pages), a contact's page
 (edit, lists and tags, timeline), new contact, bulk actions and CSV export.
 
-Lists and tags pages live in group_views.py, the CSV import pages in import_views.py; all
-changes go through the contacts services, so the UI applies the API's rules."""
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
+Lists and tags pages (group_views.py) and the CSV import pages (import_views.py) are blueprints
+of their own; this module registers them. All changes go through the contacts services, so the
+UI applies the API's rules."""
+from flask import (Blueprint, Response, abort, flash, g, redirect, render_template,
                    request, stream_with_context, url_for)
 from flask_login import current_user
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import jobs
-from ..errors import DomainError, NotFound, ValidationFailed
+from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
-from ..schema_types import validation_errors
 from ..timeutil import utcnow
-from ..web import (NavItem, is_htmx, load_in_workspace_or_404, register_nav, render_dialog,
-                   render_page_or_fragment, show_form_errors, workspace_view)
+from ..web import (NavItem, api_keys_url, is_htmx, load_in_workspace_or_404, redirect_to,
+                   register_nav, render_dialog, render_page_or_fragment, show_form_errors,
+                   workspace_view)
 from . import bulk, lists, services, tags
 from .browse import count_matching, fetch_page, parse_filter
 from .csv_export import export_rows
-from .forms import BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm
+from .forms import BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm, validated
 from .permissions import DELETE, VIEW_AND_EDIT, can_delete
 from .schemas import ContactCreate, ContactPatch
 
@@ -37,20 +37,6 @@ def ui_source() -> str:
     return f"UI: {current_user.email}"
 
 
-def redirect_to(url: str):
-    """After a successful action: a full navigation, for htmx (HX-Redirect) and plain forms alike."""
-    if is_htmx():
-        response = Response(status=204)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url, code=303)
-
-
-def api_keys_url(workspace: Workspace) -> str | None:
-    """The API Keys page, for roles that may open it (Manager+), once that feature is installed."""
-    if g.workspace_role >= Role.MANAGER and "keys.index" in current_app.view_functions:
-        return url_for("keys.index", workspace_id=workspace.id)
-    return None
 
 
 def workspace_lists(workspace: Workspace) -> list[ContactList]:
@@ -61,14 +47,6 @@ def workspace_lists(workspace: Workspace) -> list[ContactList]:
 def workspace_tags(workspace: Workspace) -> list[Tag]:
     return list(db.session.scalars(select(Tag).where(
         Tag.workspace_id == workspace.id).order_by(Tag.name)))
-
-
-def validated(schema, data: dict):
-    """Form values through a service schema: its rules, its messages (ValidationFailed)."""
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(validation_errors(exc)) from None
 
 
 # ---- the table --------------------------------------------------------------------------------
@@ -340,9 +318,10 @@ def _bulk_problem(workspace, message: str, back: str):
 
 
 def init_app(app):
-    from . import cli, group_views, import_views  # noqa: F401  (import_views adds routes to bp)
+    from . import cli, group_views, import_views
 
     app.register_blueprint(bp)
+    app.register_blueprint(import_views.bp)
     app.register_blueprint(group_views.lists_bp)
     app.register_blueprint(group_views.tags_bp)
     cli.init_app(app)

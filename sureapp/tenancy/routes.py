@@ -5,14 +5,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..contacts.dashboard import dashboard_context
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Organization, OrgMembership, Role, Workspace
 from . import services
 from .access import accessible_workspaces, load_workspace_or_abort, parse_uuid
 from ..timeutil import timezone_names
-from ..web import NavItem, register_nav, show_form_errors, workspace_view
+from ..web import NavItem, api_keys_url, register_nav, show_form_errors, workspace_view
+from .dashboard import dashboard_summary
 from .forms import OrganizationForm, WorkspaceForm
 
 bp = Blueprint("orgs", __name__)
@@ -132,7 +132,7 @@ def _remember_and_open(workspace: Workspace):
 @workspace_view(Role.MEMBER)
 def dashboard(workspace: Workspace):
     return render_template("workspaces/dashboard.html", workspace=workspace,
-                           **dashboard_context(workspace))
+                           summary=dashboard_summary(workspace), keys_url=api_keys_url(workspace))
 
 
 def init_app(app):

@@ -83,7 +83,7 @@ def test_csv_import_with_column_mapping(page, live_server, browser_login, make_u
         "OLD@example.com;Olga Old;Acme;customer\n"
         "broken-address;Bad Row;Acme;lead\n", encoding="utf-8")
     browser_login(page, "importer@example.com")
-    page.goto(live_server.url_for("contacts.import_new", workspace_id=workspace.id))
+    page.goto(live_server.url_for("contact_imports.new", workspace_id=workspace.id))
     page.get_by_label("CSV file").set_input_files(str(csv_file))
     page.get_by_role("button", name="Upload and map columns").click()
 

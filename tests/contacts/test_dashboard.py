@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sureapp.contacts.dashboard import (api_usage, contacts_created_before, dashboard_summary,
-                                        growth_chart)
+from sureapp.tenancy.dashboard import (api_usage, contacts_created_before, dashboard_summary,
+                                       growth_chart)
 from sureapp.extensions import db
 from sureapp.keys.services import create_key
 from sureapp.models import ApiRequestLog, Contact

@@ -1,15 +1,14 @@
-"""Data for the workspace landing page: contacts by status, 30-day growth, biggest lists and
+"""The workspace dashboard (the landing page, view `orgs.dashboard` in routes.py): contacts by status, 30-day growth, biggest lists and
 tags, and API usage. Every query is an indexed aggregate, so the page stays fast at 100k+."""
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app, g, url_for
 from sqlalchemy import case, func, select
 
 from ..charts import BarChart, bar_chart
 from ..extensions import db
 from ..keys import state as key_state
-from ..models import (CONTACT_STATUSES, ApiKey, ApiRequestLog, Contact, ContactList, Role, Tag,
+from ..models import (CONTACT_STATUSES, ApiKey, ApiRequestLog, Contact, ContactList, Tag,
                       Workspace, list_members, tag_members)
 from ..timeutil import counts_per_local_day, local_midnight_utc, local_today, utcnow
 
@@ -117,11 +116,3 @@ def dashboard_summary(workspace: Workspace, now: datetime | None = None) -> Dash
         api=api_usage(workspace, now),
         allocation=workspace.contact_allocation,
     )
-
-
-def dashboard_context(workspace: Workspace) -> dict:
-    """Template context for templates/workspaces/dashboard.html (the orgs.dashboard view)."""
-    keys_url = None
-    if (g.workspace_role or 0) >= Role.MANAGER and "keys.index" in current_app.view_functions:
-        keys_url = url_for("keys.index", workspace_id=workspace.id)
-    return {"summary": dashboard_summary(workspace), "keys_url": keys_url}
