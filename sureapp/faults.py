@@ -6,7 +6,7 @@ and nothing to do on recovery: a disconnect error invalidates the pool, a keyed 
 its first statement once on a fresh connection (keyauth/lookup.py), and the UI pings only
 connections that sat idle (POOL_PING_IDLE_SECONDS), so the first request after the database is
 back succeeds without a ping round trip on every checkout. Rate-limit storage (Redis) unreachable: limits
-fail open with a logged warning (SECURITY.md explains why); see config.py and api/ratelimit.py.
+fail open with a logged warning (SECURITY.md explains why); see config.py and keyauth/budget.py.
 """
 import logging
 
