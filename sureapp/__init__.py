@@ -63,7 +63,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     accesslog.init_app(app)  # the dev server's access log redacted like gunicorn's
     security.init_app(app)  # security headers, Secure cookies over HTTPS, CSRF error page
-    keyed.after_request(security.apply_security_headers)  # no cookies, no forms there
     for surface in (app, keyed):
         faults.init_app(surface)  # database unavailable -> 503 problem/page
     app.wsgi_app = KeyedDispatcher(app.wsgi_app, keyed)

@@ -36,10 +36,12 @@ def _context(row, digest: str) -> KeyContext:
 
 def _connection(read_only: bool):
     # A read needs no transaction: autocommit spares PostgreSQL a BEGIN and a ROLLBACK round
-    # trip; the rest of the request's statements run on this same connection.
-    if read_only:
-        return db.session.connection(execution_options=READ_ONLY)
-    return db.session.connection()
+    # trip; the rest of the request's statements run on this same connection. SQLite's driver
+    # begins transactions only before writes, and switching its isolation level costs PRAGMAs.
+    session = db.session()
+    if read_only and session.get_bind().dialect.name != "sqlite":
+        return session.connection(execution_options=READ_ONLY)
+    return session.connection()
 
 
 def find_key(digest: str, read_only: bool = False) -> KeyContext | None:

@@ -7,10 +7,16 @@ the UI app's config object (a test's override reaches both), its database engine
 sessions (`db`), the usage recorder and every service; one process serves both, and
 `KeyedDispatcher` sends each request to the app that owns its path without rewriting it.
 """
-from flask import Flask
+from flask import Flask, request
 from flask.sessions import SessionInterface
 
 from ..extensions import db
+from ..security import HSTS, NON_HTML_CSP, STATIC_HEADERS
+
+# security.py's headers for a response that is never HTML and never sets a cookie, appended in
+# one go (werkzeug's set/setdefault scan every header each call: ≈5 % of a keyed read).
+KEYED_HEADERS = (*STATIC_HEADERS.items(), ("Content-Security-Policy", NON_HTML_CSP))
+KEY_HEADERS = ("X-API-Key", "Authorization")
 
 class NoSession(SessionInterface):
     """Keys, not cookies, authenticate here: nothing to open, nothing to save."""
@@ -20,6 +26,25 @@ class NoSession(SessionInterface):
 
     def save_session(self, app, session, response):
         return None
+
+
+class KeyedFlask(Flask):
+    """No view or hook on the keyed surfaces is async: skip Flask's per-call coroutine check."""
+
+    def ensure_sync(self, func):
+        return func
+
+
+def keyed_security_headers(response):
+    """after_request: the security headers, and no caching of anything a key fetched."""
+    headers = response.headers
+    headers.extend(KEYED_HEADERS)
+    if request.is_secure:
+        headers.add("Strict-Transport-Security", HSTS)
+    if any(name in request.headers for name in KEY_HEADERS):
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    return response
 
 
 def is_keyed_path(path: str) -> bool:
@@ -41,7 +66,7 @@ class KeyedDispatcher:
 
 def create_keyed_app(ui_app: Flask) -> Flask:
     """The app serving /api and /mcp, sharing `ui_app`'s config, database and recorder."""
-    app = Flask("sureapp.keyed", instance_path=ui_app.instance_path, static_folder=None)
+    app = KeyedFlask("sureapp.keyed", instance_path=ui_app.instance_path, static_folder=None)
     app.config = ui_app.config  # one config: create_app's and a test's overrides reach both
     app.session_interface = NoSession()
     # The same engines and scoped session as the UI app (one pool per process, not two);
@@ -49,4 +74,5 @@ def create_keyed_app(ui_app: Flask) -> Flask:
     app.extensions["sqlalchemy"] = db
     db._app_engines[app] = db._app_engines[ui_app]
     app.teardown_appcontext(db._teardown_session)
+    app.after_request(keyed_security_headers)
     return app
