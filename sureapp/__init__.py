@@ -1,14 +1,16 @@
 """sureapp: a self-hosted contact workspace with a first-class API-key system."""
 import os
+import time
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config
 from .extensions import csrf, db, limiter, login_manager, migrate
 
+KEYED_APP = "sureapp_keyed_app"
 MIGRATIONS_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "migrations"))
 
 
@@ -24,39 +26,86 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
-        app.wsgi_app = ProxyFix(
-            app.wsgi_app,
-            x_for=app.config["PROXY_FIX_X_FOR"],
-            x_proto=app.config["PROXY_FIX_X_PROTO"],
-        )
-
     db.init_app(app)
+    _ping_connections_only_after_idling(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
 
     from . import models  # noqa: F401  (register every table)
+    from . import accesslog, faults, security, web
     from .api import routes as api_routes
     from .auth import routes as auth_routes
     from .contacts import routes as contacts_routes
+    from .keyauth import budget
+    from .keyauth.surface import KeyedDispatcher, create_keyed_app
     from .keys import routes as keys_routes
     from .main import routes as main_routes
     from .mcp import routes as mcp_routes
     from .tenancy import routes as tenancy_routes
+    from .usage import recorder
 
     # Each feature registers its blueprint, CLI commands, hooks and navigation entries.
-    for feature in (main_routes, auth_routes, tenancy_routes, keys_routes, api_routes, mcp_routes,
-                    contacts_routes):
+    for feature in (main_routes, auth_routes, tenancy_routes, keys_routes, contacts_routes):
         feature.init_app(app)
     _register_template_helpers(app)
-    from . import accesslog, faults, security, web
+    recorder.init_app(app)
+
+    # /api and /mcp: their own lean app in this process (keyauth/surface.py, README
+    # "Architecture"), sharing config, database, recorder and services with the UI app.
+    keyed = create_keyed_app(app)
+    app.extensions[KEYED_APP] = keyed
+    keyed.extensions[recorder.EXTENSION] = app.extensions[recorder.EXTENSION]
+    budget.init_app(keyed)
+    api_routes.init_app(keyed, app)
+    mcp_routes.init_app(keyed)
+
     accesslog.init_app(app)  # the dev server's access log redacted like gunicorn's
     web.init_app(app)  # HTML error pages for the UI (the API and MCP answer in their formats)
     security.init_app(app)  # security headers, Secure cookies over HTTPS, CSRF error page
-    faults.init_app(app)  # database unavailable -> 503 problem/page
+    for surface in (app, keyed):
+        faults.init_app(surface)  # database unavailable -> 503 problem/page
+    app.wsgi_app = KeyedDispatcher(app.wsgi_app, keyed)
+    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
+        # Outermost, so both apps see the client's address and scheme.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_X_FOR"],
+            x_proto=app.config["PROXY_FIX_X_PROTO"],
+        )
     return app
+
+
+def keyed_app(app: Flask) -> Flask:
+    """The app serving /api and /mcp inside `app` (tests reach its view functions here)."""
+    return app.extensions[KEYED_APP]
+
+
+def _ping_connections_only_after_idling(app: Flask) -> None:
+    """Instead of pool_pre_ping's round trip on every checkout: ping a pooled connection only
+    when it sat unused for POOL_PING_IDLE_SECONDS (a server restart or an idle timeout may have
+    killed it). Busy connections are not pinged; one that died in use raises a disconnect
+    error, which invalidates the pool (keyed requests retry their first statement once)."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        return  # a file: nothing to lose while idle
+    idle_seconds = float(app.config["POOL_PING_IDLE_SECONDS"])
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record):
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy):
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool replaces it with a new connection
+            raise exc.DisconnectionError() from error
 
 
 @event.listens_for(Engine, "connect")

@@ -75,6 +75,8 @@ class Config:
         # Keys within this many days of their expiry are flagged "Expiring soon" (table, filter,
         # dashboard): the one window of sureapp/keys/state.py.
         self.KEY_EXPIRING_SOON_DAYS = int(os.environ.get("KEY_EXPIRING_SOON_DAYS", "7"))
+        # A pooled PostgreSQL connection unused this long is pinged before reuse (faults.py).
+        self.POOL_PING_IDLE_SECONDS = float(os.environ.get("POOL_PING_IDLE_SECONDS", "30"))
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
@@ -102,7 +104,8 @@ class Config:
                               if self.PUBLIC_URL else None)
 
     # Static settings shared by every environment.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pool_pre_ping (a round trip per checkout): see POOL_PING_IDLE_SECONDS and faults.py.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -2,9 +2,11 @@
 
 Database unreachable (connection refused, server gone, SQLite file not openable, pool
 exhausted): 503 with Retry-After — problem+json on /api and /mcp, a friendly page elsewhere —
-and nothing to do on recovery: `pool_pre_ping` replaces dead pooled connections, so the first
-request after the database is back succeeds. Rate-limit storage (Redis) unreachable: limits
-fail open with a logged warning (SECURITY.md explains why); see config.py and api/ratelimit.py.
+and nothing to do on recovery: a disconnect error invalidates the pool, a keyed request retries
+its first statement once on a fresh connection (keyauth/lookup.py), and the UI pings only
+connections that sat idle (POOL_PING_IDLE_SECONDS), so the first request after the database is
+back succeeds without a ping round trip on every checkout. Rate-limit storage (Redis) unreachable: limits
+fail open with a logged warning (SECURITY.md explains why); see config.py and keyauth/budget.py.
 """
 import logging
 
@@ -12,10 +14,10 @@ from flask import Flask, current_app, request
 from sqlalchemy import exc as sa_exc
 
 from .extensions import db
+from .keyauth.surface import is_keyed_path
 from .problems import problem_response
 
 RETRY_AFTER_SECONDS = 5
-MACHINE_PREFIXES = ("/api/", "/mcp")
 # What "the database is not there" looks like through SQLAlchemy; other DB errors are bugs.
 UNAVAILABLE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
@@ -24,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def is_machine_request() -> bool:
     """API and MCP clients get JSON, never an HTML page."""
-    return request.path.startswith(MACHINE_PREFIXES)
+    return is_keyed_path(request.path)
 
 
 def _describe(error: Exception) -> str:

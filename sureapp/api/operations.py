@@ -22,8 +22,8 @@ JSON_MIMETYPES = ("application/json",)
 
 def caller() -> Caller:
     """The key this request was authenticated with, as operations see it."""
-    key = g.api_key
-    return Caller(key=key, workspace=g.workspace, source=f"API key: {key.name}")
+    key = g.key
+    return Caller(key=key, workspace=key.workspace, source=f"API key: {key.name}")
 
 
 def endpoint_of(op: Operation) -> str:

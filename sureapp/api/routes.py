@@ -1,61 +1,42 @@
-"""The /api/v1 blueprint: guard, problem-details error handling, rate-limit headers, usage."""
+"""The /api/v1 blueprint: guard, problem-details error handling, rate-limit headers, usage.
+
+Served by the keyed app (keyauth/surface.py): no session, user, CSRF or UI hooks run here."""
 import logging
 
-from flask import current_app, g, request
+from flask import current_app, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from .. import keyauth
 from ..errors import Conflict, DomainError, LimitExceeded, NotFound, ValidationFailed
-from ..extensions import csrf, db, limiter
+from ..extensions import db
 from ..faults import UNAVAILABLE_ERRORS, database_unavailable
-from .auth import authenticate, require_ability
-from .operations import assert_every_view_declared, bp, declared_operation
 from ..problems import LIMIT_EXCEEDED_TYPE, ApiProblem, problem_response, validation_problem
-from ..usage.recorder import record_request
-from .ratelimit import add_budget_headers, consume_key_budget
+from .operations import assert_every_view_declared, bp, declared_operation
 
 log = logging.getLogger(__name__)
-
-API_PREFIX = "/api/"
-REQUEST_STATE = ("api_key", "workspace", "rate_budget")
 
 
 @bp.before_request
 def guard():
-    """Resolve the key and its workspace, count the request, check the method's ability.
+    """Resolve the key and its workspace (g.key), charge its budget, check the method's ability.
 
     A view without an @operation declaration is refused (fail closed)."""
-    # g outlives a request when an app context was already pushed (tests, CLI): start clean.
-    for name in REQUEST_STATE:
-        g.pop(name, None)
     op = declared_operation(request.endpoint)
     if op is None:
         raise ApiProblem(403, "This endpoint declares no ability, so no key may call it.",
                          title="Forbidden")
     if op.ability is None:
         return None
-    key = authenticate(request, surface="api")
-    consume_key_budget(key.id)
-    require_ability(key, op.ability)
+    key = keyauth.authenticate(request, surface="api", read_only=op.ability == "read")
+    keyauth.charge(key)
+    keyauth.require_ability(key, op.ability)
     return None
-
-
-@limiter.request_filter
-def _budget_counted_by_the_guard() -> bool:
-    """Skip Flask-Limiter's own per-request check on /api: the guard counts every request
-    against its key's budget, and no decorated limit applies here (the check cost ≈10 %).
-    Registered once, at import, on the process-wide limiter."""
-    return request.blueprint == bp.name
 
 
 @bp.after_request
 def finish(response):
-    add_budget_headers(response)
-    key = g.get("api_key")
-    if key is not None:
-        record_request(key, response.status_code)
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+    return keyauth.finish(response)
 
 
 def _http_problem(exc: HTTPException):
@@ -109,11 +90,10 @@ def _handle_unexpected(exc: Exception):
 
 
 def _route_errors_as_problems():
-    """Unknown paths and wrong methods under /api never reach the blueprint: answer them here."""
+    """Unknown paths and wrong methods on the keyed app never reach a blueprint: answer here."""
     exc = request.routing_exception
-    if exc is not None and request.path.startswith(API_PREFIX):
-        if isinstance(exc, HTTPException) and (exc.code or 500) >= 400:
-            return _http_problem(exc)
+    if isinstance(exc, HTTPException) and (exc.code or 500) >= 400:
+        return _http_problem(exc)
     return None
 
 
@@ -136,13 +116,13 @@ from .operations import bind_views  # noqa: E402
 bind_views()  # every registered operation becomes a view on bp
 
 
-def init_app(app):
-    from ..usage import recorder
+def init_app(keyed_app, ui_app):
+    """Serve the API from the keyed app; the UI app holds the same rules only to build URLs
+    (url_for('api.…'), the API reference page): the dispatcher never routes /api/ to it."""
     from . import reference
 
-    csrf.exempt(bp)  # keys, not cookies, authenticate the API
-    app.register_blueprint(bp)
-    app.before_request(_route_errors_as_problems)
-    assert_every_view_declared(app)
-    recorder.init_app(app)
-    reference.init_app(app)
+    keyed_app.register_blueprint(bp)
+    keyed_app.before_request(_route_errors_as_problems)
+    assert_every_view_declared(keyed_app)
+    ui_app.register_blueprint(bp)
+    reference.init_app(ui_app)

@@ -1,7 +1,7 @@
 """/mcp: the MCP Streamable HTTP transport inside Flask. Every message is a POST answered with
 application/json (or 202 for notifications); no SSE stream is offered, so GET and DELETE get 405.
 
-Per request: Origin (403) → method (405) → the API's key resolution with surface "mcp" (401) →
+Per request: Origin (403) → method (405) → keyauth's key resolution with surface "mcp" (401) →
 the key's rate-limit budget (429) → Accept (406) → Content-Type (415) → protocol.Dispatcher.
 HTTP-level rejections carry a JSON-RPC error with no id, as the transport spec allows, so MCP
 clients can show the reason; the request log records every authenticated request.
@@ -11,12 +11,8 @@ import logging
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from .. import faults
-from ..api.auth import authenticate
+from .. import faults, keyauth
 from ..problems import ApiProblem
-from ..api.ratelimit import add_budget_headers, consume_key_budget
-from ..extensions import csrf
-from ..usage.recorder import record_request
 from .protocol import INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Reply, ServerInfo
 from .tools import WorkspaceTools, server_instructions
 
@@ -86,8 +82,8 @@ def endpoint():
                                         f"{request.method} is not offered.",
                                    headers={"Allow": "POST"})
     try:
-        key = authenticate(request, surface="mcp")
-        consume_key_budget(key.id)
+        key = keyauth.authenticate(request, surface="mcp")
+        keyauth.charge(key)
     except ApiProblem as problem:
         return _problem_response(problem)
     if not _accepts_json():
@@ -98,8 +94,8 @@ def endpoint():
     body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH (handled below)
     dispatcher = Dispatcher(
         ServerInfo(SERVER_NAME, SERVER_VERSION, title="sureapp",
-                   instructions=server_instructions(key, g.workspace)),
-        WorkspaceTools(key, g.workspace),
+                   instructions=server_instructions(key, key.workspace)),
+        WorkspaceTools(key, key.workspace),
         log_exception=lambda exc: log.error("MCP request failed", exc_info=exc),
         reraise=faults.UNAVAILABLE_ERRORS,
     )
@@ -121,13 +117,9 @@ def _reply_response(reply: Reply):
 
 @bp.after_request
 def finish(response):
-    add_budget_headers(response)
-    key = getattr(g, "api_key", None)
-    if key is not None:
-        # The key's request log says what was called, e.g. "/mcp tools/call create_contact".
-        label = g.pop("mcp_label", "")
-        record_request(key, response.status_code, f"{request.path} {label}" if label else None)
-    return response
+    # The key's request log says what was called, e.g. "/mcp tools/call create_contact".
+    label = g.pop("mcp_label", "")
+    return keyauth.finish(response, f"{request.path} {label}" if label else None)
 
 
 @bp.errorhandler(Exception)
@@ -151,5 +143,4 @@ def init_app(app):
         allowed = allowed.split(",")
     app.config["MCP_ALLOWED_ORIGINS"] = frozenset(
         o.strip().rstrip("/").lower() for o in allowed if o.strip())
-    csrf.exempt(bp)  # keys, not cookies, authenticate MCP clients
-    app.register_blueprint(bp)
+    app.register_blueprint(bp)  # on the keyed app (keyauth/surface.py): no session, no CSRF

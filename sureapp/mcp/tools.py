@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from ..api.auth import require_ability
 from ..contacts.schemas import ContactQuery, Listing, Search
 from ..errors import DomainError, LimitExceeded, ValidationFailed
+from ..keyauth import KeyContext, require_ability
 from ..operations import API_PREFIX, Caller, Operation, find
 from ..problems import ApiProblem
 from ..schema_types import Strict, validation_errors
@@ -128,7 +128,7 @@ class WorkspaceTools:
     operation, in its own transaction (committed when a write succeeds, rolled back on any
     failure)."""
 
-    def __init__(self, key, workspace):
+    def __init__(self, key: KeyContext, workspace):
         self.key = key
         self.caller = Caller(key=key, workspace=workspace, source=f"MCP via API key: {key.name}")
 

@@ -28,6 +28,7 @@ from ..timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
+EXTENSION = "sureapp_usage"
 LAST_USED_INTERVAL = timedelta(minutes=1)
 RETENTION_EVERY_SECONDS = 3600
 MAX_PENDING = 50_000  # if the database stays down, keep at most this many entries in memory
@@ -187,15 +188,16 @@ atexit.register(flush_all)
 
 
 def get_recorder(app: Flask) -> UsageRecorder:
-    return app.extensions["sureapp_usage"]
+    return app.extensions[EXTENSION]
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["sureapp_usage"] = UsageRecorder(app)
+    app.extensions[EXTENSION] = UsageRecorder(app)
 
 
-def record_request(key: ApiKey, status: int, path: str | None = None) -> None:
-    """Log the current request for `key` (/api's after_request; /mcp may name the tool in `path`)."""
+def record_request(key, status: int, path: str | None = None) -> None:
+    """Log the current request for `key`, a keyauth.KeyContext (keyauth.finish; /mcp may name
+    the tool in `path`)."""
     from flask import current_app, request
 
     get_recorder(current_app).record(key.id, key.workspace_id, request, status, path)

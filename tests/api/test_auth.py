@@ -7,6 +7,7 @@ from flask import Blueprint
 from sqlalchemy import event
 
 import sureapp.api.routes  # noqa: F401  (declares every operation)
+from sureapp import keyed_app
 from sureapp.api.operations import assert_every_view_declared
 from sureapp.operations import OPERATIONS
 from sureapp.extensions import db
@@ -284,11 +285,12 @@ def test_startup_refuses_an_undeclared_api_view(app):
 
 def test_an_undeclared_view_is_refused_at_request_time(app, full_key):
     # Simulate a view slipped in after start-up: the guard refuses it even with a full key.
-    app.view_functions["api.show_me"].api_operation  # the declared one exists
-    original = app.view_functions["api.show_me"]
-    app.view_functions["api.show_me"] = lambda: {"leak": True}
+    views = keyed_app(app).view_functions  # the app that serves /api
+    views["api.show_me"].api_operation  # the declared one exists
+    original = views["api.show_me"]
+    views["api.show_me"] = lambda: {"leak": True}
     try:
         response = app.test_client().get("/api/v1/me", headers={"X-API-Key": full_key})
     finally:
-        app.view_functions["api.show_me"] = original
+        views["api.show_me"] = original
     assert_problem(response, 403)

@@ -7,18 +7,22 @@ import os
 import time
 
 from bench.apps import sureapp_app
+from sureapp import keyed_app
 
 app = sureapp_app()
 HOLD_SECONDS = float(os.environ.get("PERF_TEST_HOLD_SECONDS", "0"))
 
 
-@app.before_request
 def _hold():
     if HOLD_SECONDS:
         time.sleep(HOLD_SECONDS)
 
 
-@app.after_request
 def _worker_pid(response):
     response.headers["X-Worker-Pid"] = str(os.getpid())
     return response
+
+
+for served in (app, keyed_app(app)):  # the UI app and the one serving /api and /mcp
+    served.before_request(_hold)
+    served.after_request(_worker_pid)

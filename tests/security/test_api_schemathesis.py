@@ -18,6 +18,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
 
+from sureapp import keyed_app
 from tests.conftest import make_test_app
 
 from .conftest import key_headers
@@ -101,7 +102,7 @@ def call_and_validate(case, key: str):
 
 def test_the_harness_catches_an_undocumented_status(app, api_keys):
     """Control: a response with a status its operation doesn't document fails the run."""
-    @app.after_request
+    @keyed_app(app).after_request  # the app serving /api
     def teapot(response):
         if request.path == "/api/v1/me":
             response.status_code = 418

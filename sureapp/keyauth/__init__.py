@@ -1,0 +1,106 @@
+"""The keyed request path, shared by /api and /mcp: which key is calling, may it call, what did
+it cost.
+
+Per request, in order: the key string from the headers (credentials.py) → its format and
+checksum, pure CPU (keys/keystring.py, the only code touching plaintext) → one statement for the
+key and its workspace (lookup.py) → the key-state decision (keys/state.py's refusal) → the
+per-key budget (budget.py, one storage round trip). Only when authentication fails is the
+client IP's failure budget charged, so a valid key is never refused because other requests
+from its address failed. The calling key is `g.key`, a KeyContext; `finish(response)` adds the
+X-RateLimit-* headers and queues the request-log entry (usage/recorder.py).
+"""
+from flask import Request, current_app, g
+
+from ..keys import keystring, state
+from ..problems import ApiProblem
+from ..timeutil import utcnow
+from ..usage.recorder import record_request
+from .budget import budgets, describe_limit
+from .context import KeyContext, WorkspaceRef
+from .credentials import presented_key, unauthorized
+from .lookup import find_key
+
+__all__ = ["KeyContext", "WorkspaceRef", "authenticate", "charge", "require_ability", "finish",
+           "unauthorized"]
+
+SURFACES = tuple(state.SURFACE_LABELS)
+AUTH_FAILURE_LIMIT_DEFAULT = "30 per minute"
+
+
+def client_ip(req: Request) -> str:
+    return req.remote_addr or "unknown"
+
+
+def _identify(req: Request, surface: str, read_only: bool) -> KeyContext:
+    candidate = presented_key(req)
+    if not candidate:
+        raise unauthorized("An API key is required: send 'X-API-Key: <key>' or "
+                           "'Authorization: Bearer <key>'.", "invalid_request")
+    if not keystring.is_well_formed(candidate):
+        raise unauthorized("This API key is malformed (wrong length, characters or checksum).")
+    key = find_key(keystring.digest(candidate), read_only)
+    if key is None:
+        raise unauthorized("This API key is not valid.")
+    refused = state.refusal(status=key.status, expires_at=key.expires_at, key_type=key.key_type,
+                            surface=surface, now=utcnow(), via_previous=key.presented_previous,
+                            previous_key_expires_at=key.previous_key_expires_at)
+    if refused is not None:
+        # Issue 18 records the refusal on the key it named: key.id and refused.code are here.
+        raise unauthorized(refused.message(key.key_type, surface))
+    return key
+
+
+def authenticate(req: Request, surface: str, read_only: bool = False) -> KeyContext:
+    """The usable key making this request, set as g.key; raises a 401 problem (a 429 once the
+    client IP has failed too often). `read_only`: the request only reads, so its statements
+    run without a transaction (no BEGIN/ROLLBACK round trips)."""
+    if surface not in SURFACES:
+        raise ValueError(f"unknown surface {surface!r}")
+    try:
+        key = _identify(req, surface, read_only)
+    except ApiProblem as problem:
+        failures = budgets().charge(
+            "auth-failure", client_ip(req),
+            current_app.config.get("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT_DEFAULT))
+        if failures is not None:
+            g.budget = failures
+            if not failures.admitted:
+                raise failures.exceeded("Too many failed authentication attempts from this "
+                                        "address. Wait for the reset and try again.") from None
+        raise problem
+    g.key = key
+    return key
+
+
+def charge(key: KeyContext, units: int = 1) -> None:
+    """Charge `units` requests to the key's budget (API_RATE_LIMIT), admitted whole or refused
+    whole with a 429 (nothing charged). The result's headers go on the response (finish)."""
+    limit = current_app.config["API_RATE_LIMIT"]
+    budget = budgets().charge("key", str(key.id), limit, units)
+    if budget is None:
+        return
+    g.budget = budget
+    if not budget.admitted:
+        asked = "" if units == 1 else f" ({units} asked at once, {max(budget.remaining, 0)} left)"
+        raise budget.exceeded(f"This key may make {describe_limit(limit)}{asked}. "
+                              "Wait for the reset and try again.")
+
+
+def require_ability(key: KeyContext, ability: str) -> None:
+    """403 naming the ability the key lacks."""
+    if not key.allows(ability):
+        raise ApiProblem(403, f"This key lacks the '{ability}' ability, which this request needs.",
+                         title="Forbidden", extra={"required_ability": ability})
+
+
+def finish(response, path: str | None = None):
+    """after_request of a keyed surface: X-RateLimit-* from the budget this request was charged
+    to, the request-log entry (`path` may name what was called), and no caching."""
+    budget = g.get("budget")
+    if budget is not None:
+        response.headers.update(budget.headers())
+    key = g.get("key")
+    if key is not None:
+        record_request(key, response.status_code, path)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,147 @@
+"""What one authenticated read costs in round trips (issue 11): two SQL statements (the key with
+its workspace; the contact with its list and tag ids), no write, no transaction, and one
+rate-limit storage operation — counted, not timed."""
+import os
+import uuid
+
+import pytest
+from sqlalchemy import event
+
+from sureapp.extensions import db
+from sureapp.keyauth.budget import MemoryCounters
+
+from .conftest import assert_problem
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.fixture
+def statements(app):
+    """(SQL, DBAPI connection in autocommit?) for every statement the engine sends meanwhile."""
+    seen = []
+
+    def listen(conn, cursor, statement, params, context, executemany):
+        dbapi = conn.connection.dbapi_connection
+        autocommit = (dbapi.autocommit if hasattr(dbapi, "autocommit")
+                      else dbapi.isolation_level is None)
+        seen.append((statement.strip().split()[0].upper(), autocommit))
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", listen)
+
+
+@pytest.fixture
+def contact_id(api):
+    lst = api.post("/lists", json={"name": "Customers"}).get_json()
+    tag = api.post("/tags", json={"name": "VIP"}).get_json()
+    contact = api.post("/contacts", json={"email": "ada@example.com", "list_ids": [lst["id"]],
+                                          "tag_ids": [tag["id"]]}).get_json()
+    return contact["id"], lst["id"], tag["id"]
+
+
+def test_an_authenticated_contact_read_is_two_statements_without_a_transaction(
+        api, contact_id, statements, backend):
+    contact, list_id, tag_id = contact_id
+    api.get(f"/contacts/{contact}")  # warm: compiled-statement caches, pool
+    statements.clear()
+
+    response = api.get(f"/contacts/{contact}")
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["list_ids"], body["tag_ids"]) == ([list_id], [tag_id])
+    assert [verb for verb, _ in statements] == ["SELECT", "SELECT"], statements
+    if backend == "postgresql":  # autocommit: no BEGIN before, no ROLLBACK after
+        assert all(autocommit for _, autocommit in statements), statements
+
+
+def test_a_contact_without_memberships_reads_in_the_same_two_statements(api, statements):
+    contact = api.post("/contacts", json={"email": "solo@example.com"}).get_json()["id"]
+    statements.clear()
+    body = api.get(f"/contacts/{contact}").get_json()
+    assert (body["email"], body["list_ids"], body["tag_ids"]) == ("solo@example.com", [], [])
+    assert len(statements) == 2
+
+
+def test_a_contact_of_another_workspace_is_404_in_two_statements(api_as, make_key,
+                                                                  other_workspace, api,
+                                                                  statements):
+    theirs = api_as(make_key(other_workspace)[1]).post(
+        "/contacts", json={"email": "theirs@example.com"}).get_json()["id"]
+    statements.clear()
+    assert_problem(api.get(f"/contacts/{theirs}"), 404)
+    assert len(statements) == 2
+
+
+@pytest.fixture
+def memory_charges(monkeypatch):
+    """The budget names charged in memory storage while the test runs."""
+    names = []
+    original = MemoryCounters.charge
+
+    def counting(self, name, units, limit, window):
+        names.append((name.split(":budget:")[1].split(":")[0], units))
+        return original(self, name, units, limit, window)
+
+    monkeypatch.setattr(MemoryCounters, "charge", counting)
+    return names
+
+
+def test_a_keyed_request_is_one_budget_operation_and_never_touches_the_failure_budget(
+        api, memory_charges):
+    for _ in range(3):
+        assert api.get("/me").status_code == 200
+    assert memory_charges == [("key", 1)] * 3
+
+
+def test_a_failed_authentication_is_one_operation_on_the_failure_budget(client, memory_charges):
+    response = client.get("/api/v1/me", headers={"X-API-Key": "sure" + "x" * 56})
+    assert_problem(response, 401)
+    assert memory_charges == [("auth-failure", 1)]
+
+
+@pytest.mark.parametrize("app_config", [{"API_RATE_LIMIT": "5 per minute"}])
+def test_units_are_charged_whole_or_not_at_all(app, api, app_config):
+    from flask import g
+
+    from sureapp import keyauth, keyed_app
+    from sureapp.problems import ApiProblem
+
+    key_id = api.get("/me").get_json()["id"]  # 1 unit spent, 4 left
+    with keyed_app(app).test_request_context("/mcp"):
+        key = _context_for(key_id)  # the charge reads only the key's id
+        keyauth.charge(key, units=3)
+        assert g.budget.remaining == 1
+        with pytest.raises(ApiProblem) as refused:
+            keyauth.charge(key, units=2)
+        assert refused.value.status == 429 and "(2 asked at once, 1 left)" in refused.value.detail
+    # The refused charge took nothing: the last unit is still there.
+    assert api.get("/me").headers["X-RateLimit-Remaining"] == "0"
+
+
+def _context_for(key_id):
+    from sureapp.keyauth import KeyContext, WorkspaceRef
+
+    return KeyContext(uuid.UUID(key_id), "k", "api", ("read",), "active", None, False, None,
+                      WorkspaceRef(uuid.uuid4(), uuid.uuid4(), "w", "UTC", None))
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL not set")
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_STORAGE_URI": REDIS_URL or "",
+                                         "RATELIMIT_KEY_PREFIX": f"rt-{uuid.uuid4().hex}"}])
+def test_on_redis_a_keyed_request_is_one_round_trip(app, api, app_config, monkeypatch):
+    import redis
+
+    api.get("/me")  # the first call may load the script
+    commands = []
+    original = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        commands.append(args[0])
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    response = api.get("/me")
+    assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"]
+    assert commands == ["EVALSHA"]
