@@ -144,6 +144,27 @@ def _show_once(workspace, key: ApiKey, plaintext: str, title: str, created: bool
     return _no_store(response)
 
 
+def _changed_meanwhile(workspace, key_id, message: str):
+    """409 for a change that lost a race (services.KeyChanged): nothing was done; say so and
+    show the key as it is now (under htmx its row is refreshed, or removed if it is gone)."""
+    db.session.rollback()
+    try:
+        key = services.get_key(workspace, key_id)
+    except NotFound:
+        key = None
+    title = "This key changed meanwhile"
+    context = dict(key=key, key_id=key_id, message=message, now=utcnow())
+    if not is_htmx():
+        return _dialog(workspace, "keys/_changed_meanwhile.html", title, 409, **context)
+    response = make_response(render_template(
+        "keys/_dialog.html", workspace=workspace, dialog_title=title, side_panel=False,
+        body_template="keys/_changed_meanwhile.html", oob_row=key, **context), 409)
+    # Into the dialog root, whatever the form targeted (app.js swaps a 409 that says where).
+    response.headers["HX-Retarget"] = "#modal-root"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def _add_errors(form, errors: dict[str, list[str]]) -> None:
     for name, messages in errors.items():
         field = getattr(form, name, None)
@@ -275,7 +296,7 @@ def describe_change(field: str, value, tz_name: str) -> str:
 # ---- edit -----------------------------------------------------------------------------------
 
 def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
-    form = EditKeyForm(formdata=None)
+    form = EditKeyForm(formdata=None).show(key)
     form.name.data = key.name
     form.abilities.data = key.ability_list
     local = to_local(key.expires_at, workspace.timezone)
@@ -306,12 +327,15 @@ def update(workspace, key_id):
                                          key.key_type, check_expiry=False)
         else:
             changes = services.update_key(key, form.name.data, form.abilities.data, expires_at,
-                                          form.active.data, **_actor())
+                                          form.active.data, **_actor(),
+                                          expected_version=form.expected_version())
             db.session.commit()
             if is_htmx():
                 return _row_response(workspace, key)
             flash(f"Saved changes to “{key.name}”." if changes else "Nothing changed.", "success")
             return redirect(_return_url(workspace, key))
+    except services.KeyChanged as exc:
+        return _changed_meanwhile(workspace, key_id, exc.message)
     except ValidationFailed as exc:
         db.session.rollback()
         _add_errors(form, exc.errors)
@@ -324,7 +348,8 @@ def update(workspace, key_id):
 def _confirm(workspace, key: ApiKey, action: str, status: int = 200):
     title, question, button, _ = CONFIRMABLE[action]
     return _dialog(workspace, "keys/_confirm_form.html", title, status, key=key, action=action,
-                   question=question.format(name=key.name), button=button, form=ConfirmForm())
+                   question=question.format(name=key.name), button=button,
+                   form=ConfirmForm().show(key))
 
 
 def _confirm_view(action):
@@ -340,14 +365,18 @@ def _action_view(action):
     @workspace_view(Role.MANAGER)
     def act(workspace, key_id):
         key = _load_key(workspace, key_id)
-        if not ConfirmForm().validate_on_submit():
+        form = ConfirmForm()
+        if not form.validate_on_submit():
             return _confirm(workspace, key, action, 422)  # only a CSRF failure gets here
         name = key.name
-        if action == "delete":
-            require_sudo()
-            services.delete_key(key)
-        else:
-            CONFIRMABLE[action][3](key, **_actor())
+        try:
+            if action == "delete":
+                require_sudo()
+                services.delete_key(key, expected_version=form.expected_version())
+            else:
+                CONFIRMABLE[action][3](key, **_actor(), expected_version=form.expected_version())
+        except services.KeyChanged as exc:
+            return _changed_meanwhile(workspace, key_id, exc.message)
         db.session.commit()
         if is_htmx():
             return _row_response(workspace, key, deleted=action == "delete")
@@ -370,7 +399,7 @@ for _action in CONFIRMABLE:
 def confirm_regenerate(workspace, key_id):
     key = _load_key(workspace, key_id)
     return _dialog(workspace, "keys/_regenerate_form.html", "Regenerate API key", key=key,
-                   form=RegenerateKeyForm(), now=utcnow())
+                   form=RegenerateKeyForm().show(key), now=utcnow())
 
 
 @bp.post("/<key_id>/regenerate")
@@ -385,7 +414,11 @@ def regenerate(workspace, key_id):
         except ValidationFailed as exc:
             _add_errors(form, exc.errors)
         else:
-            plaintext = services.regenerate_key(key, grace, **_actor())
+            try:
+                plaintext = services.regenerate_key(key, grace, **_actor(),
+                                                    expected_version=form.expected_version())
+            except services.KeyChanged as exc:
+                return _changed_meanwhile(workspace, key_id, exc.message)
             db.session.commit()
             return _show_once(workspace, key, plaintext, "Your regenerated API key",
                               created=False)
@@ -398,9 +431,13 @@ def regenerate(workspace, key_id):
 def end_grace(workspace, key_id):
     """Stop the previous key string now instead of at the end of its grace period."""
     key = _load_key(workspace, key_id)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
         abort(400)
-    services.end_grace(key, **_actor())
+    try:
+        services.end_grace(key, **_actor(), expected_version=form.expected_version())
+    except services.KeyChanged as exc:
+        return _changed_meanwhile(workspace, key_id, exc.message)
     db.session.commit()
     if is_htmx():
         return _row_response(workspace, key)
