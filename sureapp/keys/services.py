@@ -262,9 +262,15 @@ def end_grace(key: ApiKey, actor: User | None = None, actor_label: str = "",
 def _delete_keys_where(condition) -> int:
     """Delete keys and, explicitly, their audit trail and request log (not left to FK cascades).
 
-    The keys are locked first, so a key changed concurrently (say, activated while the purge
-    runs) is judged by `condition` as it is after that change, for its logs and itself alike."""
-    lock_rows(ApiKey, condition)
+    Matching keys are locked first and judged again, so a key changed concurrently (say,
+    activated while the purge runs) is judged as it is after that change, for its logs and
+    itself alike. Nothing matching: nothing locked, nothing written (the purge runs before
+    requests)."""
+    candidates = list(db.session.scalars(select(ApiKey.id).where(condition)))
+    if not candidates:
+        return 0
+    lock_rows(ApiKey, ApiKey.id.in_(candidates))
+    condition = condition & ApiKey.id.in_(candidates)
     ids = select(ApiKey.id).where(condition).scalar_subquery()
     db.session.execute(delete(ApiRequestLog).where(ApiRequestLog.api_key_id.in_(ids)))
     db.session.execute(delete(ApiKeyEvent).where(ApiKeyEvent.api_key_id.in_(ids)))
