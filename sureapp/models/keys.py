@@ -59,11 +59,6 @@ class ApiKey(db.Model):
     def masked(self) -> str:
         return f"{self.key_first4}…{self.key_last4}"
 
-    def is_expired_at(self, now: datetime) -> bool:
-        # Kept only for api/auth.py until keyauth calls sureapp.keys.state.refusal; the key-state
-        # rule itself lives in sureapp/keys/state.py.
-        return self.expires_at is not None and self.expires_at <= now
-
 
 class ApiKeyEvent(db.Model):
     """Lifecycle audit: created, edited (with changes), revoked, activated, regenerated…"""
