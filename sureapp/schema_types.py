@@ -7,20 +7,15 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       StringConstraints, WithJsonSchema)
 
 from .timeutil import iso_utc
+from .validation import check_text
 
 EMAIL_MAX = 254
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("Text may not contain NUL characters.")
-    return value
-
-
 def text(max_length: int, min_length: int = 0):
-    """A trimmed string of bounded length (no NUL characters, which PostgreSQL cannot store)."""
+    """A trimmed string of bounded length without control characters (validation.py)."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
-                                            max_length=max_length), AfterValidator(_no_nul)]
+                                            max_length=max_length), AfterValidator(check_text)]
 
 
 Name = text(255, 1)

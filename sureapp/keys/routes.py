@@ -17,6 +17,7 @@ from ..models import KEY_TYPES, ApiKey, Role, Workspace
 from ..auth.sudo import require_sudo, sudo_required
 from ..security import shows_secret
 from ..timeutil import format_local, from_local, to_local, utcnow
+from ..validation import without_control_characters
 from ..web import NavItem, is_htmx, register_nav, render_page_or_fragment, workspace_view
 from . import cli, services, state
 from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
@@ -52,7 +53,7 @@ class KeyFilters:
         status = args.get("status", "")
         key_type = args.get("type", "")
         page = args.get("page", "1")
-        search = "".join(c for c in args.get("search", "") if not services.has_unprintable(c))
+        search = without_control_characters(args.get("search", ""))
         return cls(
             search=search.strip()[:SEARCH_MAX_LENGTH],
             status=status if status in state.STATUS_FILTERS else "",

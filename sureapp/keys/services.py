@@ -2,7 +2,6 @@
 and the one place for the rules of creating, editing, revoking, regenerating and deleting keys."""
 import logging
 import time
-import unicodedata
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -14,6 +13,7 @@ from ..extensions import db
 from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
 from ..sqlutil import contains_text, lock_rows
 from ..timeutil import from_local, to_local, utcnow
+from ..validation import has_control_characters
 from . import keystring, state
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,6 @@ def normalize_abilities(abilities) -> str:
     return ",".join(a for a in ABILITIES if a in chosen)
 
 
-def has_unprintable(text: str) -> bool:
-    """Control characters (NUL breaks PostgreSQL) or lone surrogates (unencodable)."""
-    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
-
-
 def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: str = "api",
                         now: datetime | None = None, check_expiry: bool = True) -> tuple[str, str]:
     """(clean name, abilities string) or ValidationFailed listing every bad field."""
@@ -51,7 +46,7 @@ def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: 
     clean_name = (name or "").strip()
     if not clean_name:
         errors["name"] = ["Enter a name."]
-    elif has_unprintable(clean_name):
+    elif has_control_characters(clean_name):
         errors["name"] = ["Use visible characters only (no control characters)."]
     elif len(clean_name) > NAME_MAX_LENGTH:
         errors["name"] = [f"Use at most {NAME_MAX_LENGTH} characters "
