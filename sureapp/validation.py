@@ -28,6 +28,8 @@ _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROLS_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
+NON_FINITE_NUMBER = ("Numbers must be finite: NaN, Infinity and values too large for a 64-bit "
+                     "float (such as 1e400) are not allowed.")
 CUSTOM_KEY_MAX = 64
 CUSTOM_VALUE_MAX = 2000
 FORMULA_LEADERS = ("=", "+", "-", "@")
@@ -68,8 +70,7 @@ def number_problem(value: int | float) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, float) and not math.isfinite(value):
-        return ("Numbers must be finite: NaN, Infinity and values too large for a 64-bit float "
-                "(such as 1e400) are not allowed.")
+        return NON_FINITE_NUMBER
     if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
         return (f"Integers must be between -{MAX_SAFE_INTEGER:,} and {MAX_SAFE_INTEGER:,} "
                 "(larger ones lose precision in most JSON parsers); send it as a string.")

@@ -76,10 +76,6 @@ def parse_query(model: type[BaseModel]):
         raise validation_problem(validation_errors(exc), "Some query parameters are invalid.") from None
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _too_deep() -> ApiProblem:
     return ApiProblem(400, f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.",
                       title="Bad request")
@@ -106,7 +102,9 @@ def read_json_body():
     if not raw.strip():
         raise ApiProblem(400, "The request body is empty; send a JSON object.", title="Bad request")
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        # NaN/Infinity literals are read as floats so that check_json_tree refuses them with a
+        # 422 naming the field, exactly like an overflowing literal such as 1e400.
+        data = json.loads(raw, parse_constant=float)
     except RecursionError:
         raise _too_deep() from None
     except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
