@@ -3,6 +3,7 @@ from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
+from ..errorlog import request_id
 from ..extensions import db
 
 bp = Blueprint("main", __name__)
@@ -43,3 +44,14 @@ def init_app(app):
     @app.errorhandler(429)
     def too_many(e):
         return _error_page(429, "Slow down", "Too many attempts. Please wait a minute and try again.")
+
+    @app.errorhandler(500)
+    def server_error(e):
+        """Names the request id, so a report can be matched to its log line (errorlog.py)."""
+        db.session.rollback()
+        message = ("Something went wrong on our side. If it keeps happening, quote the reference "
+                   f"{request_id()} when you report it.")
+        try:
+            return _error_page(500, "Something went wrong", message)
+        except Exception:  # the layout itself may be what fails: never a second traceback
+            return message, 500, {"Content-Type": "text/plain; charset=utf-8"}

@@ -7,18 +7,17 @@ budget, one unit per message (429 for the whole body) → protocol.Dispatcher.an
 HTTP-level rejections carry a JSON-RPC error with no id, as the transport spec allows, so MCP
 clients can show the reason; the request log records every authenticated request.
 """
-import logging
 
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import faults, keyauth
+from ..errorlog import log_unexpected
 from ..problems import ApiProblem
 from .protocol import (INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Envelope, Reply, ServerInfo,
                        describe)
 from .tools import WorkspaceTools, server_instructions
 
-log = logging.getLogger(__name__)
 
 bp = Blueprint("mcp", __name__)
 
@@ -91,7 +90,7 @@ def endpoint():
         ServerInfo(SERVER_NAME, SERVER_VERSION, title="sureapp",
                    instructions=server_instructions(key, key.workspace)),
         WorkspaceTools(key, key.workspace),
-        log_exception=lambda exc: log.error("MCP request failed", exc_info=exc),
+        log_exception=log_unexpected,
         reraise=faults.UNAVAILABLE_ERRORS,
     )
     refusal, envelope = _read_body(dispatcher)
@@ -158,7 +157,7 @@ def unexpected(exc: Exception):
         if status == 413:
             return _too_large()
         return _rpc_error_response(status, exc.description or exc.name)
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log_unexpected(exc)
     return _rpc_error_response(500, "Internal error; the request was not applied.",
                                code=INTERNAL_ERROR)
 
