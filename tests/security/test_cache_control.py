@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from sureapp.contacts import csv_import
+from sureapp import jobs
 from sureapp.models import Role
 
 from .conftest import key_headers, sqlite_only
@@ -32,7 +32,7 @@ def signed_in(owner_workspace, make_user, add_member, login, client):
     job = re.search(r"/import/([0-9a-f]{32})", upload.headers["Location"]).group(1)
     client.post(f"{base}/import/{job}", data={"col-0": "email"})
     client.post(f"{base}/import/{job}/start")
-    csv_import.wait_for(job)
+    jobs.wait_for(job)
     return {"workspace": f"/w/{workspace.id}/", "contacts": base, "contact": contact_path,
             "export": f"{base}/export.csv", "import_report": f"{base}/import/{job}/errors.csv",
             "keys": f"/w/{workspace.id}/settings/api-keys"}

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from sureapp.contacts import csv_import
+from sureapp import jobs
 from sureapp.extensions import db
 from sureapp.models import Contact, Role
 from sureapp.validation import CONTROL_CHARACTERS, NON_FINITE_NUMBER
@@ -163,11 +163,22 @@ def test_contact_form_shows_the_problem_next_to_the_row(member_client, key, valu
 
 # ---- CSV import -----------------------------------------------------------------------------
 
+def test_csv_upload_with_a_nul_byte_is_refused_with_the_line(member_client):
+    workspace, client = member_client
+    content = b"email,note\nok@example.com,fine\nnul@example.com,a\x00b\n"
+    response = client.post(f"/w/{workspace.id}/contacts/import",
+                           data={"file": (io.BytesIO(content), "c.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "NUL character on line 3" in response.get_data(as_text=True)
+    assert contact_count() == 0
+
+
 def test_csv_import_reports_control_characters_as_row_errors(member_client):
     workspace, client = member_client
     content = ("email,plan,note\n"
                "ok@example.com,pro,fine\n"
-               "nul@example.com,pro,a\x00b\n"
+               "bell@example.com,pro,a\x07b\n"
                "esc@example.com,\x1b[31mred,x\n").encode()
     response = client.post(f"/w/{workspace.id}/contacts/import",
                            data={"file": (io.BytesIO(content), "c.csv")},
@@ -179,7 +190,7 @@ def test_csv_import_reports_control_characters_as_row_errors(member_client):
     assert re.findall(r'stat-value">([\d,]+)<', review)[:3] == ["1", "0", "2"]
     assert review.count("no control characters") == 2
     assert client.post(f"{base}/start").status_code == 303
-    csv_import.wait_for(job)
+    jobs.wait_for(job)
     db.session.expire_all()
     assert list(db.session.scalars(select(Contact.email))) == ["ok@example.com"]
 
