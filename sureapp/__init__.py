@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from . import models  # noqa: F401  (register every table)
-    from . import accesslog, faults, security, web
+    from . import accesslog, errorlog, faults, security, web
     from .api import routes as api_routes
     from .auth import routes as auth_routes
     from .contacts import routes as contacts_routes
@@ -65,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)  # HTML error pages for the UI (the API and MCP answer in their formats)
     security.init_app(app)  # security headers, Secure cookies over HTTPS, CSRF error page
     for surface in (app, keyed):
+        errorlog.init_app(surface)  # X-Request-Id; unexpected errors logged without their data
         faults.init_app(surface)  # database unavailable -> 503 problem/page
     app.wsgi_app = KeyedDispatcher(app.wsgi_app, keyed)
     if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:

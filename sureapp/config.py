@@ -105,7 +105,9 @@ class Config:
 
     # Static settings shared by every environment.
     # No pool_pre_ping (a round trip per checkout): see POOL_PING_IDLE_SECONDS and faults.py.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # hide_parameters: a database error's message never quotes the statement's parameters
+    # (emails, custom fields, key digests), in logs or anywhere else (SECURITY.md).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

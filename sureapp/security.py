@@ -48,9 +48,10 @@ def _is_private(response) -> bool:
     # Key-authenticated traffic carries one workspace's data.
     if "X-API-Key" in request.headers or "Authorization" in request.headers:
         return True
-    # Signed-in pages. The session, not current_user: no database work here, so this also
-    # holds while the database is down.
-    return response.mimetype == "text/html" and "_user_id" in session
+    # Anything a signed-in browser gets may carry workspace data, whatever its type: pages,
+    # fragments, CSV exports, import error reports (finding 13.9). The session, not
+    # current_user: no database work here, so this also holds while the database is down.
+    return "_user_id" in session
 
 
 def apply_security_headers(response):

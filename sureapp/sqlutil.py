@@ -1,12 +1,15 @@
-"""SQL helpers shared by every query: case-insensitive "contains" text matching with LIKE.
+"""SQL helpers shared by every query: case-insensitive "contains" text matching with LIKE, and
+row locks that work alike on PostgreSQL and SQLite.
 
 Every search box and `search` parameter (contacts, lists, tags, API keys) matches through
 `contains_text`, so user text is escaped one way and compared one way on every backend.
 """
-from sqlalchemy import Boolean, ColumnElement, literal
+from sqlalchemy import Boolean, ColumnElement, literal, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.visitors import InternalTraversal
+
+from .extensions import db
 
 LIKE_ESCAPE = "\\"
 
@@ -51,3 +54,19 @@ def contains_text(expr, text: str) -> ColumnElement[bool]:
     """SQL condition: `expr` contains `text` as typed (no wildcards), ignoring case — for every
     letter on PostgreSQL, for ASCII letters on SQLite (its LIKE's built-in folding)."""
     return _ContainsText(expr, text)
+
+
+def lock_rows(model, *conditions) -> None:
+    """Lock the rows of `model` matching `conditions` until the transaction ends, so concurrent
+    writers of those rows take turns (any interleaving then equals some serial order).
+
+    PostgreSQL: SELECT … FOR UPDATE (row locks). SQLite has no row locks: a no-op UPDATE of the
+    rows takes the database's write lock instead (other writers wait up to busy_timeout). Read
+    the rows *after* this call to see their latest committed values.
+    """
+    table = model.__table__
+    key_column = next(iter(table.primary_key.columns))
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(key_column).where(*conditions).with_for_update())
+    else:
+        db.session.execute(update(table).where(*conditions).values({key_column.name: key_column}))

@@ -169,6 +169,13 @@ def _http_error_page(exc: HTTPException):
         return exc
     if exc.code >= 500:
         db.session.rollback()
+        from .errorlog import request_id  # names the request, so a report matches its log line
+        message = ("Something went wrong on our side. If it keeps happening, quote the "
+                   f"reference {request_id()} when you report it.")
+        try:
+            return error_page(exc.code, "Something went wrong", message)
+        except Exception:  # the layout itself may be what fails: never a second traceback
+            return message, exc.code, {"Content-Type": "text/plain; charset=utf-8"}
     if exc.code in ERROR_PAGES:
         return error_page(exc.code)
     return error_page(exc.code, exc.name, exc.description)

@@ -160,6 +160,15 @@
     flash.textContent = text;
     area.replaceChildren(flash);
   }
+  // A 409 that names where it goes (HX-Retarget) explains a lost race itself (e.g. "This key
+  // changed meanwhile"): show it like a normal answer instead of a generic error.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status === 409 && xhr.getResponseHeader("HX-Retarget")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
     showError(MESSAGES[status] || "Something went wrong (" + status + "). Please try again.");

@@ -11,12 +11,12 @@ from flask import Blueprint, Response, current_app, g, request, url_for
 from pydantic import BaseModel, ValidationError
 
 from ..operations import API_PREFIX, OPERATIONS, Caller, Operation, find
+from ..validation import MAX_JSON_DEPTH, json_tree_problem
 from ..problems import ApiProblem, validation_problem
 from ..schema_types import validation_errors
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
-MAX_JSON_DEPTH = 32
 JSON_MIMETYPES = ("application/json",)
 
 
@@ -76,38 +76,21 @@ def parse_query(model: type[BaseModel]):
         raise validation_problem(validation_errors(exc), "Some query parameters are invalid.") from None
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+def _too_deep() -> ApiProblem:
+    return ApiProblem(400, f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.",
+                      title="Bad request")
 
 
-def check_json_tree(value, path: str = "") -> None:
-    """Reject what the database cannot store or a parser should not chase: deep nesting,
-    NUL characters and lone surrogates. Iterative, so a hostile body cannot exhaust the stack."""
-    stack = [(value, path, 1)]
-    while stack:
-        node, where, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ApiProblem(400, f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.",
-                             title="Bad request")
-        if isinstance(node, dict):
-            for key, child in node.items():
-                child_path = f"{where}.{key}" if where else str(key)
-                _check_string(key, child_path)
-                stack.append((child, child_path, depth + 1))
-        elif isinstance(node, list):
-            stack.extend((child, f"{where}.{i}" if where else str(i), depth + 1)
-                         for i, child in enumerate(node))
-        elif isinstance(node, str):
-            _check_string(node, where)
-
-
-def _check_string(text: str, where: str) -> None:
-    if "\x00" in text:
-        raise validation_problem({where or "body": ["Text may not contain NUL characters."]})
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise validation_problem({where or "body": ["Text is not valid Unicode."]}) from None
+def check_json_tree(value) -> None:
+    """Refuse what no field may hold (validation.json_tree_problem): 400 for nesting past
+    MAX_JSON_DEPTH, 422 naming the field for control characters, lone surrogates and
+    non-finite or imprecise numbers (json.loads reads 1e400 as infinity)."""
+    problem = json_tree_problem(value, MAX_JSON_DEPTH)
+    if problem is None:
+        return
+    if problem.too_deep:
+        raise _too_deep()
+    raise validation_problem({problem.path or "body": [problem.message]})
 
 
 def read_json_body():
@@ -119,10 +102,11 @@ def read_json_body():
     if not raw.strip():
         raise ApiProblem(400, "The request body is empty; send a JSON object.", title="Bad request")
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        # NaN/Infinity literals are read as floats so that check_json_tree refuses them with a
+        # 422 naming the field, exactly like an overflowing literal such as 1e400.
+        data = json.loads(raw, parse_constant=float)
     except RecursionError:
-        raise ApiProblem(400, f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.",
-                         title="Bad request") from None
+        raise _too_deep() from None
     except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
         raise ApiProblem(400, f"The body is not valid JSON: {exc}", title="Bad request") from None
     check_json_tree(data)

@@ -1,20 +1,19 @@
 """The /api/v1 blueprint: guard, problem-details error handling, rate-limit headers, usage.
 
 Served by the keyed app (keyauth/surface.py): no session, user, CSRF or UI hooks run here."""
-import logging
 
 from flask import current_app, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from .. import keyauth
+from ..errorlog import log_unexpected, request_id
 from ..errors import Conflict, DomainError, LimitExceeded, NotFound, ValidationFailed
 from ..extensions import db
 from ..faults import UNAVAILABLE_ERRORS, database_unavailable
 from ..problems import LIMIT_EXCEEDED_TYPE, ApiProblem, problem_response, validation_problem
 from .operations import assert_every_view_declared, bp, declared_operation
 
-log = logging.getLogger(__name__)
 
 
 @bp.before_request
@@ -85,8 +84,9 @@ def _handle_integrity(exc: IntegrityError):
 
 def _handle_unexpected(exc: Exception):
     db.session.rollback()
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    return problem_response(500, "Something went wrong on our side; the request was not applied.")
+    log_unexpected(exc)
+    return problem_response(500, "Something went wrong on our side; the request was not applied.",
+                            extra={"request_id": request_id()})
 
 
 def _route_errors_as_problems():

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from ..tenancy.text import has_control_characters
+from ..validation import has_control_characters
 
 def strip(value):
     return value.strip() if isinstance(value, str) else value

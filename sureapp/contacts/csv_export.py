@@ -9,12 +9,13 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Contact, ContactList, Tag, Workspace, list_members, tag_members
 from ..timeutil import iso_utc
+from ..validation import FORMULA_LEADERS
 from .browse import ContactFilter, fetch_page, filtered
 
 FIELD_COLUMNS = ("email", "first_name", "last_name", "phone", "company", "job_title", "status",
                  "source")
 # OWASP "CSV injection": a leading = + - @ (or tab/CR, which some apps strip first) starts a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = (*FORMULA_LEADERS, "\t", "\r")
 BATCH = 1000
 MAX_BATCHES = 100_000  # bounds the loop far beyond any workspace's size
 
@@ -50,7 +51,9 @@ def export_rows(workspace: Workspace, flt: ContactFilter):
     header = [*FIELD_COLUMNS, "lists", "tags", *keys, "created_at", "updated_at"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    # Custom-field keys stored before validation.py refused formula-looking ones are header
+    # cells: escaped like every data cell.
+    writer.writerow([escape_cell(name) for name in header])
     yield buffer.getvalue()
     cursor = ""
     for _ in range(MAX_BATCHES):

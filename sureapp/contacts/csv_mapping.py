@@ -52,6 +52,10 @@ def decode_upload(data: bytes, max_bytes: int | None = MAX_UPLOAD_BYTES) -> str:
         raise UploadError("The file is empty.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UploadError("The file is UTF-16 encoded. Save it as \"CSV UTF-8\" and upload it again.")
+    if b"\x00" in data:  # no field may hold NUL (validation.py), and PostgreSQL cannot store it
+        line = data[:data.index(b"\x00")].count(b"\n") + 1
+        raise UploadError(f"The file contains a NUL character on line {line}, which no field may "
+                          "hold (is it really a CSV text file?). Remove it and upload it again.")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -10,6 +10,7 @@ from wtforms.widgets import ColorInput
 from ..errors import ValidationFailed
 from ..models import CONTACT_STATUSES
 from ..schema_types import validation_errors
+from ..validation import custom_key_problem, custom_value_problem
 
 BLANK_CUSTOM_ROWS = 2  # empty key/value rows offered below the existing ones
 MAX_CUSTOM_ROWS = 100
@@ -18,8 +19,9 @@ MAX_CUSTOM_ROWS = 100
 class CustomFieldForm(Form):
     """One key/value row of the custom fields editor (plain Form: the outer form carries CSRF)."""
 
-    key = StringField("Field name", validators=[Optional(), Length(max=64)])
-    value = StringField("Value", validators=[Optional(), Length(max=2000)])
+    # Lengths, characters and formula-looking names: validation.py, via custom_field_dict.
+    key = StringField("Field name", validators=[Optional()])
+    value = StringField("Value", validators=[Optional()])
 
 
 class ContactForm(FlaskForm):
@@ -55,7 +57,14 @@ class ContactForm(FlaskForm):
             if key in result:
                 entry.form.key.errors = [*entry.form.key.errors, "This field name is used twice."]
                 continue
-            result[key] = value
+            # The schema refuses these too; checked here so the message sits next to its row.
+            key_problem, value_problem = custom_key_problem(key), custom_value_problem(value)
+            if key_problem:
+                entry.form.key.errors = [*entry.form.key.errors, key_problem]
+            if value_problem:
+                entry.form.value.errors = [*entry.form.value.errors, value_problem]
+            if not key_problem and not value_problem:
+                result[key] = value
         return result
 
     def fill_custom_fields(self, values: dict) -> None:

@@ -3,24 +3,32 @@ import re
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
 
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
 from ..schema_types import Email, LongText, Name, Patch, ShortText, Strict, UtcDatetime, text
+from ..validation import (CUSTOM_KEY_MAX, CUSTOM_VALUE_MAX, MAX_SAFE_INTEGER, check_custom_key,
+                          check_custom_value)
 
 ContactStatus = Literal["active", "pending", "unsubscribed", "bounced", "invalid"]
 MAX_IDS = 100  # list_ids / tag_ids on one contact
 MAX_MEMBER_IDS = 1000  # contact_ids in one membership call
 MAX_BULK_ROWS = 1000
 CUSTOM_FIELDS_MAX = 50
-CUSTOM_VALUE_MAX = 2000
 
 Phone = text(64)
 Search = text(200)
 Cursor = text(512)
-CustomKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-CustomValue = (Annotated[str, StringConstraints(max_length=CUSTOM_VALUE_MAX)] | bool | int | float
-               | None)
+# One validator each (sureapp/validation.py) instead of a pydantic union: a union reports a
+# failure once per member ("not a bool", "not an int", …) instead of the one reason.
+CustomKey = Annotated[str, AfterValidator(check_custom_key), WithJsonSchema(
+    {"type": "string", "minLength": 1, "maxLength": CUSTOM_KEY_MAX,
+     "description": "Visible characters; may not start with =, +, - or @."})]
+CustomValue = Annotated[Any, AfterValidator(check_custom_value), WithJsonSchema({"anyOf": [
+    {"type": "string", "maxLength": CUSTOM_VALUE_MAX}, {"type": "boolean"},
+    {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+    {"type": "number"}, {"type": "null"}]})]
+CustomFields = Annotated[dict[CustomKey, CustomValue], Field(max_length=CUSTOM_FIELDS_MAX)]
 
 
 def _unique_ids(ids: list[uuid.UUID]) -> list[uuid.UUID]:
@@ -49,8 +57,7 @@ class ContactCreate(Strict):
     job_title: ShortText = ""
     status: ContactStatus = "active"
     source: ShortText = ""
-    custom_fields: Annotated[dict[CustomKey, CustomValue],
-                             Field(max_length=CUSTOM_FIELDS_MAX)] = Field(default_factory=dict)
+    custom_fields: CustomFields = Field(default_factory=dict)
     list_ids: IdList = Field(default_factory=list)
     tag_ids: IdList = Field(default_factory=list)
 
@@ -66,7 +73,7 @@ class ContactPatch(Patch):
     job_title: ShortText = None
     status: ContactStatus = None
     source: ShortText = None
-    custom_fields: Annotated[dict[CustomKey, CustomValue], Field(max_length=CUSTOM_FIELDS_MAX)] = None
+    custom_fields: CustomFields = None
     list_ids: IdList = None
     tag_ids: IdList = None
 

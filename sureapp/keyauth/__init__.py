@@ -93,14 +93,16 @@ def require_ability(key: KeyContext, ability: str) -> None:
                          title="Forbidden", extra={"required_ability": ability})
 
 
-def finish(response, path: str | None = None):
+def finish(response, *paths: str | None):
     """after_request of a keyed surface: X-RateLimit-* from the budget this request was charged
-    to, the request-log entry (`path` may name what was called), and no caching."""
+    to, the request-log entries, and no caching. One entry per path given (a path may name what
+    was called; /mcp gives one per message of a batch, as it charged one unit each), else one."""
     budget = g.get("budget")
     if budget is not None:
         response.headers.update(budget.headers())
     key = g.get("key")
     if key is not None:
-        record_request(key, response.status_code, path)
+        for path in paths or (None,):
+            record_request(key, response.status_code, path)
     response.headers.setdefault("Cache-Control", "no-store")
     return response

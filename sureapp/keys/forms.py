@@ -1,7 +1,7 @@
 """Forms of the API Keys pages. They only parse input; the rules live in services.py."""
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, RadioField, SelectField, SelectMultipleField,
-                     StringField)
+from wtforms import (BooleanField, DateTimeLocalField, HiddenField, RadioField, SelectField,
+                     SelectMultipleField, StringField)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import ABILITIES, KEY_TYPES
@@ -46,14 +46,34 @@ class CreateKeyForm(KeyFieldsForm):
                            default="api", validate_choice=False)
 
 
-class EditKeyForm(KeyFieldsForm):
+class KeyChangeForm(FlaskForm):
+    """A change to an existing key: carries the key version the page showed, so the change
+    applies only to the key as the person saw it (services compare and set)."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        """The version posted. None if none was (a post not made from our pages: the change
+        applies to the key as it is now, still one at a time); -1, which never matches, for a
+        malformed one."""
+        value = (self.version.data or "").strip()
+        if not value:
+            return None
+        return int(value) if value.isdecimal() and len(value) < 12 else -1
+
+    def show(self, key) -> "KeyChangeForm":
+        self.version.data = str(key.version)
+        return self
+
+
+class EditKeyForm(KeyFieldsForm, KeyChangeForm):
     active = BooleanField("Active")
 
 
-class RegenerateKeyForm(FlaskForm):
+class RegenerateKeyForm(KeyChangeForm):
     grace = RadioField("Keep the old key working for", default="none", validate_choice=False,
                        choices=[(value, label) for value, label, _ in GRACE_PERIODS])
 
 
-class ConfirmForm(FlaskForm):
-    """Only the CSRF token: revoke, activate, end grace and delete."""
+class ConfirmForm(KeyChangeForm):
+    """Only the CSRF token and the key version: revoke, activate, end grace and delete."""

@@ -18,6 +18,7 @@ from ..models import KEY_TYPES, ApiKey, Role, Workspace
 from ..auth.sudo import require_sudo, sudo_required
 from ..security import shows_secret
 from ..timeutil import format_local, from_local, to_local, utcnow
+from ..validation import without_control_characters
 from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_errors,
                    workspace_view)
 from . import cli, services, state
@@ -54,7 +55,7 @@ class KeyFilters:
         status = args.get("status", "")
         key_type = args.get("type", "")
         page = args.get("page", "1")
-        search = "".join(c for c in args.get("search", "") if not services.has_unprintable(c))
+        search = without_control_characters(args.get("search", ""))
         return cls(
             search=search.strip()[:SEARCH_MAX_LENGTH],
             status=status if status in state.STATUS_FILTERS else "",
@@ -134,6 +135,24 @@ def _show_once(workspace, key: ApiKey, plaintext: str, title: str, created: bool
     if created:
         response.headers["HX-Trigger"] = "keysChanged"  # the table re-fetches with its filters
     return _no_store(response)
+
+
+def _changed_meanwhile(workspace, key_id, message: str):
+    """409 for a change that lost a race (services.KeyChanged): nothing was done; say so and
+    show the key as it is now (under htmx its row is refreshed, or removed if it is gone)."""
+    db.session.rollback()
+    try:
+        key = services.get_key(workspace, key_id)
+    except NotFound:
+        key = None
+    response = _dialog(workspace, "keys/_changed_meanwhile.html", "This key changed meanwhile",
+                       409, key=key, key_id=key_id, message=message, now=utcnow(),
+                       after_dialog="keys/_row_oob.html" if key is not None else None)
+    if is_htmx():
+        # Into the dialog root, whatever the form targeted (app.js swaps a 409 that says where).
+        response.headers["HX-Retarget"] = "#modal-root"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 def _expiry_utc(form, workspace: Workspace) -> datetime | None:
@@ -248,7 +267,7 @@ def describe_change(field: str, value, tz_name: str) -> str:
 # ---- edit -----------------------------------------------------------------------------------
 
 def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
-    form = EditKeyForm(formdata=None)
+    form = EditKeyForm(formdata=None).show(key)
     form.name.data = key.name
     form.abilities.data = key.ability_list
     local = to_local(key.expires_at, workspace.timezone)
@@ -279,12 +298,15 @@ def update(workspace, key_id):
                                          key.key_type, check_expiry=False)
         else:
             changes = services.update_key(key, form.name.data, form.abilities.data, expires_at,
-                                          form.active.data, **_actor())
+                                          form.active.data, **_actor(),
+                                          expected_version=form.expected_version())
             db.session.commit()
             if is_htmx():
                 return _row_response(workspace, key)
             flash(f"Saved changes to “{key.name}”." if changes else "Nothing changed.", "success")
             return redirect(_return_url(workspace, key))
+    except services.KeyChanged as exc:
+        return _changed_meanwhile(workspace, key_id, exc.message)
     except ValidationFailed as exc:
         db.session.rollback()
         show_form_errors(form, exc)
@@ -297,7 +319,8 @@ def update(workspace, key_id):
 def _confirm(workspace, key: ApiKey, action: str, status: int = 200):
     title, question, button, _ = CONFIRMABLE[action]
     return _dialog(workspace, "keys/_confirm_form.html", title, status, key=key, action=action,
-                   question=question.format(name=key.name), button=button, form=ConfirmForm())
+                   question=question.format(name=key.name), button=button,
+                   form=ConfirmForm().show(key))
 
 
 def _confirm_view(action):
@@ -313,14 +336,18 @@ def _action_view(action):
     @workspace_view(Role.MANAGER)
     def act(workspace, key_id):
         key = services.get_key(workspace, key_id)
-        if not ConfirmForm().validate_on_submit():
+        form = ConfirmForm()
+        if not form.validate_on_submit():
             return _confirm(workspace, key, action, 422)  # only a CSRF failure gets here
         name = key.name
-        if action == "delete":
-            require_sudo()
-            services.delete_key(key)
-        else:
-            CONFIRMABLE[action][3](key, **_actor())
+        try:
+            if action == "delete":
+                require_sudo()
+                services.delete_key(key, expected_version=form.expected_version())
+            else:
+                CONFIRMABLE[action][3](key, **_actor(), expected_version=form.expected_version())
+        except services.KeyChanged as exc:
+            return _changed_meanwhile(workspace, key_id, exc.message)
         db.session.commit()
         if is_htmx():
             return _row_response(workspace, key, deleted=action == "delete")
@@ -343,7 +370,7 @@ for _action in CONFIRMABLE:
 def confirm_regenerate(workspace, key_id):
     key = services.get_key(workspace, key_id)
     return _dialog(workspace, "keys/_regenerate_form.html", "Regenerate API key", key=key,
-                   form=RegenerateKeyForm(), now=utcnow())
+                   form=RegenerateKeyForm().show(key), now=utcnow())
 
 
 @bp.post("/<key_id>/regenerate")
@@ -358,7 +385,11 @@ def regenerate(workspace, key_id):
         except ValidationFailed as exc:
             show_form_errors(form, exc)
         else:
-            plaintext = services.regenerate_key(key, grace, **_actor())
+            try:
+                plaintext = services.regenerate_key(key, grace, **_actor(),
+                                                    expected_version=form.expected_version())
+            except services.KeyChanged as exc:
+                return _changed_meanwhile(workspace, key_id, exc.message)
             db.session.commit()
             return _show_once(workspace, key, plaintext, "Your regenerated API key",
                               created=False)
@@ -371,9 +402,13 @@ def regenerate(workspace, key_id):
 def end_grace(workspace, key_id):
     """Stop the previous key string now instead of at the end of its grace period."""
     key = services.get_key(workspace, key_id)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
         abort(400)
-    services.end_grace(key, **_actor())
+    try:
+        services.end_grace(key, **_actor(), expected_version=form.expected_version())
+    except services.KeyChanged as exc:
+        return _changed_meanwhile(workspace, key_id, exc.message)
     db.session.commit()
     if is_htmx():
         return _row_response(workspace, key)

@@ -2,17 +2,18 @@
 and the one place for the rules of creating, editing, revoking, regenerating and deleting keys."""
 import logging
 import time
-import unicodedata
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
+from sqlalchemy.orm.exc import StaleDataError
 
-from ..errors import NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
-from ..sqlutil import contains_text
+from ..sqlutil import contains_text, lock_rows
 from ..timeutil import counts_per_local_day, utcnow
+from ..validation import has_control_characters
 from . import keystring, state
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,6 @@ def normalize_abilities(abilities) -> str:
     return ",".join(a for a in ABILITIES if a in chosen)
 
 
-def has_unprintable(text: str) -> bool:
-    """Control characters (NUL breaks PostgreSQL) or lone surrogates (unencodable)."""
-    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
-
-
 def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: str = "api",
                         now: datetime | None = None, check_expiry: bool = True) -> tuple[str, str]:
     """(clean name, abilities string) or ValidationFailed listing every bad field."""
@@ -50,7 +46,7 @@ def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: 
     clean_name = (name or "").strip()
     if not clean_name:
         errors["name"] = ["Enter a name."]
-    elif has_unprintable(clean_name):
+    elif has_control_characters(clean_name):
         errors["name"] = ["Use visible characters only (no control characters)."]
     elif len(clean_name) > NAME_MAX_LENGTH:
         errors["name"] = [f"Use at most {NAME_MAX_LENGTH} characters "
@@ -115,6 +111,41 @@ def get_key(workspace: Workspace, key_id) -> ApiKey:
     return key
 
 
+class KeyChanged(Conflict):
+    """The key changed, or was deleted, after the caller last looked at it: nothing was done."""
+
+    def __init__(self, message: str = "This key changed meanwhile (someone edited, revoked, "
+                 "regenerated or deleted it). Reload to see it as it is now, then try again."):
+        super().__init__(message)
+
+
+def _claim(key: ApiKey, expected_version: int | None) -> ApiKey:
+    """Lock the key's row until the transaction ends and re-read it: the compare-and-set that
+    every change starts with, so concurrent changes to one key take turns and each sees the
+    one before it (any interleaving equals a serial order).
+
+    `expected_version` is the version the person acting last saw (forms carry it); a key that
+    moved on since, or is gone, raises KeyChanged. None skips that comparison (the change then
+    applies to the key as it is now, e.g. from the CLI).
+    """
+    key_id = inspect(key).identity[0]  # not key.id: that reloads an expired row, maybe gone
+    lock_rows(ApiKey, ApiKey.id == key_id)
+    fresh = db.session.scalars(select(ApiKey).where(ApiKey.id == key_id)
+                               .execution_options(populate_existing=True)).one_or_none()
+    if fresh is None or (expected_version is not None and fresh.version != expected_version):
+        raise KeyChanged()
+    return fresh
+
+
+def _write(key: ApiKey) -> None:
+    """Flush the change now; the UPDATE matches only the version read (version_id_col), so a
+    writer that slipped past the lock loses cleanly instead of overwriting."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise KeyChanged() from None
+
+
 def _set_status(key: ApiKey, active: bool, now: datetime) -> None:
     if active:
         key.status, key.revoked_at = "active", None
@@ -125,12 +156,15 @@ def _set_status(key: ApiKey, active: bool, now: datetime) -> None:
 
 
 def update_key(key: ApiKey, name, abilities, expires_at: datetime | None, active: bool,
-               actor: User | None = None, actor_label: str = "") -> dict:
+               actor: User | None = None, actor_label: str = "",
+               expected_version: int | None = None) -> dict:
     """Edit name, abilities, expiry and status; the key string never changes.
 
     Returns {field: {"from": old, "to": new}} for what changed (empty if nothing did). An
-    unchanged past expiry is accepted so that renaming an expired key still works.
+    unchanged past expiry is accepted so that renaming an expired key still works. KeyChanged
+    if the key is not at `expected_version` (see _claim).
     """
+    key = _claim(key, expected_version)
     now = utcnow()
     clean_name, clean_abilities = validate_key_fields(
         name, abilities, expires_at, key.key_type, now, check_expiry=expires_at != key.expires_at)
@@ -147,24 +181,31 @@ def update_key(key: ApiKey, name, abilities, expires_at: datetime | None, active
         _set_status(key, active, now)
     if changes:
         record_event(key, "edited", actor, actor_label, changes)
+        _write(key)
     return changes
 
 
-def revoke_key(key: ApiKey, actor: User | None = None, actor_label: str = "") -> bool:
+def revoke_key(key: ApiKey, actor: User | None = None, actor_label: str = "",
+               expected_version: int | None = None) -> bool:
     """Revoke at once (and end any grace period); False if it already was revoked."""
+    key = _claim(key, expected_version)
     if key.status == "revoked":
         return False
     _set_status(key, False, utcnow())
     record_event(key, "revoked", actor, actor_label)
+    _write(key)
     return True
 
 
-def activate_key(key: ApiKey, actor: User | None = None, actor_label: str = "") -> bool:
+def activate_key(key: ApiKey, actor: User | None = None, actor_label: str = "",
+                 expected_version: int | None = None) -> bool:
     """Make a revoked key work again; False if it already was active."""
+    key = _claim(key, expected_version)
     if key.status == "active":
         return False
     _set_status(key, True, utcnow())
     record_event(key, "activated", actor, actor_label)
+    _write(key)
     return True
 
 
@@ -177,13 +218,14 @@ def grace_period(choice: str) -> timedelta | None:
 
 
 def regenerate_key(key: ApiKey, grace: timedelta | None = None, actor: User | None = None,
-                   actor_label: str = "") -> str:
+                   actor_label: str = "", expected_version: int | None = None) -> str:
     """New string for the same key (name, abilities, expiry kept); returns the plaintext.
 
     Without grace the old string stops at once. With grace the old string keeps working until
     now + grace; a grace period still pending from an earlier regenerate ends now (one slot),
     and a revoked key gets none (its old string did not work anyway).
     """
+    key = _claim(key, expected_version)
     now = utcnow()
     plaintext = keystring.generate()
     keep_old = grace is not None and key.status == "active"
@@ -193,22 +235,37 @@ def regenerate_key(key: ApiKey, grace: timedelta | None = None, actor: User | No
     key.key_first4, key.key_last4 = keystring.display_parts(plaintext)
     record_event(key, "regenerated", actor, actor_label,
                  {"old_key_valid_until": _iso(key.previous_key_expires_at)})
+    _write(key)
     return plaintext
 
 
-def end_grace(key: ApiKey, actor: User | None = None, actor_label: str = "") -> bool:
+def end_grace(key: ApiKey, actor: User | None = None, actor_label: str = "",
+              expected_version: int | None = None) -> bool:
     """Stop the old string now instead of at the end of its grace period; False (no event) if
     no grace period was running."""
-    pending = state.key_grace_pending(key, utcnow())
-    key.previous_key_hash = key.previous_key_expires_at = None
-    if not pending:
+    key = _claim(key, expected_version)
+    if key.previous_key_hash is None:
         return False
-    record_event(key, "grace_ended", actor, actor_label)
-    return True
+    pending = state.key_grace_pending(key, utcnow())
+    key.previous_key_hash = key.previous_key_expires_at = None  # a lapsed one is cleared too
+    if pending:
+        record_event(key, "grace_ended", actor, actor_label)
+    _write(key)
+    return pending
 
 
 def _delete_keys_where(condition) -> int:
-    """Delete keys and, explicitly, their audit trail and request log (not left to FK cascades)."""
+    """Delete keys and, explicitly, their audit trail and request log (not left to FK cascades).
+
+    Matching keys are locked first and judged again, so a key changed concurrently (say,
+    activated while the purge runs) is judged as it is after that change, for its logs and
+    itself alike. Nothing matching: nothing locked, nothing written (the purge runs before
+    requests)."""
+    candidates = list(db.session.scalars(select(ApiKey.id).where(condition)))
+    if not candidates:
+        return 0
+    lock_rows(ApiKey, ApiKey.id.in_(candidates))
+    condition = condition & ApiKey.id.in_(candidates)
     ids = select(ApiKey.id).where(condition).scalar_subquery()
     db.session.execute(delete(ApiRequestLog).where(ApiRequestLog.api_key_id.in_(ids)))
     db.session.execute(delete(ApiKeyEvent).where(ApiKeyEvent.api_key_id.in_(ids)))
@@ -216,8 +273,10 @@ def _delete_keys_where(condition) -> int:
     return result.rowcount or 0
 
 
-def delete_key(key: ApiKey) -> None:
-    """Delete permanently, with its audit trail and request log."""
+def delete_key(key: ApiKey, expected_version: int | None = None) -> None:
+    """Delete permanently, with its audit trail and request log; KeyChanged (nothing deleted)
+    if the key is not at `expected_version`."""
+    key = _claim(key, expected_version)
     _delete_keys_where(ApiKey.id == key.id)
 
 

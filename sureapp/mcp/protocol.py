@@ -85,12 +85,10 @@ class ServerInfo:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the transport sends: an HTTP status and a JSON body (None: no body), and `label`,
-    what was asked for ("tools/call create_contact"), for the request log."""
+    """What the transport sends: an HTTP status and a JSON body (None: no body)."""
 
     status: int
     body: Any = None
-    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,8 @@ class Envelope:
 
 
 def describe(message: Any) -> str:
-    """"tools/call create_contact", "ping", … for a message; "" when it has no method."""
+    """"tools/call create_contact", "ping", … for a message (what the request log shows); ""
+    when it has no method."""
     if not isinstance(message, dict) or not isinstance(message.get("method"), str):
         return ""
     params = message.get("params")
@@ -181,17 +180,15 @@ class Dispatcher:
 
     def answer(self, envelope: Envelope) -> Reply:
         """Handle every message of a body that `read` accepted."""
-        label = ", ".join(filter(None, map(describe, envelope.messages)))
-        label = f"batch: {label}" if envelope.is_batch else label
         responses = [r for r in (self._handle_message(m, envelope.version)
                                  for m in envelope.messages) if r]
         if not responses:
-            return Reply(202, label=label)  # only notifications or responses: nothing to say
+            return Reply(202)  # only notifications or responses: nothing to say
         if envelope.is_batch:
-            return Reply(200, responses, label)
+            return Reply(200, responses)
         # A message that is not JSON-RPC at all is an HTTP-level bad request.
         invalid = responses[0].get("error", {}).get("code") == INVALID_REQUEST
-        return Reply(400 if invalid else 200, responses[0], label)
+        return Reply(400 if invalid else 200, responses[0])
 
     @staticmethod
     def _invalid(message: str, data: Any = None) -> Reply:

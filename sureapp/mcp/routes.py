@@ -2,21 +2,22 @@
 application/json (or 202 for notifications); no SSE stream is offered, so GET and DELETE get 405.
 
 Per request: Origin (403) → method (405) → keyauth's key resolution with surface "mcp" (401) →
-the key's rate-limit budget (429) → Accept (406) → Content-Type (415) → protocol.Dispatcher.
+Accept (406) → Content-Type (415) → body size (413) → protocol.Dispatcher.read → the key's
+budget, one unit per message (429 for the whole body) → protocol.Dispatcher.answer.
 HTTP-level rejections carry a JSON-RPC error with no id, as the transport spec allows, so MCP
 clients can show the reason; the request log records every authenticated request.
 """
-import logging
 
 from flask import Blueprint, current_app, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import faults, keyauth
+from ..errorlog import log_unexpected
 from ..problems import ApiProblem
-from .protocol import INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Reply, ServerInfo
+from .protocol import (INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Envelope, Reply, ServerInfo,
+                       describe)
 from .tools import WorkspaceTools, server_instructions
 
-log = logging.getLogger(__name__)
 
 bp = Blueprint("mcp", __name__)
 
@@ -83,26 +84,50 @@ def endpoint():
                                    headers={"Allow": "POST"})
     try:
         key = keyauth.authenticate(request, surface="mcp")
-        keyauth.charge(key)
     except ApiProblem as problem:
         return _problem_response(problem)
-    if not _accepts_json():
-        return _rpc_error_response(406, "Not acceptable: the client must accept application/json.")
-    if request.mimetype != "application/json":
-        return _rpc_error_response(415, "Unsupported media type: send the JSON-RPC message with "
-                                        "'Content-Type: application/json'.")
-    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH (handled below)
     dispatcher = Dispatcher(
         ServerInfo(SERVER_NAME, SERVER_VERSION, title="sureapp",
                    instructions=server_instructions(key, key.workspace)),
         WorkspaceTools(key, key.workspace),
-        log_exception=lambda exc: log.error("MCP request failed", exc_info=exc),
+        log_exception=log_unexpected,
         reraise=faults.UNAVAILABLE_ERRORS,
     )
-    envelope = dispatcher.read(body, request.headers.get("MCP-Protocol-Version"))
-    reply = envelope if isinstance(envelope, Reply) else dispatcher.answer(envelope)
-    g.mcp_label = reply.label
-    return _reply_response(reply)
+    refusal, envelope = _read_body(dispatcher)
+    # One budget unit per message: a batch is charged whole before any of its messages runs,
+    # and refused whole (429, nothing charged, nothing done) when fewer units are left. A body
+    # refused as a whole (not JSON, too large, an oversized batch…) costs one unit.
+    messages = envelope.messages if isinstance(envelope, Envelope) else ()
+    try:
+        keyauth.charge(key, max(len(messages), 1))
+    except ApiProblem as problem:
+        return _problem_response(problem)
+    if refusal is not None:
+        return refusal
+    if isinstance(envelope, Reply):
+        return _reply_response(envelope)
+    g.mcp_calls = [describe(m) for m in messages]  # one request-log row each (finish)
+    return _reply_response(dispatcher.answer(envelope))
+
+
+def _read_body(dispatcher: Dispatcher):
+    """(an HTTP refusal, None) or (None, what Dispatcher.read made of the body)."""
+    if not _accepts_json():
+        return _rpc_error_response(406, "Not acceptable: the client must accept "
+                                        "application/json."), None
+    if request.mimetype != "application/json":
+        return _rpc_error_response(415, "Unsupported media type: send the JSON-RPC message "
+                                        "with 'Content-Type: application/json'."), None
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return _too_large(), None
+    return None, dispatcher.read(body, request.headers.get("MCP-Protocol-Version"))
+
+
+def _too_large():
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return _rpc_error_response(413, f"The request body is larger than {limit} bytes.")
 
 
 def _reply_response(reply: Reply):
@@ -117,9 +142,10 @@ def _reply_response(reply: Reply):
 
 @bp.after_request
 def finish(response):
-    # The key's request log says what was called, e.g. "/mcp tools/call create_contact".
-    label = g.pop("mcp_label", "")
-    return keyauth.finish(response, f"{request.path} {label}" if label else None)
+    # The key's request log says what was called, e.g. "/mcp tools/call create_contact": one
+    # row per message of the body (each was charged), one row for a body refused as a whole.
+    calls = g.pop("mcp_calls", ())
+    return keyauth.finish(response, *(f"{request.path} {c}" if c else None for c in calls))
 
 
 @bp.errorhandler(Exception)
@@ -128,11 +154,10 @@ def unexpected(exc: Exception):
         return faults.database_unavailable(exc)
     if isinstance(exc, HTTPException):  # e.g. 413 while reading the body
         status = exc.code or 400
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        message = (f"The request body is larger than {limit} bytes." if status == 413
-                   else exc.description or exc.name)
-        return _rpc_error_response(status, message)
-    log.exception("unhandled error on %s %s", request.method, request.path)
+        if status == 413:
+            return _too_large()
+        return _rpc_error_response(status, exc.description or exc.name)
+    log_unexpected(exc)
     return _rpc_error_response(500, "Internal error; the request was not applied.",
                                code=INTERNAL_ERROR)
 

@@ -17,6 +17,7 @@ from ..keyauth import KeyContext, require_ability
 from ..operations import API_PREFIX, Caller, Operation, find
 from ..problems import ApiProblem
 from ..schema_types import Strict, validation_errors
+from ..validation import json_tree_problem
 from .protocol import InvalidArguments, ToolFailed, UnknownTool, at_least
 
 
@@ -145,6 +146,11 @@ class WorkspaceTools:
             raise ToolFailed(f"Not allowed: {problem.detail}",
                              {"required_ability": found.ability,
                               "key_abilities": self.key.ability_list}) from None
+        problem = json_tree_problem(arguments)
+        if problem is not None:  # what no field may hold, as the API refuses it (validation.py)
+            raise InvalidArguments(f"Invalid arguments for {name}: {problem.path or 'arguments'}: "
+                                   f"{problem.message}",
+                                   {problem.path or "arguments": [problem.message]})
         try:
             parsed = found.arguments.model_validate(arguments)
         except ValidationError as exc:

@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -41,9 +41,15 @@ class ApiKey(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = created_at_column()
+    # Bumped by every change through the ORM; an UPDATE matches only the version it read, so
+    # two changes can never silently overwrite each other (keys/services.py: compare-and-set).
+    # Last Used is written around it (usage/recorder.py), so using a key never conflicts.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
 
     workspace = relationship("Workspace")
     created_by = relationship("User")
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def ability_list(self) -> list[str]:
@@ -52,11 +58,6 @@ class ApiKey(db.Model):
     @property
     def masked(self) -> str:
         return f"{self.key_first4}…{self.key_last4}"
-
-    def is_expired_at(self, now: datetime) -> bool:
-        # Kept only for api/auth.py until keyauth calls sureapp.keys.state.refusal; the key-state
-        # rule itself lives in sureapp/keys/state.py.
-        return self.expires_at is not None and self.expires_at <= now
 
 
 class ApiKeyEvent(db.Model):

@@ -8,7 +8,7 @@ from ..models import Organization, OrgMembership, Role, Workspace
 from ..timeutil import is_valid_timezone
 from . import services
 from .access import parse_uuid
-from .text import has_control_characters
+from ..validation import has_control_characters
 
 
 def find_org(ref: str) -> Organization | None:

@@ -22,7 +22,7 @@ from ..models import (Invitation, Organization, OrgMembership, Role, User, Works
                       WorkspaceMembership)
 from ..timeutil import is_valid_timezone, utcnow
 from .access import org_role, parse_uuid, workspace_role
-from .text import has_control_characters
+from ..validation import has_control_characters
 
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_CONTACT_ALLOCATION = 2_000_000_000  # fits a 32-bit INTEGER column on every database

@@ -5,10 +5,10 @@ import uuid
 import pytest
 
 import sureapp.api.routes  # noqa: F401  (declares every operation)
-from sureapp.api.operations import MAX_JSON_DEPTH
 from sureapp.operations import OPERATIONS
 from sureapp.extensions import db
 from sureapp.models import Automation, Campaign, Contact, ContactList, Tag
+from sureapp.validation import MAX_JSON_DEPTH, NON_FINITE_NUMBER
 
 from .conftest import assert_problem
 
@@ -59,7 +59,8 @@ def test_bad_bodies(api, ids, op):
     assert "not valid JSON" in assert_problem(send(data="{\"a\": ", headers=ctype), 400)["detail"]
     assert_problem(send(data=b"\xff\xfe{}", headers=ctype), 400)
     assert_problem(send(data="", headers=ctype), 400)
-    assert_problem(send(data='{"x": NaN}', headers=ctype), 400)
+    assert assert_problem(send(data='{"x": NaN}', headers=ctype), 422)["errors"] == {
+        "x": [NON_FINITE_NUMBER]}
     assert_problem(send(data="email=a@example.com",
                         headers={"Content-Type": "application/x-www-form-urlencoded"}), 415)
     assert_problem(send(data="{}"), 415)  # no content type at all

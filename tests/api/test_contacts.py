@@ -1,5 +1,6 @@
 """Contacts through the API: CRUD, normalization, uniqueness, pagination, filters, bulk upsert,
 the contact allocation (also under concurrent writers) and the timeline."""
+import json
 import threading
 import uuid
 from datetime import timedelta
@@ -129,6 +130,39 @@ def test_bulk_upsert_reports_each_row_in_one_transaction(api, workspace):
     new = api.get(f"/contacts/{report['results'][1]['id']}").get_json()
     assert new["list_ids"] == [vip]
     assert db.session.query(Contact).count() == 2
+
+
+def test_bulk_update_writes_what_patch_writes(api):
+    """The bulk path (Core) and PATCH (ORM) must leave the same rows and the same timeline."""
+    vip, news, hot = (api.post(path, json={"name": name}).get_json()["id"] for path, name in (
+        ("/lists", "VIP"), ("/lists", "News"), ("/tags", "Hot")))
+    twins = []
+    for email in ("patched@example.com", "bulked@example.com"):
+        twins.append(api.post("/contacts", json={"email": email, "first_name": "Old",
+                                                 "custom_fields": {"a": 1},
+                                                 "list_ids": [vip]}).get_json())
+    change = {"first_name": "New", "custom_fields": {"a": 2, "b": "x"}, "list_ids": [news],
+              "tag_ids": [hot]}
+    patched = api.patch(f"/contacts/{twins[0]['id']}", json=change).get_json()
+    report = api.post("/contacts/bulk", json={"contacts": [
+        {"email": "BULKED@example.com", **change},
+        {"email": "patched@example.com", "first_name": "New"},  # nothing changes: no entry
+    ]}).get_json()
+    assert [r["status"] for r in report["results"]] == ["updated", "updated"]
+    bulked = api.get(f"/contacts/{twins[1]['id']}").get_json()
+    same = ("first_name", "custom_fields", "list_ids", "tag_ids", "last_name", "status")
+    assert {k: bulked[k] for k in same} == {k: patched[k] for k in same}
+    stored = db.session.get(Contact, uuid.UUID(twins[1]["id"]))
+    db.session.refresh(stored)
+    assert stored.updated_at > stored.created_at
+
+    def timeline(contact_id):
+        return sorted((e.action, json.dumps(e.changes, sort_keys=True)) for e in db.session.scalars(
+            select(ContactEvent).where(ContactEvent.contact_id == uuid.UUID(contact_id),
+                                       ContactEvent.action != "created")))
+    assert timeline(twins[1]["id"]) == timeline(twins[0]["id"])
+    assert ("list_removed", json.dumps({"list": {"id": vip, "name": "VIP"}}, sort_keys=True)) \
+        in timeline(twins[1]["id"])
 
 
 def test_bulk_of_1000_rows_is_accepted(api):

@@ -289,3 +289,28 @@ def test_every_action_works_without_javascript(browser, live_server, manager, ma
         expect(row(page, "No-JS key")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_a_revoke_that_lost_a_race_is_explained_in_the_dialog(page, live_server, browser_login,
+                                                                manager):
+    user, workspace = manager
+    key, _ = services.create_key(workspace, "Zapier", ["read"])
+    db.session.commit()
+    browser_login(page, user.email)
+    page.goto(keys_page_url(live_server, workspace))
+    row(page, "Zapier").get_by_role("link", name="Revoke").click()
+    confirm = page.get_by_role("dialog", name="Revoke API key")
+    expect(confirm).to_be_visible()
+    # Meanwhile, in another tab, someone regenerates it.
+    services.regenerate_key(db.session.get(ApiKey, key.id))
+    db.session.commit()
+    confirm.get_by_role("button", name="Revoke key").click()
+    conflict = page.get_by_role("dialog", name="This key changed meanwhile")
+    expect(conflict).to_be_visible()
+    expect(conflict.get_by_role("alert")).to_contain_text("Reload to see it as it is now")
+    expect(page.locator("#flashes .flash-error")).to_have_count(0)  # not a generic error
+    assert reload_key(key.id).status == "active"
+    fresh = reload_key(key.id)
+    expect(row(page, "Zapier")).to_contain_text(fresh.masked)  # the row shows the new string
+    conflict.get_by_role("button", name="Got it").click()
+    expect(conflict).to_have_count(0)

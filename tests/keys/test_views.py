@@ -603,3 +603,68 @@ def test_keys_revoked_30_days_ago_are_purged_on_the_next_request(app, client, lo
     client.get(f"/w/{workspace.id}/settings/api-keys")
     db.session.expire_all()
     assert db.session.get(ApiKey, later.id) is None
+
+
+# ---- a change that lost a race ---------------------------------------------------------------
+
+VERSION_IN_FORM = re.compile(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="version"')
+
+
+def version_shown(html: str) -> str:
+    match = VERSION_IN_FORM.search(html)
+    assert match, "every key-changing form carries the key's version"
+    return match.group(1) or match.group(2)
+
+
+# (dialog or page that shows the form, action posted from it, form data besides the version)
+FORMS = [("/{key}/revoke", "/{key}/revoke", {}),
+         ("/{key}/regenerate", "/{key}/regenerate", {"grace": "1h"}),
+         ("/{key}/edit", "/{key}", {"name": "Renamed", "abilities": ["read"], "active": "y"}),
+         ("/{key}/delete", "/{key}/delete", {}),
+         ("/{key}", "/{key}/end-grace", {})]
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+@pytest.mark.parametrize("shown, posted, data", FORMS, ids=[f[1] for f in FORMS])
+def test_a_change_that_lost_a_race_says_so_and_changes_nothing(client, login, setup, htmx,
+                                                                shown, posted, data):
+    workspace, users, key = setup
+    login(users["manager"])
+    page = call(client, workspace, key, "GET", shown, None, HX if htmx and shown != "/{key}" else None)
+    version = version_shown(page.get_data(as_text=True))
+    services.update_key(key, "Changed by someone else", ["read"], None, True)  # meanwhile
+    db.session.commit()
+    before = snapshot(key.id)
+    response = call(client, workspace, key, "POST", posted, {**data, "version": version},
+                    HX if htmx else None)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "This key changed meanwhile" in html and "Reload" in html
+    assert "Changed by someone else" in html  # the key as it is now
+    assert snapshot(key.id) == before
+    if htmx:
+        assert response.headers["HX-Retarget"] == "#modal-root"
+        assert f'<tr id="key-row-{key.id}" hx-swap-oob="true">' in html  # its row refreshed
+    else:
+        assert "<html" in html
+
+
+def test_a_change_posted_with_the_current_version_applies(client, login, setup):
+    workspace, users, key = setup
+    login(users["manager"])
+    version = version_shown(call(client, workspace, key, "GET", "/{key}/revoke", None, HX)
+                            .get_data(as_text=True))
+    response = call(client, workspace, key, "POST", "/{key}/revoke", {"version": version}, HX)
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(ApiKey, key.id).status == "revoked"
+
+
+@pytest.mark.parametrize("version", ["abc", "-1", "1e3", "9" * 40])
+def test_a_malformed_version_is_a_conflict_not_a_crash(client, login, setup, version):
+    workspace, users, key = setup
+    before = snapshot(key.id)
+    login(users["manager"])
+    response = call(client, workspace, key, "POST", "/{key}/revoke", {"version": version}, HX)
+    assert response.status_code == 409
+    assert snapshot(key.id) == before

@@ -388,7 +388,8 @@ def test_a_bug_in_a_tool_is_an_internal_error_and_its_writes_are_rolled_back(
     assert response.status_code == 200
     assert response.get_json()["error"]["code"] == -32603
     assert "boom" not in response.get_data(as_text=True)  # no internals leak to the client
-    assert "MCP request failed" in caplog.text
+    # Logged as its type and route (errorlog.py), never with its message.
+    assert "builtins.RuntimeError on POST /mcp" in caplog.text and "boom" not in caplog.text
     assert count(Contact) == 0
 
 
