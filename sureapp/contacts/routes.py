@@ -19,12 +19,12 @@ from ..timeutil import utcnow
 from ..web import (NavItem, api_keys_url, is_htmx, redirect_to, register_nav, render_page_or_fragment,
                    workspace_view)
 from . import bulk, lists, services, tags
-from .query import count_matching
 from .browse import fetch_page, parse_table
 from .csv_export import export_rows
 from .forms import (BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm,
                     show_domain_error, validated)
 from .permissions import DELETE, VIEW_AND_EDIT, can_delete
+from .query import count_matching
 from .schemas import ContactCreate, ContactPatch
 
 bp = Blueprint("contacts", __name__, url_prefix="/w/<workspace_id>/contacts")
