@@ -1,6 +1,7 @@
 """GET /api/v1/contacts?limit=100: the first page against a page 90 % deep into the workspace's
 contacts (a cursor, as a client walking the list would hold). Keyset pagination should make both
 cost the same."""
+from sureapp.contacts.query import NEWEST_FIRST
 from sureapp.pagination import encode_cursor
 
 from ..client import request_json
@@ -12,7 +13,7 @@ PAGE = 100
 
 def run(bench) -> list[Result]:
     base = f"{bench.sureapp().url}/api/v1/contacts?limit={PAGE}"
-    deep = f"{base}&cursor={encode_cursor(*bench.seed.deep_contact)}"
+    deep = f"{base}&cursor={encode_cursor(NEWEST_FIRST, list(bench.seed.deep_contact))}"
     headers = bench.api_headers()
     for url in (base, deep):  # both must be full pages, or the comparison means nothing
         status, body = request_json("GET", url, headers)

@@ -20,7 +20,7 @@ def _csv(rows: int) -> bytes:
 
 def run(bench) -> list[Result]:
     from sureapp.contacts import bulk, csv_import
-    from sureapp.contacts.browse import ContactFilter
+    from sureapp.contacts.query import ContactFilter
     from sureapp.contacts.schemas import TagCreate
     from sureapp.contacts.tags import create_tag
     from sureapp.extensions import db

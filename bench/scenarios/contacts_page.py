@@ -13,19 +13,21 @@ TARGET_PAGE = 500
 
 def _cursor_for_page(bench, page_number: int) -> tuple[str, int]:
     """The cursor the "Next" link of page `page_number - 1` carries (newest first)."""
-    from sureapp.contacts.browse import PAGE_SIZE, ContactFilter, encode_cursor, ordered
+    from sureapp.contacts.browse import PAGE_SIZE
+    from sureapp.contacts.query import NEWEST_FIRST
     from sureapp.extensions import db
     from sureapp.models import Contact
+    from sureapp.pagination import encode_cursor
 
     with bench.app().app_context():
         total = bench.settings.contacts
         # Smoke runs have few contacts: go as deep as the data allows.
         page_number = min(page_number, max(total // PAGE_SIZE, 2))
         offset = (page_number - 1) * PAGE_SIZE - 1  # the last row of the previous page
-        flt = ContactFilter()
-        last = db.session.scalar(ordered(select(Contact).where(
-            Contact.workspace_id == bench.seed.workspace_id), flt).offset(offset).limit(1))
-        cursor = encode_cursor(last, flt, "after")
+        last = db.session.scalar(select(Contact).where(
+            Contact.workspace_id == bench.seed.workspace_id)
+            .order_by(*NEWEST_FIRST.order_by()).offset(offset).limit(1))
+        cursor = encode_cursor(NEWEST_FIRST, NEWEST_FIRST.values_of(last))
         db.session.remove()
     return cursor, page_number
 

@@ -11,7 +11,7 @@ def run(bench) -> list[Result]:
     server = bench.sureapp()
     cookie = login(server.url, bench.seed.user_email, bench.seed.password)
     headers = {"Cookie": cookie, "HX-Request": "true"}
-    urls = {size: f"{server.url}/w/{workspace}/settings/api-keys?q={QUERY}"
+    urls = {size: f"{server.url}/w/{workspace}/settings/api-keys?search={QUERY}"
             for size, workspace in (("big", bench.seed.workspace_id),
                                     ("small", bench.seed.small_workspace_id))}
     for url in urls.values():

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from ..errors import NotFound
 from ..extensions import db
 from ..models import Automation, Workspace
-from ..pagination import Page, keyset_page
+from ..pagination import Page, keyset_page, newest_first
 from .schemas import AutomationCreate, AutomationPatch, AutomationQuery
 
 
@@ -22,7 +22,7 @@ def list_automations(workspace: Workspace, query: AutomationQuery) -> Page[Autom
         stmt = stmt.where(Automation.status == query.status)
     if query.trigger:
         stmt = stmt.where(Automation.trigger == query.trigger)
-    return keyset_page(stmt, Automation, query.limit, query.cursor)
+    return keyset_page(stmt, newest_first(Automation), query.limit, query.cursor)
 
 
 def create_automation(workspace: Workspace, data: AutomationCreate) -> Automation:

@@ -7,7 +7,7 @@ from ..contacts.groups import LISTS
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Campaign, Workspace
-from ..pagination import Page, keyset_page
+from ..pagination import Page, keyset_page, newest_first
 from .schemas import CampaignCreate, CampaignPatch, CampaignQuery
 
 FIELDS = ("name", "subject", "from_name", "from_email", "content_html", "status", "scheduled_at")
@@ -26,7 +26,7 @@ def list_campaigns(workspace: Workspace, query: CampaignQuery) -> Page[Campaign]
         Campaign.workspace_id == workspace.id)
     if query.status:
         stmt = stmt.where(Campaign.status == query.status)
-    return keyset_page(stmt, Campaign, query.limit, query.cursor)
+    return keyset_page(stmt, newest_first(Campaign), query.limit, query.cursor)
 
 
 def _apply(workspace: Workspace, campaign: Campaign, data, fields: set[str]) -> None:

@@ -1,198 +1,132 @@
-"""The contacts table's queries: filters, sorting and keyset pagination (no OFFSET, so page 500
-costs what page 1 costs), shared by the page, bulk "all matching" selections and CSV export."""
-import base64
-import binascii
-import json
+"""The Contacts table as the URL describes it: the filter (read into contacts/query.py's
+ContactFilter, so the page matches exactly what the API and MCP match), the sort column and
+direction, and the page. Input the page cannot use is reported inline and ignored, never a 500.
+"""
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask import abort
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..errors import NotFound
 from ..extensions import db
-from ..models import CONTACT_STATUSES, Contact, ContactList, Tag, Workspace, list_members, tag_members
-from ..sqlutil import contains_text
+from ..models import CONTACT_STATUSES, Contact, Workspace
+from ..pagination import InvalidCursor, Page
 from ..tenancy.access import parse_uuid
-from ..web import load_in_workspace_or_404
+from ..timeutil import from_local
+from .query import (DEFAULT_DIRECTION, SORT_COLUMNS, ContactFilter, check_groups, ordering,
+                    page_of_contacts)
 
 PAGE_SIZE = 50
 MAX_SEARCH_LENGTH = 200
-
-# Sort name → the columns that order it (the id last breaks ties, so every row has one place).
-# Each tuple is backed by an index that starts with workspace_id (see models/contacts.py).
-SORTS: dict[str, tuple] = {
-    "created": (Contact.created_at, Contact.id),
-    "name": (Contact.first_name, Contact.last_name, Contact.id),
-    "email": (Contact.email, Contact.id),
-    "company": (Contact.company, Contact.id),
-}
-DEFAULT_DIRECTION = {"created": "desc", "name": "asc", "email": "asc", "company": "asc"}
+BAD_DATE = "Enter the “Created since” date as YYYY-MM-DD; that filter was not applied."
+BAD_CURSOR = "That page link is out of date or damaged, so the first page is shown."
 
 
 @dataclass(frozen=True)
-class ContactFilter:
-    """What the user asked to see; every field comes from the query string and is validated."""
+class ContactTable:
+    """What the user asked to see: the filter, how it is sorted, and what the URL said that
+    could not be used (`notices`, shown above the table)."""
 
-    search: str = ""
-    status: str = ""
-    list_id: uuid.UUID | None = None
-    tag_id: uuid.UUID | None = None
+    filter: ContactFilter = ContactFilter()
+    since: date | None = None  # the "Created since" date as entered (workspace timezone)
     sort: str = "created"
     direction: str = "desc"
+    cursor: str = ""  # the page shown ("" for the first), never part of query_args()
+    notices: tuple[str, ...] = ()
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.search or self.status or self.list_id or self.tag_id)
+        return self.filter.is_filtered
+
+    @property
+    def ordering(self):
+        return ordering(self.sort, self.direction)
 
     def query_args(self, **overrides) -> dict:
-        """The filter as URL parameters (defaults left out), for links that keep it."""
+        """The table as URL parameters (defaults left out), for links that keep it."""
+        flt = self.filter
         values = {
-            "q": self.search, "status": self.status,
-            "list": str(self.list_id) if self.list_id else "",
-            "tag": str(self.tag_id) if self.tag_id else "",
+            "q": flt.search or "", "status": flt.status or "",
+            "list": str(flt.list_id) if flt.list_id else "",
+            "tag": str(flt.tag_id) if flt.tag_id else "",
+            "since": self.since.isoformat() if self.since else "",
             "sort": self.sort if self.sort != "created" else "",
             "dir": self.direction if self.direction != DEFAULT_DIRECTION[self.sort] else "",
         }
         values.update(overrides)
         return {k: v for k, v in values.items() if v}
 
-    def sorted_by(self, sort: str) -> "ContactFilter":
-        """The filter re-sorted by a column header: same column flips direction."""
+    def sorted_by(self, sort: str) -> "ContactTable":
+        """The table re-sorted by a column header: same column flips direction."""
         if sort == self.sort:
             return replace(self, direction="asc" if self.direction == "desc" else "desc")
         return replace(self, sort=sort, direction=DEFAULT_DIRECTION[sort])
 
 
-def parse_filter(args: MultiDict, workspace: Workspace) -> ContactFilter:
-    """Read the filter from request args; unknown values fall back to defaults, and a list or
-    tag id that isn't this workspace's is a 404 (never a silent look into another workspace)."""
+def start_of_day_utc(day: date, tz_name: str) -> datetime:
+    """The first instant of a local day, as the ContactFilter's exclusive `created_after`:
+    one microsecond (the stored resolution) before local midnight, so midnight itself counts."""
+    return from_local(datetime.combine(day, datetime.min.time()), tz_name) - timedelta(microseconds=1)
+
+
+def parse_table(args: MultiDict, workspace: Workspace) -> ContactTable:
+    """Read the table from request args. Unknown sorts and statuses fall back to the defaults,
+    a bad date is a notice; a list or tag id that isn't this workspace's is a 404 (never a
+    silent look into another workspace)."""
     sort = args.get("sort", "created")
-    if sort not in SORTS:
+    if sort not in SORT_COLUMNS:
         sort = "created"
     direction = args.get("dir") or DEFAULT_DIRECTION[sort]
     if direction not in ("asc", "desc"):
         direction = DEFAULT_DIRECTION[sort]
     status = args.get("status", "")
-    return ContactFilter(
+    notices = []
+    since = created_after = None
+    if args.get("since"):
+        try:
+            since = date.fromisoformat(args["since"])
+            created_after = start_of_day_utc(since, workspace.timezone)
+        except (ValueError, OverflowError):
+            since = None
+            notices.append(BAD_DATE)
+    flt = ContactFilter(
         search=args.get("q", "").strip()[:MAX_SEARCH_LENGTH],
-        status=status if status in CONTACT_STATUSES else "",
-        list_id=_owned_id(ContactList, args.get("list"), workspace),
-        tag_id=_owned_id(Tag, args.get("tag"), workspace),
-        sort=sort,
-        direction=direction,
+        status=status if status in CONTACT_STATUSES else None,
+        list_id=_id_or_404(args.get("list")),
+        tag_id=_id_or_404(args.get("tag")),
+        created_after=created_after,
     )
-
-
-def _owned_id(model, raw: str | None, workspace: Workspace) -> uuid.UUID | None:
-    return load_in_workspace_or_404(model, workspace, raw).id if raw else None
-
-
-def filtered(workspace: Workspace, flt: ContactFilter, *columns) -> Select:
-    """SELECT of the workspace's contacts (or of `columns`) that match the filter, unordered."""
-    query = select(*(columns or (Contact,))).where(Contact.workspace_id == workspace.id)
-    if flt.status:
-        query = query.where(Contact.status == flt.status)
-    if flt.list_id:
-        query = query.where(Contact.id.in_(
-            select(list_members.c.contact_id).where(list_members.c.list_id == flt.list_id)))
-    if flt.tag_id:
-        query = query.where(Contact.id.in_(
-            select(tag_members.c.contact_id).where(tag_members.c.tag_id == flt.tag_id)))
-    if flt.search:
-        columns = [Contact.email, Contact.first_name, Contact.last_name, Contact.company]
-        if " " in flt.search:  # "ana lima" spans both name columns
-            columns.append(Contact.first_name + " " + Contact.last_name)
-        query = query.where(or_(*(contains_text(col, flt.search) for col in columns)))
-    return query
-
-
-def ordered(query: Select, flt: ContactFilter, reverse: bool = False) -> Select:
-    descending = (flt.direction == "desc") != reverse
-    return query.order_by(*(col.desc() if descending else col.asc() for col in SORTS[flt.sort]))
-
-
-def count_matching(workspace: Workspace, flt: ContactFilter) -> int:
-    # count(*), not count(id): the (workspace_id, …) indexes cover it without reading rows.
-    return db.session.scalar(filtered(workspace, flt, func.count()))
-
-
-# ---- keyset cursors -----------------------------------------------------------------------------
-
-def _sort_values(contact: Contact, flt: ContactFilter) -> list:
-    return [getattr(contact, col.key) for col in SORTS[flt.sort]]
-
-
-def encode_cursor(contact: Contact, flt: ContactFilter, direction: str) -> str:
-    """Opaque token: the sort values of the row to continue from, and which way to go."""
-    values = [v.isoformat() if isinstance(v, datetime) else str(v) for v in _sort_values(contact, flt)]
-    raw = json.dumps({"s": flt.sort, "d": direction, "v": values}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(token: str, flt: ContactFilter) -> tuple[str, list] | None:
-    """(direction, values) or None for a missing, tampered or stale (other sort) cursor."""
-    if not token:
-        return None
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if data["s"] != flt.sort or data["d"] not in ("after", "before"):
-            return None
-        columns = SORTS[flt.sort]
-        if len(data["v"]) != len(columns):
-            return None
-        values = []
-        for col, raw in zip(columns, data["v"]):
-            if col is Contact.created_at:
-                values.append(datetime.fromisoformat(raw))
-            elif col is Contact.id:
-                values.append(uuid.UUID(raw))
-            else:
-                values.append(str(raw))
-        return data["d"], values
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+        check_groups(workspace, flt)
+    except NotFound:
+        abort(404)
+    return ContactTable(filter=flt, since=since, sort=sort, direction=direction,
+                        cursor=args.get("cursor", ""), notices=tuple(notices))
+
+
+def _id_or_404(raw: str | None) -> uuid.UUID | None:
+    if not raw:
         return None
+    ident = parse_uuid(raw)
+    if ident is None:
+        abort(404)
+    return ident
 
 
-@dataclass
-class Page:
-    contacts: list[Contact]
-    next_cursor: str | None
-    prev_cursor: str | None
-
-
-def fetch_page(workspace: Workspace, flt: ContactFilter, cursor: str = "",
-               page_size: int = PAGE_SIZE, options: tuple = ()) -> Page:
-    """One page after (or before) the cursor, using the sort's index instead of OFFSET."""
-    decoded = decode_cursor(cursor, flt)
-    query = filtered(workspace, flt)
-    backwards = decoded is not None and decoded[0] == "before"
-    if decoded:
-        keys = tuple_(*SORTS[flt.sort])
-        values = tuple_(*decoded[1])
-        # Rows strictly past the cursor in the direction of travel.
-        forward_is_greater = (flt.direction == "asc") != backwards
-        query = query.where(keys > values if forward_is_greater else keys < values)
-    rows = list(db.session.scalars(
-        ordered(query, flt, reverse=backwards).options(*options).limit(page_size + 1)))
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    if backwards:
-        rows.reverse()
-    has_next = more if not backwards else True
-    has_prev = (decoded is not None) if not backwards else more
-    return Page(
-        contacts=rows,
-        next_cursor=encode_cursor(rows[-1], flt, "after") if rows and has_next else None,
-        prev_cursor=encode_cursor(rows[0], flt, "before") if rows and has_prev else None,
-    )
-
-
-def matching_ids(workspace: Workspace, flt: ContactFilter) -> Select:
-    """SELECT of the matching contact ids, for bulk operations on "all N matching"."""
-    return filtered(workspace, flt, Contact.id)
+def fetch_page(workspace: Workspace, table: ContactTable,
+               options: tuple = ()) -> tuple[Page[Contact], ContactTable]:
+    """The page the table's cursor points at, in its sort; a cursor the page cannot use
+    (damaged, or made for another sort) gives the first page and a notice."""
+    try:
+        page = page_of_contacts(workspace, table.filter, table.cursor or None, PAGE_SIZE,
+                                table.ordering, options)
+    except InvalidCursor:
+        table = replace(table, cursor="", notices=(*table.notices, BAD_CURSOR))
+        page = page_of_contacts(workspace, table.filter, None, PAGE_SIZE, table.ordering, options)
+    return page, table
 
 
 def owned_contact_ids(workspace: Workspace, raw_ids) -> list[uuid.UUID]:
@@ -212,4 +146,3 @@ def owned_contact_ids(workspace: Workspace, raw_ids) -> list[uuid.UUID]:
     if found != ids:
         raise NotFound("No such contact in this workspace.")
     return sorted(found)
-

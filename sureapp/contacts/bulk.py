@@ -23,7 +23,8 @@ from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, 
 from ..tenancy.access import parse_uuid
 from ..timeutil import utcnow
 from . import lists, tags
-from .browse import ContactFilter, matching_ids, owned_contact_ids
+from .browse import owned_contact_ids
+from .query import ContactFilter, matching_ids
 
 ACTIONS = ("add_to_list", "remove_from_list", "add_tag", "remove_tag", "set_status", "delete")
 CHUNK = 500

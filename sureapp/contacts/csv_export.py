@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Contact, ContactList, Tag, Workspace, list_members, tag_members
 from ..timeutil import iso_utc
 from ..validation import FORMULA_LEADERS
-from .browse import ContactFilter, fetch_page, filtered
+from .query import ContactFilter, matching, page_of_contacts
 
 FIELD_COLUMNS = ("email", "first_name", "last_name", "phone", "company", "job_title", "status",
                  "source")
@@ -29,7 +29,7 @@ def escape_cell(value) -> str:
 def custom_field_keys(workspace: Workspace, flt: ContactFilter) -> list[str]:
     """Every custom field key used by the matching contacts: one column each."""
     keys: set[str] = set()
-    for (fields,) in db.session.execute(filtered(workspace, flt, Contact.custom_fields)):
+    for (fields,) in db.session.execute(matching(workspace, flt, Contact.custom_fields)):
         keys.update((fields or {}).keys())
     return sorted(keys)
 
@@ -55,15 +55,15 @@ def export_rows(workspace: Workspace, flt: ContactFilter):
     # cells: escaped like every data cell.
     writer.writerow([escape_cell(name) for name in header])
     yield buffer.getvalue()
-    cursor = ""
+    cursor = None
     for _ in range(MAX_BATCHES):
-        page = fetch_page(workspace, flt, cursor, page_size=BATCH)
-        ids = [c.id for c in page.contacts]
+        page = page_of_contacts(workspace, flt, cursor, BATCH)
+        ids = [c.id for c in page.items]
         lists = _names_by_contact(ids, list_members, ContactList) if ids else {}
         tags = _names_by_contact(ids, tag_members, Tag) if ids else {}
         buffer.seek(0)
         buffer.truncate()
-        for c in page.contacts:
+        for c in page.items:
             custom = c.custom_fields or {}
             writer.writerow([escape_cell(v) for v in (
                 *(getattr(c, f) for f in FIELD_COLUMNS),

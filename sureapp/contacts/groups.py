@@ -10,7 +10,7 @@ from sqlalchemy import Table, delete, func, insert, select
 from ..errors import NotFound
 from ..extensions import db
 from ..models import Contact, ContactEvent, ContactList, Tag, Workspace, list_members, tag_members
-from ..pagination import Page, keyset_page
+from ..pagination import Page, keyset_page, newest_first
 from ..sqlutil import contains_text
 from ..timeutil import utcnow
 from .schemas import GroupQuery
@@ -70,7 +70,7 @@ def list_groups(kind: GroupKind, workspace: Workspace, query: GroupQuery) -> tup
     stmt = select(kind.model).where(kind.model.workspace_id == workspace.id)
     if query.search:
         stmt = stmt.where(contains_text(kind.model.name, query.search))
-    page = keyset_page(stmt, kind.model, query.limit, query.cursor)
+    page = keyset_page(stmt, newest_first(kind.model), query.limit, query.cursor)
     return page, member_counts(kind, [g.id for g in page.items])
 
 

@@ -19,10 +19,11 @@ from ..web import (NavItem, api_keys_url, is_htmx, load_in_workspace_or_404, red
                    register_nav, render_dialog, render_page_or_fragment, show_form_errors,
                    workspace_view)
 from . import bulk, lists, services, tags
-from .browse import count_matching, fetch_page, parse_filter
+from .browse import fetch_page, parse_table
 from .csv_export import export_rows
 from .forms import BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm, validated
 from .permissions import DELETE, VIEW_AND_EDIT, can_delete
+from .query import count_matching
 from .schemas import ContactCreate, ContactPatch
 
 bp = Blueprint("contacts", __name__, url_prefix="/w/<workspace_id>/contacts")
@@ -54,20 +55,19 @@ def workspace_tags(workspace: Workspace) -> list[Tag]:
 @bp.get("")
 @workspace_view(VIEW_AND_EDIT)
 def index(workspace):
-    flt = parse_filter(request.args, workspace)
-    page = fetch_page(workspace, flt, request.args.get("cursor", ""),
-                      options=(selectinload(Contact.tags),))
-    total = count_matching(workspace, flt)
-    has_any = total > 0 or (flt.is_filtered and db.session.scalar(
+    table = parse_table(request.args, workspace)
+    page, table = fetch_page(workspace, table, options=(selectinload(Contact.tags),))
+    total = count_matching(workspace, table.filter)
+    has_any = total > 0 or (table.is_filtered and db.session.scalar(
         select(Contact.id).where(Contact.workspace_id == workspace.id).limit(1)) is not None)
     bulk_form = BulkForm()
     all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
     _fill_bulk_choices(bulk_form, all_lists, all_tags, g.workspace_role)
     return render_page_or_fragment(
         "contacts/index.html", "contacts/_results.html",
-        workspace=workspace, flt=flt, results=page, total=total, has_any=has_any,
+        workspace=workspace, table=table, results=page, total=total, has_any=has_any,
         lists=all_lists, tags=all_tags, statuses=CONTACT_STATUSES, bulk_form=bulk_form,
-        cursor=request.args.get("cursor", ""), can_delete=can_delete(g.workspace_role),
+        can_delete=can_delete(g.workspace_role),
         api_keys_url=api_keys_url(workspace))
 
 
@@ -75,9 +75,9 @@ def index(workspace):
 @workspace_view(VIEW_AND_EDIT)
 def export(workspace):
     """The contacts matching the current filter, streamed, formula-safe for spreadsheets."""
-    flt = parse_filter(request.args, workspace)
+    table = parse_table(request.args, workspace)
     stamp = utcnow().strftime("%Y%m%d-%H%M")
-    response = Response(stream_with_context(export_rows(workspace, flt)),
+    response = Response(stream_with_context(export_rows(workspace, table.filter)),
                         mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="contacts-{stamp}.csv"'
     return response
@@ -256,16 +256,16 @@ def remove_membership(workspace, contact_id, kind, target_id):
 def bulk_action(workspace):
     """Step 1 (not confirmed): a confirm dialog that states the count. Step 2: apply it, all or
     nothing (see bulk.py)."""
-    flt = parse_filter(request.form, workspace)
+    table = parse_table(request.form, workspace)
     form = BulkForm()
     _fill_bulk_choices(form, workspace_lists(workspace), workspace_tags(workspace), g.workspace_role)
-    back = url_for(".index", workspace_id=workspace.id, **flt.query_args())
+    back = url_for(".index", workspace_id=workspace.id, **table.query_args())
     if request.form.get("action") == "delete" and not can_delete(g.workspace_role):
         abort(403)
     if not form.validate_on_submit():
         return _bulk_problem(workspace, "Choose an action.", back)
     try:
-        plan = bulk.plan(workspace, form.action.data, flt, scope=form.scope.data,
+        plan = bulk.plan(workspace, form.action.data, table.filter, scope=form.scope.data,
                          contact_ids=request.form.getlist("contact_ids"), list_id=form.list_id.data,
                          tag_id=form.tag_id.data, status=form.new_status.data)
     except NotFound:
@@ -274,7 +274,7 @@ def bulk_action(workspace):
         return _bulk_problem(workspace, exc.message, back)
     if form.confirmed.data != "yes":
         return render_dialog("contacts/_bulk_confirm.html", BULK_ACTIONS[form.action.data],
-                             workspace=workspace, plan=plan, form=form, flt=flt, back=back)
+                             workspace=workspace, plan=plan, form=form, table=table, back=back)
     if plan.count > bulk.INLINE_LIMIT:
         job_id = bulk.start_in_background(workspace, plan, ui_source(), current_user.id)
         return redirect_to(url_for(".bulk_progress", workspace_id=workspace.id, job_id=job_id,

@@ -78,8 +78,16 @@ class ContactPatch(Patch):
     tag_ids: IdList = None
 
 
+# What `search` means, in the words the OpenAPI document and the MCP tools give (the rule
+# itself is contacts/query.py's ContactFilter).
+SEARCH_DESCRIPTION = (
+    "Finds the text anywhere in the contact's email, first name, last name, company, or full "
+    "name \"first last\" (so `ana lima` finds Ana Lima), ignoring case. Leading, trailing and "
+    "repeated spaces are ignored; `%` and `_` match only themselves.")
+
+
 class ContactQuery(Listing):
-    search: Search | None = Field(None, description="Matches email, names and company.")
+    search: Search | None = Field(None, description=SEARCH_DESCRIPTION)
     status: ContactStatus | None = None
     list_id: uuid.UUID | None = None
     tag_id: uuid.UUID | None = None

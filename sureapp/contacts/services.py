@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import bindparam, delete, exists, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -18,12 +18,12 @@ from ..errors import Conflict, LimitExceeded, NotFound
 from ..extensions import db
 from ..models import (Contact, ContactEvent, ContactList, Tag, Workspace, list_members,
                       tag_members)
-from ..pagination import Page, keyset_page
+from ..pagination import Page
 from ..schema_types import validation_errors
-from ..sqlutil import contains_text
 from ..timeutil import utcnow
 from . import groups
 from .groups import LISTS, TAGS
+from .query import ContactFilter, check_groups, page_of_contacts
 from .schemas import ContactCreate, ContactPatch, ContactQuery
 
 PROFILE_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title", "status",
@@ -91,24 +91,13 @@ def find_by_email(workspace: Workspace, email: str) -> Contact | None:
 
 
 def list_contacts(workspace: Workspace, query: ContactQuery) -> Page[Contact]:
-    """A page of the workspace's contacts, newest first, filtered as asked."""
-    stmt = _with_memberships(select(Contact)).where(Contact.workspace_id == workspace.id)
-    if query.search:
-        stmt = stmt.where(or_(*(contains_text(col, query.search) for col in (
-            Contact.email, Contact.first_name, Contact.last_name, Contact.company))))
-    if query.status:
-        stmt = stmt.where(Contact.status == query.status)
-    if query.list_id:
-        groups.get_group(LISTS, workspace, query.list_id)
-        stmt = stmt.where(exists().where(list_members.c.contact_id == Contact.id,
-                                         list_members.c.list_id == query.list_id))
-    if query.tag_id:
-        groups.get_group(TAGS, workspace, query.tag_id)
-        stmt = stmt.where(exists().where(tag_members.c.contact_id == Contact.id,
-                                         tag_members.c.tag_id == query.tag_id))
-    if query.created_after:
-        stmt = stmt.where(Contact.created_at > query.created_after)
-    return keyset_page(stmt, Contact, query.limit, query.cursor)
+    """A page of the workspace's contacts, newest first, filtered as asked (contacts/query.py
+    decides what matches, the same for the API, MCP and the UI); NotFound for a list or tag
+    of another workspace, InvalidCursor for a bad cursor."""
+    flt = ContactFilter.of(query)
+    check_groups(workspace, flt)
+    return page_of_contacts(workspace, flt, query.cursor, query.limit,
+                            options=(selectinload(Contact.lists), selectinload(Contact.tags)))
 
 
 # ---- contact allocation ---------------------------------------------------------------------

@@ -4,17 +4,19 @@ Every action is a real form post that works without JavaScript (redirect + full 
 htmx (HX-Request) the same views answer with just the fragment to swap: a dialog into
 #modal-root, a form re-rendered in place with its errors (422), or the affected table row.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request,
                    url_for)
 from flask_login import current_user
+from sqlalchemy import func
 
 from ..errors import ValidationFailed
 from ..charts import BarChart, bar_chart
 from ..extensions import db
 from ..models import KEY_TYPES, ApiKey, Role, Workspace
+from ..pagination import InvalidCursor, keyset_page, newest_first
 from ..auth.sudo import require_sudo, sudo_required
 from ..security import shows_secret
 from ..timeutil import format_local, from_local, to_local, utcnow
@@ -27,6 +29,7 @@ from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
 bp = Blueprint("keys", __name__, url_prefix="/w/<workspace_id>/settings/api-keys")
 
 PER_PAGE = 20
+KEYS_ORDER = newest_first(ApiKey)
 SEARCH_MAX_LENGTH = 255
 # Status changes that share one confirm-dialog view: action -> (title, question, button, service).
 CONFIRMABLE = {
@@ -48,19 +51,18 @@ class KeyFilters:
     search: str = ""
     status: str = ""
     key_type: str = ""
-    page: int = 1
+    cursor: str = ""  # the page shown: a pagination cursor, "" for the first page
 
     @classmethod
     def from_args(cls, args) -> "KeyFilters":
         status = args.get("status", "")
         key_type = args.get("type", "")
-        page = args.get("page", "1")
         search = without_control_characters(args.get("search", ""))
         return cls(
             search=search.strip()[:SEARCH_MAX_LENGTH],
             status=status if status in state.STATUS_FILTERS else "",
             key_type=key_type if key_type in KEY_TYPES else "",
-            page=int(page) if page.isdecimal() and 0 < int(page) < 100_000 else 1,
+            cursor=args.get("cursor", ""),
         )
 
     @property
@@ -70,7 +72,7 @@ class KeyFilters:
     def args(self, **overrides) -> dict:
         """Non-empty query arguments for url_for (so URLs stay short and bookmarkable)."""
         values = {"search": self.search, "status": self.status, "type": self.key_type,
-                  "page": self.page if self.page > 1 else None}
+                  "cursor": self.cursor}
         values.update(overrides)
         return {k: v for k, v in values.items() if v}
 
@@ -181,11 +183,19 @@ def index(workspace):
     filters = KeyFilters.from_args(request.args)
     now = utcnow()
     query = services.keys_query(workspace, filters.search, filters.status, filters.key_type, now)
-    pagination = db.paginate(query, page=filters.page, per_page=PER_PAGE, error_out=False)
-    if pagination.page > 1 and not pagination.items and pagination.pages:
-        # A bookmarked page past the end (keys were deleted): show the last one instead.
-        pagination = db.paginate(query, page=pagination.pages, per_page=PER_PAGE)
-    context = dict(workspace=workspace, pagination=pagination, keys=pagination.items,
+    notice = None
+    try:
+        page = keyset_page(query, KEYS_ORDER, PER_PAGE, filters.cursor or None)
+    except InvalidCursor:
+        notice = "That page link is out of date or damaged, so the first page is shown."
+        filters = replace(filters, cursor="")
+        page = keyset_page(query, KEYS_ORDER, PER_PAGE)
+    if filters.cursor and not page.items:
+        # A bookmarked page past the end (its keys were deleted): show the first page instead.
+        filters = replace(filters, cursor="")
+        page = keyset_page(query, KEYS_ORDER, PER_PAGE)
+    total = db.session.scalar(query.with_only_columns(func.count()))
+    context = dict(workspace=workspace, page=page, keys=page.items, total=total, notice=notice,
                    filters=filters, now=now, key_types=KEY_TYPES,
                    status_filters=state.STATUS_FILTER_LABELS)
     if not is_htmx():

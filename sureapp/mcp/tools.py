@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from ..contacts.schemas import ContactQuery, Listing, Search
+from ..contacts.schemas import SEARCH_DESCRIPTION, ContactQuery, Listing, Search
 from ..errors import DomainError, LimitExceeded, ValidationFailed
 from ..keyauth import KeyContext, require_ability
 from ..operations import API_PREFIX, Caller, Operation, find
@@ -186,8 +186,7 @@ tool("get_report_summary", "Workspace report summary", "show_report_summary",
 # ---- contacts -----------------------------------------------------------------------------
 
 class ContactSearch(Listing):
-    query: Search = Field(min_length=1, description="Text to find in email, first/last name "
-                                                    "and company (case-insensitive).")
+    query: Search = Field(min_length=1, description=SEARCH_DESCRIPTION)
 
 
 def _search_inputs(op: Operation, args: ContactSearch) -> dict:
@@ -196,8 +195,9 @@ def _search_inputs(op: Operation, args: ContactSearch) -> dict:
 
 
 tool("search_contacts", "Search contacts", "list_contacts",
-     "Find contacts whose email, name or company contains `query`, newest first. Page with "
-     "`limit` and `cursor`.", arguments=ContactSearch, inputs=_search_inputs)
+     "Find contacts whose email, first or last name, full name (\"first last\") or company "
+     "contains `query`, newest first. Page with `limit` and `cursor`.", arguments=ContactSearch,
+     inputs=_search_inputs)
 tool("list_contacts", "List contacts", "list_contacts",
      "The workspace's contacts, newest first, optionally filtered by `search`, `status`, "
      "`list_id`, `tag_id` or `created_after`. Page with `limit` and `cursor`: pass back "
