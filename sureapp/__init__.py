@@ -125,6 +125,7 @@ def _register_template_helpers(app: Flask) -> None:
     from flask import g
     from flask_login import current_user
 
+    from . import policy
     from .tenancy.access import accessible_workspaces
     from .timeutil import format_local, relative
     from .web import nav_items
@@ -150,3 +151,5 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["relative_time"] = relative
+    # Templates ask the role policy like views do: {% if can(role, Permission.DELETE_CONTACTS) %}.
+    app.jinja_env.globals.update(can=policy.can, Permission=policy.Permission)

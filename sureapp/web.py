@@ -12,7 +12,7 @@ from wtforms import FieldList, FormField
 
 from .errors import Conflict, DomainError, NotFound, ValidationFailed
 from .extensions import db
-from .models import Role
+from .policy import Permission, can
 from .tenancy.access import load_workspace_or_abort, parse_uuid
 
 
@@ -65,7 +65,7 @@ def redirect_to(url: str):
 
 def api_keys_url(workspace) -> str | None:
     """The API Keys page, for roles that may open it (Manager+), once that feature is installed."""
-    if (g.get("workspace_role") or 0) >= Role.MANAGER and "keys.index" in current_app.view_functions:
+    if can(g.get("workspace_role"), Permission.MANAGE_KEYS) and "keys.index" in current_app.view_functions:
         return url_for("keys.index", workspace_id=workspace.id)
     return None
 
@@ -76,7 +76,7 @@ class NavItem:
     group: str  # heading inside the section, e.g. "Workspace" or "Developer"
     label: str
     endpoint: str  # takes workspace_id
-    min_role: int  # a models.Role value
+    permission: str  # a policy.Permission: who sees the entry
 
 
 def register_nav(app, item: NavItem) -> None:
@@ -90,16 +90,16 @@ def nav_items(section: str) -> list[NavItem]:
     if role is None:
         return []
     items = current_app.extensions.get("sureapp_nav", [])
-    return [i for i in items if i.section == section and role >= i.min_role]
+    return [i for i in items if i.section == section and can(role, i.permission)]
 
 
-def workspace_view(minimum):
+def workspace_view(permission: Permission):
     """Decorator for views under /w/<workspace_id>/: login, load-or-abort, g.workspace/g.workspace_role."""
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(workspace_id, *args, **kwargs):
-            workspace, role = load_workspace_or_abort(current_user.id, workspace_id, minimum)
+            workspace, role = load_workspace_or_abort(current_user.id, workspace_id, permission)
             g.workspace, g.workspace_role = workspace, role
             if current_user.last_workspace_id != workspace.id:
                 # Opening a workspace is choosing it: the switchers remember it.

@@ -5,7 +5,7 @@ from http import HTTPStatus
 from flask import Blueprint, current_app, render_template
 
 from ..links import external_base
-from ..models import Role
+from ..policy import Permission
 from ..web import NavItem, register_nav, workspace_view
 from .operations import bp as api_bp
 from .openapi import ABILITY_SENTENCE, cached_document
@@ -111,7 +111,7 @@ def operations_by_tag(document: dict) -> dict[str, list[OperationDoc]]:
 
 
 @bp.get("/w/<workspace_id>/settings/api-reference")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.VIEW_API_REFERENCE)
 def reference(workspace):
     document = cached_document()
     base_url = (external_base() or "") + api_bp.url_prefix  # never a forged Host header
@@ -123,4 +123,4 @@ def reference(workspace):
 def init_app(app) -> None:
     app.register_blueprint(bp)
     register_nav(app, NavItem("settings", "Developer", "API Reference", "api_docs.reference",
-                              Role.MANAGER))
+                              Permission.VIEW_API_REFERENCE))

@@ -14,7 +14,7 @@ from ..web import (load_in_workspace_or_404, redirect_to, render_dialog, render_
 from . import groups, lists, tags
 from .forms import DeleteForm, ListForm, TagForm, validated
 from .groups import LISTS, TAGS, GroupKind
-from .permissions import DELETE, VIEW_AND_EDIT, can_delete
+from ..policy import Permission, can
 from .schemas import ListCreate, ListPatch, TagCreate, TagPatch
 
 MAX_SEARCH = 100
@@ -76,13 +76,13 @@ def make_blueprint(pk: PageKind) -> Blueprint:
         return {"workspace": workspace, "kind": pk, **extra}
 
     @bp.get("")
-    @workspace_view(VIEW_AND_EDIT)
+    @workspace_view(Permission.EDIT_CONTACTS)
     def index(workspace):
         search = request.args.get("q", "").strip()[:MAX_SEARCH]
         rows = groups_with_counts(pk, workspace, search)
         return render_page_or_fragment(
             "lists/index.html", "lists/_table.html",
-            **context(workspace, rows=rows, search=search, can_delete=can_delete(g.workspace_role)))
+            **context(workspace, rows=rows, search=search, can_delete=can(g.workspace_role, Permission.DELETE_CONTACTS)))
 
     def form_response(workspace, form, group=None, status=200):
         """The new/edit side panel; a 422 answers the panel's own form, which replaces itself."""
@@ -105,7 +105,7 @@ def make_blueprint(pk: PageKind) -> Blueprint:
         return group
 
     @bp.route("/new", methods=["GET", "POST"])
-    @workspace_view(VIEW_AND_EDIT)
+    @workspace_view(Permission.EDIT_CONTACTS)
     def new(workspace):
         form = pk.form()
         if request.method == "GET":
@@ -117,7 +117,7 @@ def make_blueprint(pk: PageKind) -> Blueprint:
         return redirect_to(url_for(".index", workspace_id=workspace.id))
 
     @bp.route("/<group_id>/edit", methods=["GET", "POST"])
-    @workspace_view(VIEW_AND_EDIT)
+    @workspace_view(Permission.EDIT_CONTACTS)
     def edit(workspace, group_id):
         group = load_in_workspace_or_404(pk.kind.model, workspace, group_id)
         form = pk.form(obj=group)
@@ -131,7 +131,7 @@ def make_blueprint(pk: PageKind) -> Blueprint:
         return redirect_to(url_for(".index", workspace_id=workspace.id))
 
     @bp.route("/<group_id>/delete", methods=["GET", "POST"])
-    @workspace_view(DELETE)
+    @workspace_view(Permission.DELETE_CONTACTS)
     def delete(workspace, group_id):
         group = load_in_workspace_or_404(pk.kind.model, workspace, group_id)
         form = DeleteForm()

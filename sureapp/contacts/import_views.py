@@ -12,7 +12,7 @@ from ..web import redirect_to, render_page_or_fragment, workspace_view
 from . import csv_import, csv_mapping
 from .csv_mapping import CUSTOM, FIELD_TARGETS, SKIP, UploadError
 from .forms import DeleteForm
-from .permissions import VIEW_AND_EDIT
+from ..policy import Permission
 
 bp = Blueprint("contact_imports", __name__, url_prefix="/w/<workspace_id>/contacts/import")
 
@@ -34,14 +34,14 @@ def _upload_page(workspace, error: str = "", status: int = 200):
 
 
 @bp.get("")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def new(workspace):
     return _upload_page(workspace)
 
 
 @bp.post("")
 @csrf.exempt  # checked below, once the larger upload limit applies (the global one is smaller)
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def upload(workspace):
     request.max_content_length = csv_mapping.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
     too_large = (f"The file is larger than {MAX_UPLOAD_MB} MB. Split it into smaller files and "
@@ -73,7 +73,7 @@ def _preview(job, headers, mapping):
 
 
 @bp.route("/<job_id>", methods=["GET", "POST"])
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def mapping(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if job.state != "draft":
@@ -99,7 +99,7 @@ def mapping(workspace, job_id):
 
 
 @bp.get("/<job_id>/review")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def review(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if job.state != "draft":
@@ -118,7 +118,7 @@ def review(workspace, job_id):
 
 
 @bp.post("/<job_id>/start")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def start(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if not DeleteForm().validate_on_submit():
@@ -137,7 +137,7 @@ def start(workspace, job_id):
 
 
 @bp.get("/<job_id>/progress")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def progress(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     return render_page_or_fragment("contacts/import_progress.html", "contacts/_import_progress.html",
@@ -145,7 +145,7 @@ def progress(workspace, job_id):
 
 
 @bp.get("/<job_id>/errors.csv")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def report(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if job.output_text is None:
@@ -156,7 +156,7 @@ def report(workspace, job_id):
 
 
 @bp.post("/<job_id>/cancel")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def cancel(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if not DeleteForm().validate_on_submit():

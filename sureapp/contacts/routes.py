@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from .. import jobs
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Role, Tag, Workspace
+from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, Workspace
 from ..timeutil import utcnow
 from ..web import (NavItem, api_keys_url, is_htmx, load_in_workspace_or_404, redirect_to,
                    register_nav, render_dialog, render_page_or_fragment, show_form_errors,
@@ -22,7 +22,7 @@ from . import bulk, lists, services, tags
 from .browse import fetch_page, parse_table
 from .csv_export import export_rows
 from .forms import BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm, validated
-from .permissions import DELETE, VIEW_AND_EDIT, can_delete
+from ..policy import Permission, can
 from .query import count_matching
 from .schemas import ContactCreate, ContactPatch
 
@@ -53,7 +53,7 @@ def workspace_tags(workspace: Workspace) -> list[Tag]:
 # ---- the table --------------------------------------------------------------------------------
 
 @bp.get("")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def index(workspace):
     table = parse_table(request.args, workspace)
     page, table = fetch_page(workspace, table, options=(selectinload(Contact.tags),))
@@ -67,12 +67,12 @@ def index(workspace):
         "contacts/index.html", "contacts/_results.html",
         workspace=workspace, table=table, results=page, total=total, has_any=has_any,
         lists=all_lists, tags=all_tags, statuses=CONTACT_STATUSES, bulk_form=bulk_form,
-        can_delete=can_delete(g.workspace_role),
+        can_delete=can(g.workspace_role, Permission.DELETE_CONTACTS),
         api_keys_url=api_keys_url(workspace))
 
 
 @bp.get("/export.csv")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def export(workspace):
     """The contacts matching the current filter, streamed, formula-safe for spreadsheets."""
     table = parse_table(request.args, workspace)
@@ -87,7 +87,7 @@ def export(workspace):
 
 def _contact_form_page(template: str, workspace, form, status=200, **context):
     return render_template(template, workspace=workspace, form=form,
-                           can_delete=can_delete(g.workspace_role), **context), status
+                           can_delete=can(g.workspace_role, Permission.DELETE_CONTACTS), **context), status
 
 
 def _submitted_fields(form: ContactForm) -> dict:
@@ -97,7 +97,7 @@ def _submitted_fields(form: ContactForm) -> dict:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def new(workspace):
     all_lists, all_tags = workspace_lists(workspace), workspace_tags(workspace)
     form = ContactForm()
@@ -146,7 +146,7 @@ def _membership_context(workspace, contact):
 
 
 @bp.get("/<contact_id>")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def show(workspace, contact_id):
     contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     form = ContactForm(obj=contact)
@@ -155,7 +155,7 @@ def show(workspace, contact_id):
 
 
 @bp.post("/<contact_id>")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def update(workspace, contact_id):
     contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     form = ContactForm()
@@ -184,7 +184,7 @@ def update(workspace, contact_id):
 
 
 @bp.route("/<contact_id>/delete", methods=["GET", "POST"])
-@workspace_view(DELETE)
+@workspace_view(Permission.DELETE_CONTACTS)
 def delete(workspace, contact_id):
     """GET: the confirm dialog (or page without JS); POST: delete and go back to the table."""
     contact = load_in_workspace_or_404(Contact, workspace, contact_id)
@@ -210,7 +210,7 @@ def _membership_response(workspace, contact, status=200):
 
 
 @bp.post("/<contact_id>/<kind>")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def add_membership(workspace, contact_id, kind):
     """Add the contact to a list (kind=lists) or give it a tag (kind=tags)."""
     if kind not in ("lists", "tags"):
@@ -232,7 +232,7 @@ def add_membership(workspace, contact_id, kind):
 
 
 @bp.post("/<contact_id>/<kind>/<target_id>/remove")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def remove_membership(workspace, contact_id, kind, target_id):
     if kind not in ("lists", "tags"):
         abort(404)
@@ -252,7 +252,7 @@ def remove_membership(workspace, contact_id, kind, target_id):
 # ---- bulk -------------------------------------------------------------------------------------
 
 @bp.post("/bulk")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def bulk_action(workspace):
     """Step 1 (not confirmed): a confirm dialog that states the count. Step 2: apply it, all or
     nothing (see bulk.py)."""
@@ -260,7 +260,7 @@ def bulk_action(workspace):
     form = BulkForm()
     _fill_bulk_choices(form, workspace_lists(workspace), workspace_tags(workspace), g.workspace_role)
     back = url_for(".index", workspace_id=workspace.id, **table.query_args())
-    if request.form.get("action") == "delete" and not can_delete(g.workspace_role):
+    if request.form.get("action") == "delete" and not can(g.workspace_role, Permission.DELETE_CONTACTS):
         abort(403)
     if not form.validate_on_submit():
         return _bulk_problem(workspace, "Choose an action.", back)
@@ -288,7 +288,7 @@ def bulk_action(workspace):
 
 
 @bp.get("/bulk/<job_id>")
-@workspace_view(VIEW_AND_EDIT)
+@workspace_view(Permission.EDIT_CONTACTS)
 def bulk_progress(workspace, job_id):
     """A large bulk action's progress; the fragment polls itself until it is done or failed."""
     job = bulk.load_job(job_id, workspace, current_user.id)
@@ -305,10 +305,10 @@ def bulk_progress(workspace, job_id):
                                    workspace=workspace, job=status, job_id=job_id, back=back)
 
 
-def _fill_bulk_choices(form: BulkForm, lists, tags, role: Role) -> None:
+def _fill_bulk_choices(form: BulkForm, lists, tags, role) -> None:
     form.list_id.choices = [("", "Choose a list")] + [(str(x.id), x.name) for x in lists]
     form.tag_id.choices = [("", "Choose a tag")] + [(str(x.id), x.name) for x in tags]
-    if not can_delete(role):
+    if not can(role, Permission.DELETE_CONTACTS):
         form.action.choices = [(k, v) for k, v in BULK_ACTIONS.items() if k != "delete"]
 
 
@@ -325,7 +325,9 @@ def init_app(app):
     app.register_blueprint(group_views.lists_bp)
     app.register_blueprint(group_views.tags_bp)
     cli.init_app(app)
-    register_nav(app, NavItem("workspace", "", "Contacts", "contacts.index", VIEW_AND_EDIT))
-    register_nav(app, NavItem("workspace", "", "Lists", "lists.index", VIEW_AND_EDIT))
-    register_nav(app, NavItem("workspace", "", "Tags", "tags.index", VIEW_AND_EDIT))
-    app.add_template_global(can_delete, "can_delete_contacts")
+    register_nav(app, NavItem("workspace", "", "Contacts", "contacts.index",
+                              Permission.EDIT_CONTACTS))
+    register_nav(app, NavItem("workspace", "", "Lists", "lists.index",
+                              Permission.EDIT_CONTACTS))
+    register_nav(app, NavItem("workspace", "", "Tags", "tags.index",
+                              Permission.EDIT_CONTACTS))

@@ -15,9 +15,10 @@ from sqlalchemy import func
 from ..errors import ValidationFailed
 from ..charts import BarChart, bar_chart
 from ..extensions import db
-from ..models import KEY_TYPES, ApiKey, Role, Workspace
+from ..models import KEY_TYPES, ApiKey, Workspace
 from ..pagination import InvalidCursor, keyset_page, newest_first
 from ..auth.sudo import require_sudo, sudo_required
+from ..policy import Permission
 from ..security import shows_secret
 from ..timeutil import format_local, from_local, to_local, utcnow
 from ..validation import without_control_characters
@@ -178,7 +179,7 @@ def _parse(form, workspace: Workspace) -> tuple[bool, datetime | None]:
 # ---- the table ------------------------------------------------------------------------------
 
 @bp.get("")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 def index(workspace):
     filters = KeyFilters.from_args(request.args)
     now = utcnow()
@@ -212,14 +213,14 @@ def index(workspace):
 # ---- create ---------------------------------------------------------------------------------
 
 @bp.get("/new")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 def new(workspace):
     return _dialog(workspace, "keys/_create_form.html", "Create API Key", side=True,
                    form=CreateKeyForm())
 
 
 @bp.post("")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 @sudo_required
 def create(workspace):
     form = CreateKeyForm()
@@ -244,7 +245,7 @@ def create(workspace):
 # ---- detail ---------------------------------------------------------------------------------
 
 @bp.get("/<key_id>")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 def show(workspace, key_id):
     key = services.get_key(workspace, key_id)
     now = utcnow()
@@ -287,7 +288,7 @@ def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
 
 
 @bp.get("/<key_id>/edit")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 def edit(workspace, key_id):
     key = services.get_key(workspace, key_id)
     return _dialog(workspace, "keys/_edit_form.html", "Edit API Key", side=True, key=key,
@@ -295,7 +296,7 @@ def edit(workspace, key_id):
 
 
 @bp.post("/<key_id>")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 def update(workspace, key_id):
     key = services.get_key(workspace, key_id)
     form = EditKeyForm()
@@ -334,7 +335,7 @@ def _confirm(workspace, key: ApiKey, action: str, status: int = 200):
 
 
 def _confirm_view(action):
-    @workspace_view(Role.MANAGER)
+    @workspace_view(Permission.MANAGE_KEYS)
     def confirm(workspace, key_id):
         return _confirm(workspace, services.get_key(workspace, key_id), action)
 
@@ -343,7 +344,7 @@ def _confirm_view(action):
 
 
 def _action_view(action):
-    @workspace_view(Role.MANAGER)
+    @workspace_view(Permission.MANAGE_KEYS)
     def act(workspace, key_id):
         key = services.get_key(workspace, key_id)
         form = ConfirmForm()
@@ -376,7 +377,7 @@ for _action in CONFIRMABLE:
 # ---- regenerate and its grace period --------------------------------------------------------
 
 @bp.get("/<key_id>/regenerate")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 def confirm_regenerate(workspace, key_id):
     key = services.get_key(workspace, key_id)
     return _dialog(workspace, "keys/_regenerate_form.html", "Regenerate API key", key=key,
@@ -384,7 +385,7 @@ def confirm_regenerate(workspace, key_id):
 
 
 @bp.post("/<key_id>/regenerate")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 @sudo_required
 def regenerate(workspace, key_id):
     key = services.get_key(workspace, key_id)
@@ -408,7 +409,7 @@ def regenerate(workspace, key_id):
 
 
 @bp.post("/<key_id>/end-grace")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_KEYS)
 def end_grace(workspace, key_id):
     """Stop the previous key string now instead of at the end of its grace period."""
     key = services.get_key(workspace, key_id)
@@ -436,7 +437,8 @@ def _vary_on_htmx(response):
 def init_app(app):
     app.register_blueprint(bp)
     cli.init_app(app)
-    register_nav(app, NavItem("settings", "Developer", "API Keys", "keys.index", Role.MANAGER))
+    register_nav(app, NavItem("settings", "Developer", "API Keys", "keys.index",
+                              Permission.MANAGE_KEYS))
     # Templates ask the one key-state rule: `key | key_state(now)`, `key | grace_pending(now)`.
     app.add_template_filter(state.state_of, "key_state")
     app.add_template_filter(state.key_grace_pending, "grace_pending")

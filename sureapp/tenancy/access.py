@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import OrgMembership, Role, Workspace, WorkspaceMembership
+from ..policy import Permission, can, org_wide_roles
 
 
 def org_role(user_id: uuid.UUID, org_id: uuid.UUID) -> Role | None:
@@ -21,7 +22,7 @@ def org_role(user_id: uuid.UUID, org_id: uuid.UUID) -> Role | None:
 def workspace_role(user_id: uuid.UUID, workspace: Workspace) -> Role | None:
     """Effective role in a workspace: the higher of the org-wide role and the workspace role."""
     in_org = org_role(user_id, workspace.org_id)
-    if in_org is not None and in_org.is_org_role:
+    if can(in_org, Permission.ACT_IN_EVERY_WORKSPACE):
         return in_org
     slug = db.session.scalar(
         select(WorkspaceMembership.role).where(
@@ -41,8 +42,9 @@ def parse_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def load_workspace_or_abort(user_id: uuid.UUID, workspace_id, minimum: Role):
-    """Workspace and the user's role in it; 404 if invisible to the user, 403 if role too low."""
+def load_workspace_or_abort(user_id: uuid.UUID, workspace_id, permission: Permission):
+    """Workspace and the user's role in it; 404 if invisible to the user, 403 if their role
+    lacks `permission`."""
     ws_uuid = parse_uuid(workspace_id)
     workspace = db.session.get(Workspace, ws_uuid) if ws_uuid else None
     if workspace is None:
@@ -50,7 +52,7 @@ def load_workspace_or_abort(user_id: uuid.UUID, workspace_id, minimum: Role):
     role = workspace_role(user_id, workspace)
     if role is None:
         abort(404)
-    if role < minimum:
+    if not can(role, permission):
         abort(403)
     return workspace, role
 
@@ -58,7 +60,7 @@ def load_workspace_or_abort(user_id: uuid.UUID, workspace_id, minimum: Role):
 def accessible_workspaces(user_id: uuid.UUID) -> list[Workspace]:
     """Every workspace the user can open, for the switchers (org-wide roles see all of an org)."""
     org_wide = select(OrgMembership.org_id).where(
-        OrgMembership.user_id == user_id, OrgMembership.role.in_(("admin", "owner"))
+        OrgMembership.user_id == user_id, OrgMembership.role.in_(org_wide_roles())
     )
     direct = select(WorkspaceMembership.workspace_id).where(WorkspaceMembership.user_id == user_id)
     return list(

@@ -8,6 +8,7 @@ from ..auth.routes import failed_attempt, login_rate_limit, start_session
 from ..auth.services import create_user, find_user_by_email
 from ..extensions import db, limiter
 from ..models import Role
+from ..policy import Forbidden
 from . import services
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
@@ -60,7 +61,7 @@ def accept(token):
         user = create_user(invitation.email, form.password.data, form.name.data or "")
     try:
         workspace = services.accept_invitation(invitation, user)
-    except services.NotAllowed as exc:
+    except Forbidden as exc:
         db.session.rollback()
         return _page(invitation, status=403, error=exc.message)
     except services.InvitationUnusable as exc:

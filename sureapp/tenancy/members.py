@@ -1,14 +1,16 @@
 """Workspace settings → Members: people with access, invitations, roles, ownership transfer.
-Every rule is in tenancy.services; this module maps its answers to pages (NotFound → 404,
-NotAllowed → 403, ValidationFailed → inline errors)."""
+Every rule is in sureapp/policy.py (asked by tenancy.services); this module maps their answers
+to pages (NotFound → 404, Forbidden → 403, ValidationFailed → inline errors)."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..auth.sudo import require_sudo
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
+from .. import policy
 from ..links import external_url, public_url_missing
 from ..models import Role, Workspace
+from ..policy import Permission
 from . import services
 from .mail import send_invitation
 from ..web import show_form_errors, workspace_view
@@ -19,14 +21,14 @@ bp = Blueprint("members", __name__, url_prefix="/w/<workspace_id>/settings/membe
 
 def _invite_form() -> InviteForm:
     form = InviteForm()
-    form.role.choices = role_choices(services.grantable_roles(g.workspace_role))
+    form.role.choices = role_choices(policy.invitable_roles(g.workspace_role))
     return form
 
 
 def _role_form(member: services.Member | None = None) -> RoleForm:
     """The posted form, or (given a member) a row's form showing their role, whatever was posted."""
     form = RoleForm(formdata=None, data={"role": member.role.slug}) if member else RoleForm()
-    form.role.choices = role_choices(services.grantable_roles(g.workspace_role))
+    form.role.choices = role_choices(policy.grantable_roles(g.workspace_role))
     return form
 
 
@@ -41,8 +43,9 @@ def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_fo
         invite_form=invite_form or _invite_form(),
         transfer_form=transfer_form or TransferOwnershipForm(),
         role_form_for=_role_form, may_manage=lambda m: m.user.id != current_user.id
-        and services.may_manage(role, m.role),
-        may_handle_invitation=lambda inv: services.may_manage(role, Role.from_slug(inv.role)),
+        and policy.may_manage(role, m.role),
+        may_handle_invitation=lambda inv: policy.may_invite(role, Role.from_slug(inv.role)),
+        may_transfer=policy.can(role, Permission.TRANSFER_OWNERSHIP),
         transfer_candidates=[m for m in members if m.role != Role.OWNER],
         invited=invited, invite_link=invite_link, invite_mailed=invite_mailed, Role=Role,
         public_url_missing=public_url_missing(),
@@ -50,19 +53,19 @@ def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_fo
 
 
 def _run(action):
-    """Call a service; its NotFound/NotAllowed become 404/403 and nothing is written."""
+    """Call a service; its NotFound/Forbidden become 404/403 and nothing is written."""
     try:
         return action()
     except NotFound:
         db.session.rollback()
         abort(404)
-    except services.NotAllowed:
+    except policy.Forbidden:
         db.session.rollback()
         abort(403)
 
 
 @bp.get("/")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.VIEW_MEMBERS)
 def index(workspace: Workspace):
     return _page(workspace)
 
@@ -77,7 +80,7 @@ def _mail(invitation, token: str) -> tuple[str | None, bool]:
 
 
 @bp.post("/invitations")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.INVITE)
 def invite(workspace: Workspace):
     form = _invite_form()
     if form.validate_on_submit():
@@ -99,7 +102,7 @@ def invite(workspace: Workspace):
 
 
 @bp.post("/invitations/<invitation_id>/resend")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.INVITE)
 def resend(workspace: Workspace, invitation_id):
     invitation = _run(lambda: services.find_invitation(workspace, invitation_id))
     try:
@@ -113,7 +116,7 @@ def resend(workspace: Workspace, invitation_id):
 
 
 @bp.post("/invitations/<invitation_id>/revoke")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.INVITE)
 def revoke(workspace: Workspace, invitation_id):
     invitation = _run(lambda: services.find_invitation(workspace, invitation_id))
     try:
@@ -127,7 +130,7 @@ def revoke(workspace: Workspace, invitation_id):
 
 
 @bp.post("/<user_id>/role")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_MEMBERS)
 def change_role(workspace: Workspace, user_id):
     member = _run(lambda: services.find_member(workspace, user_id))
     form = _role_form()
@@ -144,7 +147,7 @@ def change_role(workspace: Workspace, user_id):
 
 
 @bp.post("/<user_id>/remove")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.MANAGE_MEMBERS)
 def remove(workspace: Workspace, user_id):
     member = _run(lambda: services.find_member(workspace, user_id))
     _run(lambda: services.remove_member(current_user, g.workspace_role, workspace, member))
@@ -157,10 +160,8 @@ def remove(workspace: Workspace, user_id):
 
 
 @bp.post("/transfer-ownership")
-@workspace_view(Role.MANAGER)
+@workspace_view(Permission.TRANSFER_OWNERSHIP)
 def transfer_ownership(workspace: Workspace):
-    if g.workspace_role != Role.OWNER:
-        abort(403)
     require_sudo()
     form = TransferOwnershipForm()
     if form.validate_on_submit():

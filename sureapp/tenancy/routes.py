@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Organization, OrgMembership, Role, Workspace
+from ..policy import Permission, can
 from . import services
 from .access import accessible_workspaces, load_workspace_or_abort, parse_uuid
 from ..timeutil import timezone_names
@@ -73,7 +74,7 @@ def _org_for_admin_or_abort(org_id) -> Organization:
         org, role = services.find_organization(current_user.id, org_id)
     except NotFound:
         abort(404)
-    if not services.may_create_workspace(role):
+    if not can(role, Permission.CREATE_WORKSPACE):
         abort(403)
     return org
 
@@ -117,7 +118,7 @@ def switch():
         remembered = [w for w in in_org if w.id == current_user.last_workspace_id]
         return _remember_and_open((remembered or in_org)[0])
     workspace, _ = load_workspace_or_abort(
-        current_user.id, request.form.get("workspace_id"), Role.MEMBER
+        current_user.id, request.form.get("workspace_id"), Permission.OPEN_WORKSPACE
     )
     return _remember_and_open(workspace)
 
@@ -129,7 +130,7 @@ def _remember_and_open(workspace: Workspace):
 
 
 @bp.get("/w/<workspace_id>/")
-@workspace_view(Role.MEMBER)
+@workspace_view(Permission.OPEN_WORKSPACE)
 def dashboard(workspace: Workspace):
     return render_template("workspaces/dashboard.html", workspace=workspace,
                            summary=dashboard_summary(workspace), keys_url=api_keys_url(workspace))
@@ -143,8 +144,10 @@ def init_app(app):
     app.register_blueprint(settings.bp)
     app.register_blueprint(members.bp)
     app.register_blueprint(invitations.bp)
-    register_nav(app, NavItem("workspace", "", "Dashboard", "orgs.dashboard", Role.MEMBER))
+    register_nav(app, NavItem("workspace", "", "Dashboard", "orgs.dashboard",
+                              Permission.OPEN_WORKSPACE))
     register_nav(app, NavItem("settings", "Workspace", "General", "workspace_settings.general",
-                              Role.MEMBER))
-    register_nav(app, NavItem("settings", "Workspace", "Members", "members.index", Role.MANAGER))
+                              Permission.OPEN_WORKSPACE))
+    register_nav(app, NavItem("settings", "Workspace", "Members", "members.index",
+                              Permission.VIEW_MEMBERS))
     cli.init_app(app)

@@ -1,12 +1,7 @@
-"""Organizations, workspaces, memberships and invitations: the one place that decides who may do
-what to whom. The web UI and the CLI call these; routes never re-check roles themselves.
-
-Rules (README "Roles"):
-- Manager+ invites and manages people of a workspace; Org Admin/Owner do so in every workspace
-  of their organization (their org role already applies there).
-- Nobody grants a role above their own; the owner role only moves by transfer (owner only).
-- Nobody edits or removes someone with a higher role, nor changes their own role.
-- The owner cannot leave or be removed; ownership is transferred first.
+"""Organizations, workspaces, memberships and invitations. The web UI and the CLI call these;
+every role decision they make is asked of sureapp/policy.py (README "Roles"), which raises
+Forbidden: nobody grants above their own role, touches a higher role or changes their own; the
+owner role only moves by transfer; the owner cannot leave or be removed.
 """
 import hashlib
 import secrets
@@ -20,47 +15,14 @@ from ..errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (Invitation, Organization, OrgMembership, Role, User, Workspace,
                       WorkspaceMembership)
+from ..policy import Forbidden, Permission, org_wide_roles, require
+from .. import policy
 from ..timeutil import is_valid_timezone, utcnow
 from .access import org_role, parse_uuid, workspace_role
 from ..validation import has_control_characters
 
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_CONTACT_ALLOCATION = 2_000_000_000  # fits a 32-bit INTEGER column on every database
-
-
-class NotAllowed(DomainError):
-    """The actor's role does not allow this action (the UI answers 403)."""
-
-
-# ---- rules (pure functions, so the role matrix is easy to read and test) -----------------------
-
-def grantable_roles(actor: Role | None) -> list[Role]:
-    """Roles `actor` may give to someone: never above their own, never owner (that is a transfer)."""
-    if actor is None or actor < Role.MANAGER:
-        return []
-    return [r for r in (Role.MEMBER, Role.MANAGER, Role.ADMIN) if r <= actor]
-
-
-def may_manage(actor: Role | None, target: Role) -> bool:
-    """May `actor` change the role of / remove someone whose role is `target`?"""
-    return actor is not None and actor >= Role.MANAGER and target <= actor and target != Role.OWNER
-
-
-def may_edit_workspace(actor: Role | None) -> bool:
-    return actor is not None and actor >= Role.MANAGER
-
-
-def may_set_contact_allocation(actor: Role | None) -> bool:
-    return actor is not None and actor >= Role.ADMIN
-
-
-def may_create_workspace(actor: Role | None) -> bool:
-    return actor is not None and actor >= Role.ADMIN
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise NotAllowed(message)
 
 
 # ---- organizations and workspaces ------------------------------------------------------------
@@ -111,8 +73,7 @@ def _new_workspace(org: Organization, name: str, timezone: str) -> Workspace:
 
 def create_workspace(actor: User, org: Organization, name: str, timezone: str = "UTC") -> Workspace:
     """A new workspace in `org`; Org Admin+ only."""
-    _require(may_create_workspace(org_role(actor.id, org.id)),
-             "Only Org Admins and the Owner can create workspaces.")
+    require(org_role(actor.id, org.id), Permission.CREATE_WORKSPACE)
     errors: dict[str, list[str]] = {}
     name = _clean_name(name, "name", errors)
     if not is_valid_timezone(timezone or ""):
@@ -127,10 +88,9 @@ def update_workspace(actor_role: Role, workspace: Workspace, name: str, timezone
     """Rename / change timezone (Manager+); contact allocation (Org Admin+, None = unlimited).
 
     Leave contact_allocation out (the default ...) to keep it unchanged."""
-    _require(may_edit_workspace(actor_role), "Only Managers and above can change workspace settings.")
+    require(actor_role, Permission.EDIT_WORKSPACE)
     if contact_allocation is not ...:
-        _require(may_set_contact_allocation(actor_role),
-                 "Only Org Admins and the Owner can set the contact allocation.")
+        require(actor_role, Permission.SET_ALLOCATION)
     errors: dict[str, list[str]] = {}
     name = _clean_name(name, "name", errors)
     if not is_valid_timezone(timezone or ""):
@@ -176,7 +136,7 @@ def workspace_members(workspace: Workspace) -> list[Member]:
     org_wide = db.session.execute(
         select(User, OrgMembership.role).join(OrgMembership, OrgMembership.user_id == User.id)
         .where(OrgMembership.org_id == workspace.org_id,
-               OrgMembership.role.in_((Role.ADMIN.slug, Role.OWNER.slug)))
+               OrgMembership.role.in_(org_wide_roles()))
     ).all()
     direct = db.session.execute(
         select(User, WorkspaceMembership.role)
@@ -231,10 +191,7 @@ def grant_role(workspace: Workspace, user: User, role: Role) -> None:
 
 def change_role(actor: User, actor_role: Role, workspace: Workspace, member: Member,
                 new_role: Role) -> None:
-    _require(member.user.id != actor.id, "You cannot change your own role.")
-    _require(may_manage(actor_role, member.role),
-             "You cannot change the role of someone with a higher role than yours.")
-    _require(new_role in grantable_roles(actor_role), "You cannot grant a role above your own.")
+    policy.require_may_change_role(member.user.id == actor.id, actor_role, member.role, new_role)
     grant_role(workspace, member.user, new_role)
 
 
@@ -244,8 +201,7 @@ def remove_member(actor: User, actor_role: Role, workspace: Workspace, member: M
     if member.user.id == actor.id:
         leave(actor, workspace)
         return
-    _require(may_manage(actor_role, member.role),
-             "You cannot remove someone with a higher role than yours.")
+    policy.require_may_remove(actor_role, member.role)
     _drop_access(workspace, member)
 
 
@@ -253,8 +209,7 @@ def leave(user: User, workspace: Workspace) -> None:
     role = workspace_role(user.id, workspace)
     if role is None:
         raise NotFound("Workspace not found.")
-    _require(role != Role.OWNER,
-             "The owner cannot leave. Transfer ownership to someone else first.")
+    require(role, Permission.LEAVE_WORKSPACE)
     _drop_access(workspace, Member(user, role))
 
 
@@ -282,8 +237,7 @@ def _drop_access(workspace: Workspace, member: Member) -> None:
 
 def transfer_ownership(actor: User, workspace: Workspace, new_owner: Member) -> None:
     """The owner hands the organization to another member; the old owner becomes Org Admin."""
-    _require(org_role(actor.id, workspace.org_id) == Role.OWNER,
-             "Only the owner can transfer ownership.")
+    require(org_role(actor.id, workspace.org_id), Permission.TRANSFER_OWNERSHIP)
     if new_owner.user.id == actor.id:
         raise ValidationFailed({"user_id": ["You already own this organization."]})
     old = _org_membership(workspace.org_id, actor.id)
@@ -340,8 +294,7 @@ def invite(actor: User, actor_role: Role, workspace: Workspace, email: str,
     """Create an invitation; returns it and the token, which exists only in this response."""
     from ..auth.services import find_user_by_email, normalize_email
 
-    _require(actor_role >= Role.MANAGER, "Only Managers and above can invite people.")
-    _require(role in grantable_roles(actor_role), "You cannot invite someone above your own role.")
+    policy.require_may_invite(actor_role, role)
     email = normalize_email(email)
     existing = find_user_by_email(email)
     if existing is not None and workspace_role(existing.id, workspace) is not None:
@@ -359,8 +312,7 @@ def invite(actor: User, actor_role: Role, workspace: Workspace, email: str,
 
 
 def _require_may_handle(actor_role: Role, invitation: Invitation) -> None:
-    _require(may_manage(actor_role, Role.from_slug(invitation.role)),
-             "You cannot change an invitation for a role above your own.")
+    policy.require_may_handle_invitation(actor_role, Role.from_slug(invitation.role))
     if invitation.accepted_at or invitation.revoked_at:
         raise Conflict("This invitation is no longer open.")
 
@@ -408,7 +360,7 @@ def accept_invitation(invitation: Invitation, user: User) -> Workspace:
     """Join the invited workspace. The invitation is bound to its email address, and a role the
     user already has above the invited one is kept."""
     if user.email != invitation.email:
-        raise NotAllowed(f"This invitation was sent to {invitation.email}; "
+        raise Forbidden(f"This invitation was sent to {invitation.email}; "
                          f"you are logged in as {user.email}.")
     if invitation_status(invitation) != "pending":
         raise InvitationUnusable(invitation_status(invitation),

@@ -5,7 +5,8 @@ from flask_login import current_user
 
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..models import Role, Workspace
+from ..models import Workspace
+from ..policy import Forbidden, Permission, can
 from . import services
 from ..timeutil import timezone_names
 from ..web import show_form_errors, workspace_view
@@ -18,30 +19,28 @@ def _page(workspace: Workspace, form: WorkspaceSettingsForm, status: int = 200):
     role = g.workspace_role
     return render_template(
         "settings/general.html", workspace=workspace, form=form, timezones=timezone_names(),
-        can_edit=services.may_edit_workspace(role),
-        can_set_allocation=services.may_set_contact_allocation(role),
-        is_owner=role == Role.OWNER, role=role,
+        can_edit=can(role, Permission.EDIT_WORKSPACE),
+        can_set_allocation=can(role, Permission.SET_ALLOCATION),
+        can_leave=can(role, Permission.LEAVE_WORKSPACE), role=role,
     ), status
 
 
 @bp.get("/")
-@workspace_view(Role.MEMBER)
+@workspace_view(Permission.OPEN_WORKSPACE)
 def general(workspace: Workspace):
     return _page(workspace, WorkspaceSettingsForm(obj=workspace))
 
 
 @bp.post("/")
-@workspace_view(Role.MEMBER)
+@workspace_view(Permission.EDIT_WORKSPACE)
 def update(workspace: Workspace):
     role = g.workspace_role
-    if not services.may_edit_workspace(role):
-        abort(403)
     form = WorkspaceSettingsForm()
-    if not services.may_set_contact_allocation(role) and "contact_allocation" in request.form:
+    if not can(role, Permission.SET_ALLOCATION) and "contact_allocation" in request.form:
         abort(403)  # the field is not offered below Org Admin: a crafted post, not a mistake
     if form.validate_on_submit():
         changes = {"name": form.name.data, "timezone": (form.timezone.data or "").strip()}
-        if services.may_set_contact_allocation(role):
+        if can(role, Permission.SET_ALLOCATION):
             changes["contact_allocation"] = form.contact_allocation.data
         try:
             services.update_workspace(role, workspace, **changes)
@@ -57,11 +56,11 @@ def update(workspace: Workspace):
 
 
 @bp.post("/leave")
-@workspace_view(Role.MEMBER)
+@workspace_view(Permission.OPEN_WORKSPACE)
 def leave(workspace: Workspace):
     try:
         services.leave(current_user, workspace)
-    except services.NotAllowed as exc:
+    except Forbidden as exc:
         flash(exc.message, "error")
         return redirect(url_for(".general", workspace_id=workspace.id))
     except NotFound:
