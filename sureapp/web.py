@@ -12,7 +12,7 @@ from wtforms import FieldList, FormField
 
 from .errors import Conflict, DomainError, NotFound, ValidationFailed
 from .extensions import db
-from .policy import Permission, can
+from .policy import Forbidden, Permission, can
 from .tenancy.access import load_workspace_or_abort, parse_uuid
 
 
@@ -184,12 +184,10 @@ def _http_error_page(exc: HTTPException):
 def _domain_error_page(exc: DomainError):
     """A service refusal no view caught: a missing row is a 404 page, a role refusal a 403,
     and nothing the service changed is kept."""
-    from .tenancy.services import NotAllowed
-
     db.session.rollback()
     if isinstance(exc, NotFound):
         return error_page(404)
-    if isinstance(exc, NotAllowed):
+    if isinstance(exc, Forbidden):
         return error_page(403, message=exc.message)
     return error_page(400, message=exc.message)
 
