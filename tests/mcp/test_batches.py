@@ -125,8 +125,8 @@ class TestBudget:
         assert remaining(response) == 9
 
 
-def test_every_message_of_a_batch_is_a_request_log_row(rpc, make_key, flush_usage):
-    key, plaintext = make_key(("read", "write"))
+def test_every_message_of_a_batch_is_a_request_log_row(rpc, make_key, workspace, flush_usage):
+    key, plaintext = make_key(workspace, ("read", "write"))
     batch = [*create_list_calls(2), PING, {"jsonrpc": "2.0", "method": "notifications/initialized"}]
     assert rpc(batch, key=plaintext, version=BATCH_VERSION).status_code == 200
     flush_usage()
