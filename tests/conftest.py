@@ -185,6 +185,50 @@ def make_key(app):
 
 
 @pytest.fixture
+def make_contact(app):
+    from sureapp.contacts import services
+    from sureapp.contacts.schemas import ContactCreate
+
+    def make(workspace, email=None, **fields):
+        data = ContactCreate(email=email or f"c-{uuid.uuid4().hex[:8]}@example.com", **fields)
+        contact = services.create_contact(workspace, data, source="Test")
+        db.session.commit()
+        return contact
+
+    return make
+
+
+@pytest.fixture
+def make_list(app):
+    from sureapp.contacts import lists
+    from sureapp.contacts.schemas import ListCreate
+
+    def make(workspace, name="Newsletter", members=()):
+        item = lists.create_list(workspace, ListCreate(name=name))
+        if members:
+            lists.add_contacts_to_list(workspace, item, [c.id for c in members], "Test")
+        db.session.commit()
+        return item
+
+    return make
+
+
+@pytest.fixture
+def make_tag(app):
+    from sureapp.contacts import tags
+    from sureapp.contacts.schemas import TagCreate
+
+    def make(workspace, name="VIP", color="#dc2626", members=()):
+        tag = tags.create_tag(workspace, TagCreate(name=name, color=color))
+        if members:
+            tags.add_contacts_to_tag(workspace, tag, [c.id for c in members], "Test")
+        db.session.commit()
+        return tag
+
+    return make
+
+
+@pytest.fixture
 def login(client):
     def log_in(user: User, as_client=None):
         """Log `user` in on the test client without going through the form: a real

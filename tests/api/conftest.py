@@ -1,4 +1,5 @@
-"""Fixtures for the JSON API: workspaces with keys, and a client that sends a key."""
+"""Fixtures for the JSON API: workspaces with keys, and a client that sends a key (the keyauth/
+and usage/ tests reuse them from here)."""
 import pytest
 
 

@@ -1,13 +1,9 @@
 """Fixtures for the contacts UI tests: a workspace with a user per role, another workspace
-(for cross-workspace attacks), and factories for contacts, lists and tags."""
-import uuid
-
+(for cross-workspace attacks) and a client per role (the contact, list and tag factories are the
+suite's, in tests/conftest.py)."""
 import pytest
 
-from sureapp.contacts import lists, services, tags
-from sureapp.contacts.schemas import ContactCreate, ListCreate, TagCreate
-from sureapp.extensions import db
-from sureapp.models import Contact, ContactList, Role, Tag
+from sureapp.models import Role
 
 
 @pytest.fixture
@@ -18,45 +14,10 @@ def ws(workspace_with_roles):
 
 @pytest.fixture
 def other_ws(make_user, make_org):
-    """A workspace of another organization, with its own contact, list and tag."""
+    """A workspace of another organization (the target of cross-workspace attacks)."""
     owner = make_user(email="stranger@example.com")
     _, workspace = make_org(owner, name="Other Org", workspace_name="Elsewhere")
     return workspace
-
-
-@pytest.fixture
-def make_contact(app):
-    def make(workspace, email=None, **fields) -> Contact:
-        data = ContactCreate(email=email or f"c-{uuid.uuid4().hex[:8]}@example.com", **fields)
-        contact = services.create_contact(workspace, data, source="Test")
-        db.session.commit()
-        return contact
-
-    return make
-
-
-@pytest.fixture
-def make_list(app):
-    def make(workspace, name="Newsletter", members=()) -> ContactList:
-        item = lists.create_list(workspace, ListCreate(name=name))
-        if members:
-            lists.add_contacts_to_list(workspace, item, [c.id for c in members], "Test")
-        db.session.commit()
-        return item
-
-    return make
-
-
-@pytest.fixture
-def make_tag(app):
-    def make(workspace, name="VIP", color="#dc2626", members=()) -> Tag:
-        tag = tags.create_tag(workspace, TagCreate(name=name, color=color))
-        if members:
-            tags.add_contacts_to_tag(workspace, tag, [c.id for c in members], "Test")
-        db.session.commit()
-        return tag
-
-    return make
 
 
 @pytest.fixture

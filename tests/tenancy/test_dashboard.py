@@ -12,8 +12,9 @@ from sureapp.models import ApiRequestLog, Contact
 from sureapp.timeutil import utcnow
 
 
-def test_growth_days_are_cut_at_midnight_in_the_workspace_timezone(ws, make_contact):
-    workspace, _ = ws
+def test_growth_days_are_cut_at_midnight_in_the_workspace_timezone(workspace_with_roles,
+                                                                   make_contact):
+    workspace, _ = workspace_with_roles
     workspace.timezone = "America/New_York"  # UTC-5 in November
     db.session.commit()
     now = datetime(2026, 11, 27, 12, 0)  # 07:00 in New York
@@ -33,8 +34,8 @@ def test_growth_days_are_cut_at_midnight_in_the_workspace_timezone(ws, make_cont
     assert all(b.height == 0 for b in chart.bars if not b.count)
 
 
-def test_api_usage_counts_today_active_and_expiring_keys(ws, app):
-    workspace, users = ws
+def test_api_usage_counts_today_active_and_expiring_keys(workspace_with_roles, app):
+    workspace, _ = workspace_with_roles
     now = utcnow()
     key, _ = create_key(workspace, "Zapier", ["read"])
     create_key(workspace, "Soon", ["read"], expires_at=now + timedelta(days=3))
@@ -53,8 +54,9 @@ def test_api_usage_counts_today_active_and_expiring_keys(ws, app):
     assert api_usage(workspace, now.replace(hour=12, minute=0)).requests_today >= 0
 
 
-def test_summary_counts_by_status_and_ranks_lists_and_tags(ws, make_contact, make_list, make_tag):
-    workspace, _ = ws
+def test_summary_counts_by_status_and_ranks_lists_and_tags(workspace_with_roles, make_contact,
+                                                           make_list, make_tag):
+    workspace, _ = workspace_with_roles
     a = make_contact(workspace, status="active")
     b = make_contact(workspace, status="bounced")
     c = make_contact(workspace, status="bounced")
@@ -70,11 +72,12 @@ def test_summary_counts_by_status_and_ranks_lists_and_tags(ws, make_contact, mak
 
 
 @pytest.mark.parametrize("role", ["member", "manager"])
-def test_dashboard_page_links_each_panel_to_its_page(ws, as_role, make_contact, make_list, make_tag, role):
-    workspace, _ = ws
+def test_dashboard_page_links_each_panel_to_its_page(workspace_with_roles, login, make_contact,
+                                                     make_list, make_tag, role):
+    workspace, users = workspace_with_roles
     contact = make_contact(workspace, status="pending")
     lst, tag = make_list(workspace, members=[contact]), make_tag(workspace, members=[contact])
-    body = as_role(role).get(f"/w/{workspace.id}/").get_data(as_text=True)
+    body = login(users[role]).get(f"/w/{workspace.id}/").get_data(as_text=True)
     assert f"/w/{workspace.id}/contacts?status=pending" in body
     assert f"/w/{workspace.id}/contacts?list={lst.id}" in body
     assert f"/w/{workspace.id}/contacts?tag={tag.id}" in body
@@ -84,5 +87,9 @@ def test_dashboard_page_links_each_panel_to_its_page(ws, as_role, make_contact, 
     assert (keys_link in body) == (role == "manager")
 
 
-def test_dashboard_of_another_workspace_is_404(ws, other_ws, as_role):
-    assert as_role("owner").get(f"/w/{other_ws.id}/").status_code == 404
+def test_dashboard_of_another_workspace_is_404(client, login, workspace_with_roles, make_user,
+                                              make_org):
+    _, users = workspace_with_roles
+    _, elsewhere = make_org(make_user(email="stranger@example.com"), name="Other Org")
+    login(users["owner"])
+    assert client.get(f"/w/{elsewhere.id}/").status_code == 404

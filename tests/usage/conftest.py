@@ -1,0 +1,3 @@
+"""Usage recording is tested through /api/v1, with the API suite's keyed client and workspaces
+(one definition, in tests/api/conftest.py)."""
+from tests.api.conftest import api, api_as, full_key, owner, workspace  # noqa: F401
