@@ -4,7 +4,10 @@ The `app` fixture runs each test on SQLite and, when TEST_DATABASE_URL is set, a
 PostgreSQL (in a private schema, so parallel runs never collide).
 """
 import os
+import socket
 import uuid
+from email import message_from_bytes, policy as email_policy
+from email.message import EmailMessage
 
 import pytest
 from flask import g
@@ -90,6 +93,77 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+# ---- a real SMTP server ----------------------------------------------------------------------
+
+SMTP_USERNAME, SMTP_PASSWORD = "mailer", "s3cret"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpTestServer:
+    """aiosmtpd on 127.0.0.1 and a free port. `messages`: every accepted mail, parsed
+    (envelope recipients in `recipients`); `logins`: usernames that authenticated. AUTH is
+    offered (plain text is fine on loopback) and optional; only SMTP_USERNAME/PASSWORD pass."""
+
+    def __init__(self, *, tls_context=None):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
+        self.logins: list[str] = []
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=free_port(), authenticator=self._authenticate,
+            auth_require_tls=False, tls_context=tls_context, require_starttls=bool(tls_context))
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    def url(self, *, login=True, starttls=False) -> str:
+        credentials = f"{SMTP_USERNAME}:{SMTP_PASSWORD}@" if login else ""
+        return f"smtp://{credentials}127.0.0.1:{self.port}" + ("?starttls=1" if starttls else "")
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages whose envelope names `address`."""
+        return [m for m, rcpts in zip(self.messages, self.recipients) if address in rcpts]
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        """Stop listening (a test may stop early, to play a server that went away)."""
+        if self.controller.server is not None:
+            self.controller.stop()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 Message accepted"
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        ok = (auth_data.login == SMTP_USERNAME.encode()
+              and auth_data.password == SMTP_PASSWORD.encode())
+        if ok:
+            self.logins.append(SMTP_USERNAME)
+        return AuthResult(success=ok)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, a free port) collecting parsed messages.
+    Point the app at it with `app.config["SMTP_URL"] = smtp_server.url()`."""
+    server = SmtpTestServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

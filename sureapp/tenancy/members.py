@@ -9,10 +9,10 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from .. import policy
 from ..links import external_url, public_url_missing
+from ..mail import send_mail
 from ..models import Role, Workspace
 from ..policy import Permission
 from . import services
-from .mail import send_invitation
 from ..web import show_form_errors, workspace_view
 from .forms import InviteForm, RoleForm, TransferOwnershipForm, role_choices
 
@@ -73,9 +73,16 @@ def index(workspace: Workspace):
 def _mail(invitation, token: str) -> tuple[str | None, bool]:
     """The link (None while no public address is known: then nothing is mailed either)."""
     link = external_url("invitations.show", token=token)
-    mailed = link is not None and send_invitation(
-        invitation.email, invitation.workspace.name, current_user.name or current_user.email,
-        Role.from_slug(invitation.role).label, link)
+    if link is None:
+        return None, False
+    inviter = current_user.name or current_user.email
+    workspace_name = invitation.workspace.name
+    mailed = send_mail(
+        invitation.email, f"{inviter} invited you to {workspace_name} on sureapp",
+        f"{inviter} invited you to join the workspace \"{workspace_name}\" as "
+        f"{Role.from_slug(invitation.role).label}.\n\n"
+        f"Accept the invitation:\n{link}\n\n"
+        "The link works once and expires in 7 days. If you did not expect it, ignore this mail.\n")
     return link, mailed
 
 

@@ -1,8 +1,6 @@
 """Invitations: single-use, expiring, bound to the invited email, only a hash stored."""
 import hashlib
-import smtplib
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from flask import g
@@ -229,31 +227,29 @@ def test_invite_form_bad_input(data, message, setup, client, login, snapshot):
     assert snapshot() == before
 
 
-def test_invitation_is_mailed_when_smtp_is_configured(setup, app, client, invite_via_ui):
+def test_invitation_is_mailed_when_smtp_is_configured(setup, app, client, invite_via_ui,
+                                                      smtp_server):
     workspace, manager = setup
-    app.config["SMTP_URL"] = "smtp://mailer:s3cret@127.0.0.1:2525?starttls=1"
-    with mock.patch.object(smtplib, "SMTP") as smtp_class:
-        path = invite_via_ui(manager, workspace, "bob@example.com", "manager")
-    smtp_class.assert_called_once_with("127.0.0.1", 2525, timeout=10)
-    smtp = smtp_class.return_value.__enter__.return_value
-    smtp.starttls.assert_called_once()
-    smtp.login.assert_called_once_with("mailer", "s3cret")
-    message = smtp.send_message.call_args.args[0]
+    app.config["SMTP_URL"] = smtp_server.url()
+    path = invite_via_ui(manager, workspace, "bob@example.com", "manager")
+    assert smtp_server.logins == ["mailer"]
+    [message] = smtp_server.to("bob@example.com")
     assert message["To"] == "bob@example.com"
+    assert message["Subject"] == f"{manager.name} invited you to {workspace.name} on sureapp"
     assert path in message.get_content()
     assert "Manager" in message.get_content()
 
 
-def test_a_failing_mail_server_still_shows_the_link(setup, app, client, invite_via_ui):
+def test_a_failing_mail_server_still_shows_the_link(setup, app, client, invite_via_ui,
+                                                    smtp_server):
     workspace, manager = setup
-    app.config["SMTP_URL"] = "smtp://127.0.0.1:2525"
-    with mock.patch.object(smtplib, "SMTP", side_effect=ConnectionRefusedError):
-        path = invite_via_ui(manager, workspace, "bob@example.com")
+    app.config["SMTP_URL"] = smtp_server.url()
+    smtp_server.stop()  # the mail server went away: nobody listens on its port now
+    path = invite_via_ui(manager, workspace, "bob@example.com")
     assert path.startswith("/invitations/")
 
 
-def test_without_smtp_nothing_is_mailed(setup, client, invite_via_ui):
+def test_without_smtp_nothing_is_mailed(setup, client, invite_via_ui, smtp_server):
     workspace, manager = setup
-    with mock.patch.object(smtplib, "SMTP") as smtp_class:
-        invite_via_ui(manager, workspace, "bob@example.com")
-    smtp_class.assert_not_called()
+    invite_via_ui(manager, workspace, "bob@example.com")
+    assert smtp_server.messages == []
