@@ -43,7 +43,7 @@ preload_app = False
 # travel in X-API-Key/Authorization, sessions in Cookie), no referer (it may carry a query
 # string), no %(u)s (a Basic-auth user name could be a key).
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" pid=%(p)s'
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" pid=%(p)s rid=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 

@@ -1,13 +1,19 @@
-"""The request id and the one way an unexpected error is logged.
+"""The request id, and the one way an unexpected error is logged.
 
-Every response carries `X-Request-Id` (made here, once per request: incoming ids are not
-trusted, they would let a client write into our logs). An unexpected exception is logged as its
-type, the route, the request id and the code locations it passed through — never its message,
-local variables, SQL parameters or the request body, which may hold emails, custom fields or
-key material (finding 13.3). The engine runs with `hide_parameters=True` (config.py) so even
-the database driver's own errors carry no parameters.
+Every response carries `X-Request-Id`, and every log line written while a request runs names
+it (`request_id` on each log record; the `sureapp` logger's handler prints it). A client's own
+well-formed id (1–128 of letters, digits and `._:@/+=-`, first a letter or digit — what proxies
+and tracing libraries send) is kept so its logs and ours line up; anything else is replaced by
+one of ours, so a client can never write spaces, quotes or newlines into our logs.
+An unexpected exception is logged as its type, the route, the request id and the code
+locations it passed through — never its message, local variables, SQL parameters or the
+request body, which may hold emails, custom fields or key material (finding 13.3). The engine
+runs with `hide_parameters=True` (config.py) so even the database driver's own errors carry
+no parameters.
 """
 import logging
+import re
+import sys
 import traceback
 import uuid
 
@@ -16,16 +22,24 @@ from flask import Flask, has_request_context, request
 log = logging.getLogger("sureapp.errors")
 HEADER = "X-Request-Id"
 ENVIRON_KEY = "sureapp.request_id"
+_CLIENT_HEADER = "HTTP_X_REQUEST_ID"
+REQUEST_ID_MAX = 128
+_WELL_FORMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,%d}" % (REQUEST_ID_MAX - 1))
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [request %(request_id)s] %(message)s"
 
 
 def request_id() -> str:
-    """This request's id (made on first use), or "-" outside a request."""
+    """This request's id (the client's if well-formed, else made on first use), or "-"
+    outside a request."""
     if not has_request_context():
         return "-"
     # On the WSGI environ, not `g`: an app context can outlive one request (tests, CLI).
-    rid = request.environ.get(ENVIRON_KEY)
+    environ = request.environ
+    rid = environ.get(ENVIRON_KEY)
     if rid is None:
-        rid = request.environ[ENVIRON_KEY] = uuid.uuid4().hex
+        sent = environ.get(_CLIENT_HEADER)
+        rid = sent if sent and _WELL_FORMED.fullmatch(sent) else uuid.uuid4().hex
+        environ[ENVIRON_KEY] = rid
     return rid
 
 
@@ -50,7 +64,47 @@ def _add_request_id(response):
     return response
 
 
+def _install_record_factory() -> None:
+    """Every log record (ours, SQLAlchemy's, the libraries') gets `request_id`: the running
+    request's id, or "-". Installed once per process; costs nothing when nothing logs."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "adds_request_id", False):
+        return
+
+    def record_with_request_id(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        record.request_id = request_id()
+        return record
+
+    record_with_request_id.adds_request_id = True
+    logging.setLogRecordFactory(record_with_request_id)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (a test runner swaps it per test)."""
+
+    def __init__(self):
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+
+def _install_handler() -> None:
+    """The `sureapp` loggers print to stderr with the request id, unless the deployment
+    configured a handler of its own (then its format decides; `%(request_id)s` is there)."""
+    logger = logging.getLogger("sureapp")
+    if logger.handlers:
+        return
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger.addHandler(handler)
+
+
 def init_app(app: Flask) -> None:
+    _install_record_factory()
+    _install_handler()
     app.after_request(_add_request_id)
     # Flask logs an unhandled exception with its full traceback and message (which may quote
     # user input); route it through the one rule instead.

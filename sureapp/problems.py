@@ -3,6 +3,8 @@ from http import HTTPStatus
 
 from flask import current_app
 
+from .errorlog import request_id
+
 PROBLEM_MIME = "application/problem+json"
 # Specific problem types; everything else is "about:blank" (the HTTP status says it all).
 VALIDATION_TYPE = "urn:sureapp:problem:validation-error"
@@ -32,6 +34,7 @@ class ApiProblem(Exception):
         if self.errors is not None:
             body["errors"] = self.errors
         body.update(self.extra)
+        body["request_id"] = request_id()  # the X-Request-Id to quote when reporting it
         return body
 
     def to_response(self):

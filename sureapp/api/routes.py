@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from .. import keyauth
-from ..errorlog import log_unexpected, request_id
+from ..errorlog import log_unexpected
 from ..errors import Conflict, DomainError, LimitExceeded, NotFound, ValidationFailed
 from ..extensions import db
 from ..faults import UNAVAILABLE_ERRORS, database_unavailable
@@ -85,8 +85,7 @@ def _handle_integrity(exc: IntegrityError):
 def _handle_unexpected(exc: Exception):
     db.session.rollback()
     log_unexpected(exc)
-    return problem_response(500, "Something went wrong on our side; the request was not applied.",
-                            extra={"request_id": request_id()})
+    return problem_response(500, "Something went wrong on our side; the request was not applied.")
 
 
 def _route_errors_as_problems():

@@ -13,3 +13,5 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: dict[str, list[str]] | None = None
+    request_id: str = Field(description="This response's X-Request-Id: quote it when reporting "
+                                        "a problem.")

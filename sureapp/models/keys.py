@@ -102,3 +102,6 @@ class ApiRequestLog(db.Model):
     status: Mapped[int] = mapped_column(Integer, nullable=False)
     client_ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     user_agent: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    # The X-Request-Id the response carried (errorlog.request_id): a client's report names it.
+    request_id: Mapped[str] = mapped_column(String(128), nullable=False, default="",
+                                            server_default="")

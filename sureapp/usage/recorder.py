@@ -22,6 +22,7 @@ from flask import Flask, Request
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..errorlog import request_id
 from ..extensions import db
 from ..models import ApiKey, ApiRequestLog
 from ..timeutil import utcnow
@@ -67,6 +68,7 @@ class UsageRecorder:
             "method": request.method[:8], "path": (path or request.path)[:PATH_MAX], "status": int(status),
             "client_ip": (request.remote_addr or "")[:64],
             "user_agent": (request.user_agent.string or "")[:USER_AGENT_MAX],
+            "request_id": request_id(),
         }
         with self._lock:
             if len(self._pending) >= MAX_PENDING:
