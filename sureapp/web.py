@@ -13,7 +13,7 @@ from wtforms import FieldList, FormField
 from .errors import Conflict, DomainError, NotFound, ValidationFailed
 from .extensions import db
 from .policy import Forbidden, Permission, can
-from .tenancy.access import load_workspace_or_abort, parse_uuid
+from .tenancy.access import load_workspace, parse_uuid
 
 
 def is_htmx() -> bool:
@@ -99,7 +99,7 @@ def workspace_view(permission: Permission):
         @wraps(view)
         @login_required
         def wrapped(workspace_id, *args, **kwargs):
-            workspace, role = load_workspace_or_abort(current_user.id, workspace_id, permission)
+            workspace, role = load_workspace(current_user.id, workspace_id, permission)
             g.workspace, g.workspace_role = workspace, role
             if current_user.last_workspace_id != workspace.id:
                 # Opening a workspace is choosing it: the switchers remember it.

@@ -1,12 +1,12 @@
 """Who may do what in a workspace: the one place that resolves a user's effective role."""
 import uuid
 
-from flask import abort
 from sqlalchemy import select
 
+from ..errors import NotFound
 from ..extensions import db
 from ..models import OrgMembership, Role, Workspace, WorkspaceMembership
-from ..policy import Permission, can, org_wide_roles
+from ..policy import Permission, can, org_wide_roles, require
 
 
 def org_role(user_id: uuid.UUID, org_id: uuid.UUID) -> Role | None:
@@ -42,18 +42,15 @@ def parse_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def load_workspace_or_abort(user_id: uuid.UUID, workspace_id, permission: Permission):
-    """Workspace and the user's role in it; 404 if invisible to the user, 403 if their role
-    lacks `permission`."""
+def load_workspace(user_id: uuid.UUID, workspace_id, permission: Permission):
+    """Workspace and the user's role in it. NotFound if the user cannot see it (missing, malformed
+    id and someone else's look the same); policy.Forbidden if their role lacks `permission`."""
     ws_uuid = parse_uuid(workspace_id)
     workspace = db.session.get(Workspace, ws_uuid) if ws_uuid else None
-    if workspace is None:
-        abort(404)
-    role = workspace_role(user_id, workspace)
+    role = workspace_role(user_id, workspace) if workspace else None
     if role is None:
-        abort(404)
-    if not can(role, permission):
-        abort(403)
+        raise NotFound("Workspace not found.")
+    require(role, permission)
     return workspace, role
 
 

@@ -1,11 +1,11 @@
 """Workspace settings → Members: people with access, invitations, roles, ownership transfer.
-Every rule is in sureapp/policy.py (asked by tenancy.services); this module maps their answers
-to pages (NotFound → 404, Forbidden → 403, ValidationFailed → inline errors)."""
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+Every rule is in sureapp/policy.py (asked by tenancy.services). A ValidationFailed is shown on its
+form here; NotFound and policy.Forbidden reach web's error handler (404 / 403 page, rolled back)."""
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..auth.sudo import require_sudo
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from .. import policy
 from ..links import external_url, public_url_missing
@@ -52,18 +52,6 @@ def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_fo
     ), status
 
 
-def _run(action):
-    """Call a service; its NotFound/Forbidden become 404/403 and nothing is written."""
-    try:
-        return action()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except policy.Forbidden:
-        db.session.rollback()
-        abort(403)
-
-
 @bp.get("/")
 @workspace_view(Permission.VIEW_MEMBERS)
 def index(workspace: Workspace):
@@ -94,9 +82,9 @@ def invite(workspace: Workspace):
         if Role.from_slug(form.role.data) >= Role.ADMIN:
             require_sudo()  # an Org Admin opens every workspace of the organization
         try:
-            invitation, token = _run(lambda: services.invite(
+            invitation, token = services.invite(
                 current_user, g.workspace_role, workspace, form.email.data,
-                Role.from_slug(form.role.data)))
+                Role.from_slug(form.role.data))
         except ValidationFailed as exc:
             db.session.rollback()
             show_form_errors(form, exc)
@@ -111,9 +99,9 @@ def invite(workspace: Workspace):
 @bp.post("/invitations/<invitation_id>/resend")
 @workspace_view(Permission.INVITE)
 def resend(workspace: Workspace, invitation_id):
-    invitation = _run(lambda: services.find_invitation(workspace, invitation_id))
+    invitation = services.find_invitation(workspace, invitation_id)
     try:
-        token = _run(lambda: services.resend_invitation(g.workspace_role, invitation))
+        token = services.resend_invitation(g.workspace_role, invitation)
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for(".index", workspace_id=workspace.id))
@@ -125,9 +113,9 @@ def resend(workspace: Workspace, invitation_id):
 @bp.post("/invitations/<invitation_id>/revoke")
 @workspace_view(Permission.INVITE)
 def revoke(workspace: Workspace, invitation_id):
-    invitation = _run(lambda: services.find_invitation(workspace, invitation_id))
+    invitation = services.find_invitation(workspace, invitation_id)
     try:
-        _run(lambda: services.revoke_invitation(g.workspace_role, invitation))
+        services.revoke_invitation(g.workspace_role, invitation)
     except Conflict as exc:
         flash(exc.message, "error")
     else:
@@ -139,15 +127,15 @@ def revoke(workspace: Workspace, invitation_id):
 @bp.post("/<user_id>/role")
 @workspace_view(Permission.MANAGE_MEMBERS)
 def change_role(workspace: Workspace, user_id):
-    member = _run(lambda: services.find_member(workspace, user_id))
+    member = services.find_member(workspace, user_id)
     form = _role_form()
     if not form.validate_on_submit():
         flash("Choose one of the roles offered: you cannot grant a role above your own.", "error")
         return _page(workspace, 422)
     if Role.from_slug(form.role.data) >= Role.ADMIN:
         require_sudo()
-    _run(lambda: services.change_role(current_user, g.workspace_role, workspace, member,
-                                      Role.from_slug(form.role.data)))
+    services.change_role(current_user, g.workspace_role, workspace, member,
+                         Role.from_slug(form.role.data))
     db.session.commit()
     flash(f"{member.user.email} is now {Role.from_slug(form.role.data).label}.", "success")
     return redirect(url_for(".index", workspace_id=workspace.id))
@@ -156,8 +144,8 @@ def change_role(workspace: Workspace, user_id):
 @bp.post("/<user_id>/remove")
 @workspace_view(Permission.MANAGE_MEMBERS)
 def remove(workspace: Workspace, user_id):
-    member = _run(lambda: services.find_member(workspace, user_id))
-    _run(lambda: services.remove_member(current_user, g.workspace_role, workspace, member))
+    member = services.find_member(workspace, user_id)
+    services.remove_member(current_user, g.workspace_role, workspace, member)
     db.session.commit()
     where = "the organization" if member.is_org_wide else f"“{workspace.name}”"
     flash(f"{member.user.email} was removed from {where}.", "success")
@@ -172,9 +160,9 @@ def transfer_ownership(workspace: Workspace):
     require_sudo()
     form = TransferOwnershipForm()
     if form.validate_on_submit():
-        new_owner = _run(lambda: services.find_member(workspace, form.user_id.data))
+        new_owner = services.find_member(workspace, form.user_id.data)
         try:
-            _run(lambda: services.transfer_ownership(current_user, workspace, new_owner))
+            services.transfer_ownership(current_user, workspace, new_owner)
         except ValidationFailed as exc:
             db.session.rollback()
             show_form_errors(form, exc)

@@ -1,16 +1,16 @@
 """Organizations page, new organization / workspace, the top-bar switchers, the workspace landing
 page; registers the members, settings and invitation blueprints of this feature (blueprint name "orgs"
 kept, so every url_for("orgs.…") is unchanged)."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Organization, OrgMembership, Role, Workspace
-from ..policy import Permission, can
+from ..policy import Permission, require
 from . import services
-from .access import accessible_workspaces, load_workspace_or_abort, parse_uuid
+from .access import accessible_workspaces, load_workspace, parse_uuid
 from ..timeutil import timezone_names
 from ..web import NavItem, api_keys_url, register_nav, show_form_errors, workspace_view
 from .dashboard import dashboard_summary
@@ -69,20 +69,18 @@ def create():
     return _organizations_page(form, 422)
 
 
-def _org_for_admin_or_abort(org_id) -> Organization:
-    try:
-        org, role = services.find_organization(current_user.id, org_id)
-    except NotFound:
-        abort(404)
-    if not can(role, Permission.CREATE_WORKSPACE):
-        abort(403)
+def _org_for_workspace_creator(org_id) -> Organization:
+    """The organization, if the user may create workspaces in it (NotFound / policy.Forbidden
+    otherwise, which the error pages turn into 404 / 403)."""
+    org, role = services.find_organization(current_user.id, org_id)
+    require(role, Permission.CREATE_WORKSPACE)
     return org
 
 
 @bp.route("/organizations/<org_id>/workspaces/new", methods=["GET", "POST"])
 @login_required
 def new_workspace(org_id):
-    org = _org_for_admin_or_abort(org_id)
+    org = _org_for_workspace_creator(org_id)
     form = WorkspaceForm()
     if form.validate_on_submit():
         try:
@@ -110,14 +108,11 @@ def switch():
         org_uuid = parse_uuid(request.form["org_id"])
         in_org = [w for w in accessible_workspaces(current_user.id) if w.org_id == org_uuid]
         if not in_org:
-            try:
-                services.find_organization(current_user.id, org_uuid)
-            except NotFound:
-                abort(404)
+            services.find_organization(current_user.id, org_uuid)  # NotFound unless theirs
             return redirect(url_for("orgs.index"))
         remembered = [w for w in in_org if w.id == current_user.last_workspace_id]
         return _remember_and_open((remembered or in_org)[0])
-    workspace, _ = load_workspace_or_abort(
+    workspace, _ = load_workspace(
         current_user.id, request.form.get("workspace_id"), Permission.OPEN_WORKSPACE
     )
     return _remember_and_open(workspace)
