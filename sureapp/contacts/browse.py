@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from flask import abort
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -74,8 +73,8 @@ def start_of_day_utc(day: date, tz_name: str) -> datetime:
 
 def parse_table(args: MultiDict, workspace: Workspace) -> ContactTable:
     """Read the table from request args. Unknown sorts and statuses fall back to the defaults,
-    a bad date is a notice; a list or tag id that isn't this workspace's is a 404 (never a
-    silent look into another workspace)."""
+    a bad date is a notice; a list or tag id that isn't this workspace's is NotFound (the 404
+    page: never a silent look into another workspace)."""
     sort = args.get("sort", "created")
     if sort not in SORT_COLUMNS:
         sort = "created"
@@ -95,24 +94,22 @@ def parse_table(args: MultiDict, workspace: Workspace) -> ContactTable:
     flt = ContactFilter(
         search=args.get("q", "").strip()[:MAX_SEARCH_LENGTH],
         status=status if status in CONTACT_STATUSES else None,
-        list_id=_id_or_404(args.get("list")),
-        tag_id=_id_or_404(args.get("tag")),
+        list_id=_group_id(args.get("list")),
+        tag_id=_group_id(args.get("tag")),
         created_after=created_after,
     )
-    try:
-        check_groups(workspace, flt)
-    except NotFound:
-        abort(404)
+    check_groups(workspace, flt)
     return ContactTable(filter=flt, since=since, sort=sort, direction=direction,
                         cursor=args.get("cursor", ""), notices=tuple(notices))
 
 
-def _id_or_404(raw: str | None) -> uuid.UUID | None:
+def _group_id(raw: str | None) -> uuid.UUID | None:
+    """A list/tag id from the URL; a malformed one is NotFound, like another workspace's."""
     if not raw:
         return None
     ident = parse_uuid(raw)
     if ident is None:
-        abort(404)
+        raise NotFound("No such list or tag in this workspace.")
     return ident
 
 

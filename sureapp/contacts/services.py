@@ -20,6 +20,7 @@ from ..models import (Contact, ContactEvent, ContactList, Tag, Workspace, list_m
                       tag_members)
 from ..pagination import Page
 from ..schema_types import validation_errors
+from ..sqlutil import lock_rows
 from ..timeutil import utcnow
 from . import groups
 from .groups import LISTS, TAGS
@@ -124,19 +125,13 @@ def allocation_error(allocation: int, current: int, adding: int) -> LimitExceede
 def ensure_room_for(workspace: Workspace, adding: int) -> None:
     """Raise LimitExceeded unless `adding` new contacts fit the allocation.
 
-    The workspace row is locked first (SELECT … FOR UPDATE on PostgreSQL; on SQLite a no-op
-    UPDATE takes the database write lock), so concurrent creators are counted one at a time
-    and the transaction that inserts holds the lock until it commits."""
+    The workspace row is locked first (sqlutil.lock_rows), so concurrent creators are counted
+    one at a time and the transaction that inserts holds the lock until it commits."""
     if adding <= 0 or workspace.contact_allocation is None:
         return
-    if db.session.get_bind().dialect.name == "postgresql":
-        allocation = db.session.scalar(select(Workspace.contact_allocation)
-                                       .where(Workspace.id == workspace.id).with_for_update())
-    else:
-        db.session.execute(update(Workspace).where(Workspace.id == workspace.id)
-                           .values(contact_allocation=Workspace.contact_allocation))
-        allocation = db.session.scalar(select(Workspace.contact_allocation)
-                                       .where(Workspace.id == workspace.id))
+    lock_rows(Workspace, Workspace.id == workspace.id)
+    allocation = db.session.scalar(select(Workspace.contact_allocation)
+                                   .where(Workspace.id == workspace.id))
     if allocation is None:
         return
     current = contact_count(workspace)
@@ -306,11 +301,9 @@ def upsert_contacts(workspace: Workspace, rows: list, source: str) -> BulkResult
             checked.append((index, data))
 
     known_groups = known[LISTS] | known[TAGS]  # uuid4s: lists and tags never share an id
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Upserts into one workspace take turns: two batches inserting the same emails in
-        # different orders would otherwise deadlock (SQLite's write lock already serializes).
-        db.session.execute(select(Workspace.id).where(Workspace.id == workspace.id)
-                           .with_for_update())
+    # Upserts into one workspace take turns: two batches inserting the same emails in different
+    # orders would otherwise deadlock.
+    lock_rows(Workspace, Workspace.id == workspace.id)
     existing = _existing_rows(workspace, [data.email for _, data in checked])
     ensure_room_for(workspace, sum(1 for _, data in checked if data.email not in existing))
 
