@@ -21,7 +21,7 @@ from .credentials import presented_key, unauthorized
 from .lookup import find_key
 
 __all__ = ["KeyContext", "WorkspaceRef", "authenticate", "charge", "require_ability", "finish",
-           "unauthorized"]
+           "record_refusal", "unauthorized"]
 
 SURFACES = tuple(state.SURFACE_LABELS)
 AUTH_FAILURE_LIMIT_DEFAULT = "30 per minute"
@@ -45,9 +45,16 @@ def _identify(req: Request, surface: str, read_only: bool) -> KeyContext:
                             surface=surface, now=utcnow(), via_previous=key.presented_previous,
                             previous_key_expires_at=key.previous_key_expires_at)
     if refused is not None:
-        # Issue 18 records the refusal on the key it named: key.id and refused.code are here.
+        record_refusal(key, refused)
         raise unauthorized(refused.message(key.key_type, surface))
     return key
+
+
+def record_refusal(key: KeyContext, refused: state.Refusal) -> None:
+    """This request named `key` and is refused for `refused` (revoked, expired, scope, ip…):
+    finish() logs it in that key's request log with `refused.code`, whatever the answer is, so
+    the key page shows why an integration stopped working. The caller raises its problem."""
+    g.refused = (key, refused.code)
 
 
 def authenticate(req: Request, surface: str, read_only: bool = False) -> KeyContext:
@@ -100,9 +107,9 @@ def finish(response, *paths: str | None):
     budget = g.get("budget")
     if budget is not None:
         response.headers.update(budget.headers())
-    key = g.get("key")
+    key, reason = g.get("refused") or (g.get("key"), None)
     if key is not None:
         for path in paths or (None,):
-            record_request(key, response.status_code, path)
+            record_request(key, response.status_code, path, reason)
     response.headers.setdefault("Cache-Control", "no-store")
     return response

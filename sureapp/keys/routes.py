@@ -30,6 +30,7 @@ from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
 bp = Blueprint("keys", __name__, url_prefix="/w/<workspace_id>/settings/api-keys")
 
 PER_PAGE = 20
+USAGE_DAYS = 14  # the key page's chart, outcome counts and top routes
 KEYS_ORDER = newest_first(ApiKey)
 SEARCH_MAX_LENGTH = 255
 # Status changes that share one confirm-dialog view: action -> (title, question, button, service).
@@ -249,11 +250,14 @@ def create(workspace):
 def show(workspace, key_id):
     key = services.get_key(workspace, key_id)
     now = utcnow()
-    per_day = services.requests_per_day(key, workspace.timezone, days=14, now=now)
+    per_day = services.requests_per_day(key, workspace.timezone, days=USAGE_DAYS, now=now)
     return render_template(
         "keys/show.html", workspace=workspace, key=key, now=now,
         events=services.key_events(key), requests=services.recent_requests(key, 50),
-        chart=usage_chart(per_day), describe_change=describe_change)
+        chart=usage_chart(per_day), describe_change=describe_change,
+        outcomes=services.request_outcomes(key, workspace.timezone, USAGE_DAYS, now),
+        routes=services.top_routes(key, workspace.timezone, USAGE_DAYS, now),
+        refusal_label=state.refusal_label)
 
 
 def usage_chart(per_day) -> BarChart:

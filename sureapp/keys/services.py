@@ -3,16 +3,18 @@ and the one place for the rules of creating, editing, revoking, regenerating and
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from http import HTTPStatus
 
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
 from ..sqlutil import contains_text, lock_rows
-from ..timeutil import counts_per_local_day, utcnow
+from ..timeutil import counts_per_local_day, last_local_days, local_midnight_utc, utcnow
 from ..validation import has_control_characters
 from . import keystring, state
 
@@ -342,3 +344,76 @@ def requests_per_day(key: ApiKey, tz_name: str, days: int = 14,
     """Requests per local day (workspace timezone) for the last `days` days, oldest first."""
     return counts_per_local_day(ApiRequestLog.created_at, [ApiRequestLog.api_key_id == key.id],
                                 tz_name, days, now)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One line of the key page's outcome counts: `kind` is success, refused (a key refusal:
+    revoked, expired, scope…), client_error or server_error."""
+
+    label: str
+    count: int
+    kind: str
+
+
+def _since(tz_name: str, days: int, now: datetime | None) -> datetime:
+    """The first instant of the key page's window: local midnight `days` days back (the chart's)."""
+    return local_midnight_utc(last_local_days(tz_name, days, now)[0], tz_name)
+
+
+def request_outcomes(key: ApiKey, tz_name: str, days: int = 14,
+                     now: datetime | None = None) -> list[Outcome]:
+    """Requests of the window by outcome: succeeded (below 400), each refusal reason and each
+    other 4xx status, server errors (5xx); most frequent first within 4xx, empty lines left out."""
+    rows = db.session.execute(
+        select(ApiRequestLog.status, ApiRequestLog.reason, func.count())
+        .where(ApiRequestLog.api_key_id == key.id,
+               ApiRequestLog.created_at >= _since(tz_name, days, now))
+        .group_by(ApiRequestLog.status, ApiRequestLog.reason))
+    succeeded = server_errors = 0
+    client: dict[tuple[str, str], int] = {}
+    for status, reason, count in rows:
+        if reason:
+            label = (state.refusal_label(reason), "refused")
+        elif status < 400:
+            succeeded += count
+            continue
+        elif status >= 500:
+            server_errors += count
+            continue
+        else:
+            label = (_status_label(status), "client_error")
+        client[label] = client.get(label, 0) + count
+    outcomes = [Outcome("Succeeded (2xx)", succeeded, "success")] if succeeded else []
+    outcomes += [Outcome(label, count, kind) for (label, kind), count
+                 in sorted(client.items(), key=lambda item: (-item[1], item[0]))]
+    if server_errors:
+        outcomes.append(Outcome("Server errors (5xx)", server_errors, "server_error"))
+    return outcomes
+
+
+def _status_label(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+@dataclass(frozen=True)
+class RouteUse:
+    route: str  # "GET /api/v1/contacts/{contact_id}"
+    count: int
+    failed: int  # answered 400 or above
+
+
+def top_routes(key: ApiKey, tz_name: str, days: int = 14, now: datetime | None = None,
+               limit: int = 5) -> list[RouteUse]:
+    """The routes the key called most in the window, with how many of those calls failed."""
+    count = func.count()
+    failed = func.count(ApiRequestLog.id).filter(ApiRequestLog.status >= 400)
+    rows = db.session.execute(
+        select(ApiRequestLog.route, count, failed)
+        .where(ApiRequestLog.api_key_id == key.id,
+               ApiRequestLog.created_at >= _since(tz_name, days, now))
+        .group_by(ApiRequestLog.route).order_by(count.desc(), ApiRequestLog.route).limit(limit))
+    return [RouteUse(route or "—", total, errors) for route, total, errors in rows]

@@ -131,6 +131,16 @@ class Refusal(Enum):
         return self.detail.format(key_type=key_type, surface=SURFACE_LABELS.get(surface, surface))
 
 
+# What the key page calls each refusal in its outcome counts (codes are stored in the log).
+REFUSAL_LABELS = {"revoked": "Revoked key", "expired": "Expired key",
+                  "regenerated": "Replaced key (regenerated)", "wrong_type": "Wrong key type",
+                  "scope": "Missing scope", "ip": "Address not allowed"}
+
+
+def refusal_label(code: str) -> str:
+    return REFUSAL_LABELS.get(code, code.replace("_", " ").capitalize())
+
+
 def refusal(*, status: str, expires_at: datetime | None, key_type: str, surface: str,
             now: datetime, via_previous: bool = False,
             previous_key_expires_at: datetime | None = None) -> Refusal | None:

@@ -100,6 +100,12 @@ class ApiRequestLog(db.Model):
     method: Mapped[str] = mapped_column(String(8), nullable=False)
     path: Mapped[str] = mapped_column(String(512), nullable=False)
     status: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Why a request naming this key was refused (keys/state.Refusal.code: revoked, expired,
+    # regenerated, wrong_type, scope, ip); NULL for every request the key was allowed to make.
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The route it called ("GET /api/v1/contacts/{contact_id}"; the tool on /mcp), so the key
+    # page can rank what a key calls without every id making a path of its own.
+    route: Mapped[str] = mapped_column(String(255), nullable=False, server_default="")
     client_ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     user_agent: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     # The X-Request-Id the response carried (errorlog.request_id): a client's report names it.

@@ -30,6 +30,11 @@ METHOD_ABILITY = {"GET": "read", "HEAD": "read", "POST": "write", "PUT": "write"
 _PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")  # Flask's <uuid:contact_id> → {contact_id}
 
 
+def template_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path template: /contacts/<uuid:contact_id> → /contacts/{contact_id}."""
+    return _PATH_PARAM.sub(r"{\1}", rule)
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who is running an operation: the calling key, its workspace, and how a change it makes
@@ -64,7 +69,7 @@ class Operation:
     @property
     def path(self) -> str:
         """The rule as an OpenAPI path: /contacts/<uuid:contact_id> → /contacts/{contact_id}."""
-        return _PATH_PARAM.sub(r"{\1}", self.rule)
+        return template_path(self.rule)
 
     @property
     def writes(self) -> bool:

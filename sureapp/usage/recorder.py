@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errorlog import request_id
 from ..extensions import db
 from ..models import ApiKey, ApiRequestLog
+from ..operations.registry import template_path
 from ..timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,19 @@ MAX_PENDING = 50_000  # if the database stays down, keep at most this many entri
 USER_AGENT_MAX = 255
 PATH_MAX = 512
 
+ROUTE_MAX = 255
+
 _recorders: "weakref.WeakSet[UsageRecorder]" = weakref.WeakSet()
+
+
+def route_of(request: Request, path: str | None = None) -> str:
+    """What a request called, without its ids: "GET /api/v1/contacts/{contact_id}"; a named
+    call (an MCP tool) keeps its name; a path no route matched stays as it was sent."""
+    rule = request.url_rule
+    template = template_path(rule.rule) if rule is not None else request.path
+    if path and path.startswith(request.path):
+        template += path[len(request.path):]  # "/mcp tools/call list_contacts"
+    return f"{request.method} {template}"[:ROUTE_MAX]
 
 
 class UsageRecorder:
@@ -60,12 +73,15 @@ class UsageRecorder:
 
     # ---- request path -------------------------------------------------------------------
     def record(self, key_id, workspace_id, request: Request, status: int,
-               path: str | None = None) -> None:
-        """Queue one request-log entry (and a Last Used update when one is due); never raises."""
+               path: str | None = None, reason: str | None = None) -> None:
+        """Queue one request-log entry (and a Last Used update when one is due); never raises.
+        `reason`: why the request was refused (a Refusal code); a refused request is logged on
+        its key but is no use of it, so Last Used stays."""
         now = utcnow()
         entry = {
             "api_key_id": key_id, "workspace_id": workspace_id, "created_at": now,
             "method": request.method[:8], "path": (path or request.path)[:PATH_MAX], "status": int(status),
+            "reason": reason, "route": route_of(request, path),
             "client_ip": (request.remote_addr or "")[:64],
             "user_agent": (request.user_agent.string or "")[:USER_AGENT_MAX],
             "request_id": request_id(),
@@ -75,7 +91,7 @@ class UsageRecorder:
                 self._pending.pop(0)
             self._pending.append(entry)
             last = self._last_used.get(key_id)
-            if last is None or now - last >= LAST_USED_INTERVAL:
+            if reason is None and (last is None or now - last >= LAST_USED_INTERVAL):
                 self._last_used[key_id] = now
                 self._touch[key_id] = now
             full = len(self._pending) >= self.batch_size
@@ -197,9 +213,9 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = UsageRecorder(app)
 
 
-def record_request(key, status: int, path: str | None = None) -> None:
+def record_request(key, status: int, path: str | None = None, reason: str | None = None) -> None:
     """Log the current request for `key`, a keyauth.KeyContext (keyauth.finish; /mcp may name
-    the tool in `path`)."""
+    the tool in `path`; a refused request gives its `reason`)."""
     from flask import current_app, request
 
-    get_recorder(current_app).record(key.id, key.workspace_id, request, status, path)
+    get_recorder(current_app).record(key.id, key.workspace_id, request, status, path, reason)
