@@ -1,16 +1,16 @@
 """api_request_logs.reason and .route: refused requests are logged on their key with the reason,
 and the key page ranks the routes a key calls
 
-Revision ID: 0005_request_log_outcomes
-Revises: 0004_api_key_version
+Revision ID: 0006_request_log_outcomes
+Revises: 0005_request_log_request_id
 Create Date: 2026-12-02 00:50:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_request_log_outcomes'
-down_revision = '0004_api_key_version'
+revision = '0006_request_log_outcomes'
+down_revision = '0005_request_log_request_id'
 branch_labels = None
 depends_on = None
 
