@@ -83,6 +83,8 @@ class Config:
         self.PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", "0"))
         # Browser origins allowed to call /mcp (comma-separated); a missing Origin is always allowed.
         self.MCP_ALLOWED_ORIGINS = os.environ.get("MCP_ALLOWED_ORIGINS", "")
+        # Browser origins (comma-separated) allowed to call /api and /mcp (keyauth/cors.py).
+        self.API_CORS_ORIGINS = os.environ.get("API_CORS_ORIGINS", "")
         self.PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
         self.SESSION_COOKIE_SECURE = _bool(
             "SESSION_COOKIE_SECURE", self.PREFERRED_URL_SCHEME == "https"

@@ -7,15 +7,17 @@ key and its workspace (lookup.py) → the key-state decision (keys/state.py's re
 per-key budget (budget.py, one storage round trip). Only when authentication fails is the
 client IP's failure budget charged, so a valid key is never refused because other requests
 from its address failed. The calling key is `g.key`, a KeyContext; `finish(response)` adds the
-X-RateLimit-* headers and queues the request-log entry (usage/recorder.py).
+ETag of a GET (conditional.py: 304 for a matching If-None-Match), the X-RateLimit-* headers
+and queues the request-log entry (usage/recorder.py).
 """
-from flask import Request, current_app, g
+from flask import Request, current_app, g, request
 
 from ..keys import keystring, state
 from ..problems import ApiProblem
 from ..timeutil import utcnow
 from ..usage.recorder import record_request
 from .budget import budgets, describe_limit
+from .conditional import tag_or_not_modified
 from .context import KeyContext, WorkspaceRef
 from .credentials import presented_key, unauthorized
 from .lookup import find_key
@@ -101,9 +103,11 @@ def require_ability(key: KeyContext, ability: str) -> None:
 
 
 def finish(response, *paths: str | None):
-    """after_request of a keyed surface: X-RateLimit-* from the budget this request was charged
-    to, the request-log entries, and no caching. One entry per path given (a path may name what
-    was called; /mcp gives one per message of a batch, as it charged one unit each), else one."""
+    """after_request of a keyed surface: ETag (304 for a matching If-None-Match) on a GET,
+    X-RateLimit-* from the budget this request was charged to, the request-log entries, and no
+    caching. One entry per path given (a path may name what was called; /mcp gives one per
+    message of a batch, as it charged one unit each), else one."""
+    tag_or_not_modified(request.method, request.headers.get("If-None-Match"), response)
     budget = g.get("budget")
     if budget is not None:
         response.headers.update(budget.headers())

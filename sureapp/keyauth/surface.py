@@ -11,6 +11,7 @@ from flask import Flask, request
 from flask.sessions import SessionInterface
 
 from ..extensions import db
+from . import cors
 from ..security import HSTS, NON_HTML_CSP, STATIC_HEADERS
 
 # security.py's headers for a response that is never HTML and never sets a cookie, appended in
@@ -74,5 +75,6 @@ def create_keyed_app(ui_app: Flask) -> Flask:
     app.extensions["sqlalchemy"] = db
     db._app_engines[app] = db._app_engines[ui_app]
     app.teardown_appcontext(db._teardown_session)
+    cors.init_app(app)  # first: a preflight is answered before any guard runs
     app.after_request(keyed_security_headers)
     return app

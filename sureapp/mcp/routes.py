@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import faults, keyauth
+from ..keyauth.cors import api_origin_listed, parse_origins
 from ..errorlog import log_unexpected
 from ..problems import ApiProblem
 from .protocol import (INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Envelope, Reply, ServerInfo,
@@ -25,7 +26,7 @@ SERVER_NAME = "sureapp"
 SERVER_VERSION = "1.0.0"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 JSON_ACCEPT = frozenset({"application/json", "application/*", "*/*"})
-OTHER_METHODS = ["GET", "DELETE", "PUT", "PATCH", "OPTIONS"]
+OTHER_METHODS = ["GET", "DELETE", "PUT", "PATCH"]  # OPTIONS: a CORS preflight (keyauth/cors.py)
 
 
 def _rpc_error_response(status: int, message: str, data=None, headers=None,
@@ -55,14 +56,15 @@ def _host_is_ours() -> bool:
 
 
 def origin_allowed(origin: str | None) -> bool:
-    """No Origin (not a browser), an origin in MCP_ALLOWED_ORIGINS, or our own origin.
+    """No Origin (not a browser), an origin in MCP_ALLOWED_ORIGINS or API_CORS_ORIGINS, or our
+    own origin.
 
     Under DNS rebinding the attacker's page is "same-origin" with whatever Host it rebinds, so
     our own origin only counts when the Host is one we know is ours."""
     if origin is None:
         return True
     origin = origin.strip().rstrip("/").lower()
-    if origin in current_app.config["MCP_ALLOWED_ORIGINS"]:
+    if origin in current_app.config["MCP_ALLOWED_ORIGINS"] or api_origin_listed(origin):
         return True
     return origin == f"{request.scheme}://{request.host}".lower() and _host_is_ours()
 
@@ -163,9 +165,5 @@ def unexpected(exc: Exception):
 
 
 def init_app(app):
-    allowed = app.config["MCP_ALLOWED_ORIGINS"]
-    if isinstance(allowed, str):  # from the environment: comma-separated origins
-        allowed = allowed.split(",")
-    app.config["MCP_ALLOWED_ORIGINS"] = frozenset(
-        o.strip().rstrip("/").lower() for o in allowed if o.strip())
+    app.config["MCP_ALLOWED_ORIGINS"] = parse_origins(app.config["MCP_ALLOWED_ORIGINS"])
     app.register_blueprint(bp)  # on the keyed app (keyauth/surface.py): no session, no CSRF

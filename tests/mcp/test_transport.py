@@ -26,12 +26,19 @@ def rpc_error(response, status):
     return body["error"]
 
 
-@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT", "PATCH", "OPTIONS", "HEAD"])
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT", "PATCH", "HEAD"])
 def test_only_post_is_offered(client, key, method):
     """No SSE stream (GET) and no sessions to end (DELETE): 405 with Allow: POST."""
     response = client.open("/mcp", method=method, headers={"X-API-Key": key, "Accept": MCP_ACCEPT})
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
+
+
+def test_options_says_what_is_offered_without_a_key(client):
+    """OPTIONS is a CORS preflight (tests/keyauth/test_cors.py): 204 listing POST."""
+    response = client.open("/mcp", method="OPTIONS")
+    assert response.status_code == 204
+    assert response.headers["Allow"] == "OPTIONS, POST"
 
 
 def test_no_session_id_is_issued(rpc, key):
