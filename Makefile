@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 FLASK := $(BIN)/flask --app app
 
-.PHONY: setup run test migrate migration chromium clean serve bench
+.PHONY: setup run test migrate migration chromium node clean serve bench
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,19 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-test: setup chromium
+# Node tools for the tests only (axe-core for the accessibility test), pinned in package-lock.json;
+# `make run` never needs node. npm comes from Debian's packages if missing.
+NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq npm >/dev/null; fi; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_STAMP)
+
+test: setup chromium node
 	$(BIN)/python -m pytest -q -n auto
 
 # Regenerate the initial migration from the models (only while nothing has been released).
@@ -48,4 +60,4 @@ migration: setup
 	rm -f /tmp/sureapp-migration.db*
 
 clean:
-	rm -rf $(VENV) instance/sureapp.db*
+	rm -rf $(VENV) node_modules instance/sureapp.db*

@@ -71,6 +71,18 @@
   });
 })();
 
+// Top-bar menu (<details class="topnav">): open, i.e. inline, on wide screens; closed behind its
+// Menu button on narrow ones. Without JS, CSS (::details-content) shows it inline on wide screens.
+(function () {
+  "use strict";
+  var wide = window.matchMedia("(min-width: 761px)");
+  function sync() {
+    document.querySelectorAll("details.topnav").forEach(function (menu) { menu.open = wide.matches; });
+  }
+  document.addEventListener("DOMContentLoaded", sync);
+  wide.addEventListener("change", sync);
+})();
+
 // Accounts & tenancy: <form data-confirm="…"> asks before posting (without JS it posts directly).
 (function () {
   "use strict";

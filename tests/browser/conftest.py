@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
@@ -125,9 +126,9 @@ def _wait_until_healthy(url: str) -> None:
     raise RuntimeError("live server never became healthy")
 
 
-@pytest.fixture
-def app(live_server):
-    """Seeding app on the live server's database (overrides the root `app` fixture here)."""
+@contextmanager
+def seeding_app(live_server):
+    """An app context on the live server's database; every table is emptied when it ends."""
     from sureapp import create_app
 
     seed_app = create_app({
@@ -141,6 +142,13 @@ def app(live_server):
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(live_server):
+    """Seeding app on the live server's database (overrides the root `app` fixture here)."""
+    with seeding_app(live_server) as seed_app:
+        yield seed_app
 
 
 @pytest.fixture(scope="module")

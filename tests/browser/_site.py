@@ -1,0 +1,138 @@
+"""A workspace with something on every page, and the URL of every GET page of the UI app.
+
+Used by the whole-site browser checks (overflow at phone/desktop widths, axe, screenshots).
+`page_urls` walks the url_map: a page whose arguments it cannot fill fails loudly, so a new page
+is covered (or listed in SKIPPED with a reason) the day it is added.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sureapp.auth.services import create_user
+from sureapp.contacts import bulk, csv_import, lists, services as contact_services, tags
+from sureapp.contacts.query import ContactFilter
+from sureapp.contacts.schemas import ContactCreate, ListCreate, TagCreate
+from sureapp.extensions import db
+from sureapp.keys import services as key_services
+from sureapp.models import Role
+from sureapp.tenancy import services as tenancy
+from sureapp.timeutil import utcnow
+from sureapp import jobs
+
+OWNER_EMAIL = "owner.of.everything@example.com"
+PASSWORD = "correct horse battery staple"
+
+# GET routes that are not pages a person looks at, with the reason.
+SKIPPED_PREFIXES = {
+    "api.": "JSON API, served by the keyed app (the UI app holds its rules only to build links)",
+}
+SKIPPED = {
+    "static": "assets (CSS, JS, images), not pages",
+    "main.healthz": "JSON health check",
+    "contacts.export": "CSV download",
+    "contact_imports.report": "CSV download (the import's error report)",
+}
+# Pages a signed-out visitor sees (visited signed out too; signed in they redirect).
+ANONYMOUS = ("auth.login", "auth.signup", "invitations.show")
+
+# Long enough to find where text does not wrap (names of people, companies, keys, lists, tags).
+LONG = "Supercalifragilistic Internationalization Department"
+
+
+@dataclass
+class Site:
+    """Ids of the seeded rows, by URL argument; `per_endpoint` overrides for one endpoint."""
+    values: dict = field(default_factory=dict)
+    per_endpoint: dict = field(default_factory=dict)
+
+    def arguments(self, endpoint: str, names) -> dict:
+        chosen = {**self.values, **self.per_endpoint.get(endpoint, {})}
+        missing = sorted(set(names) - set(chosen))
+        if missing:
+            raise LookupError(
+                f"{endpoint}: no seeded value for {missing}: add data for it in tests/browser/_site.py "
+                "(seed) or list the route in SKIPPED with a reason")
+        return {name: chosen[name] for name in names}
+
+
+def seed() -> Site:
+    """An owner with a busy workspace: contacts in lists and tags, keys in every state, imports
+    and a bulk action, a pending invitation. Committed; the caller empties the tables after."""
+    owner = create_user(OWNER_EMAIL, PASSWORD, "Olivia Owner-Everything")
+    org, workspace = tenancy.create_organization(
+        owner, f"Acme {LONG}", description="Where every page has something on it",
+        workspace_name=f"Main {LONG}", timezone="America/Argentina/Buenos_Aires")
+    db.session.flush()
+    manager = create_user("manager.with.a.rather.long.address@subdomain.example.com", PASSWORD, "Manny Manager")
+    tenancy.grant_role(workspace, manager, Role.MANAGER)
+
+    newsletter = lists.create_list(workspace, ListCreate(name=f"Newsletter {LONG}", description="Monthly news " * 8))
+    vip = tags.create_tag(workspace, TagCreate(name=f"VIP {LONG}", color="#dc2626", description="Big accounts"))
+    contacts = []
+    for i, status in enumerate(("active", "pending", "bounced", "unsubscribed", "invalid", "active")):
+        contacts.append(contact_services.create_contact(workspace, ContactCreate(
+            email=f"person.number.{i}.with.a.long.address@{LONG.split()[0].lower()}.example.com",
+            first_name=f"Person{i}", last_name=LONG.split()[1], company=LONG, job_title="Head of Things",
+            phone="+1 555 0100", status=status, custom_fields={"plan": "enterprise", "seats": 40}), "Seed"))
+    lists.add_contacts_to_list(workspace, newsletter, [c.id for c in contacts[:4]], "Seed")
+    tags.add_contacts_to_tag(workspace, vip, [c.id for c in contacts[:3]], "Seed")
+
+    active, _ = key_services.create_key(workspace, f"Zapier {LONG}", ["read", "write", "delete"], actor=owner,
+                                        expires_at=utcnow() + timedelta(days=3))
+    revoked, _ = key_services.create_key(workspace, "Old CRM sync", ["read"], actor=owner)
+    key_services.revoke_key(revoked, actor=owner)
+    expired, _ = key_services.create_key(workspace, "Expired import", ["read", "write"], key_type="mcp",
+                                         actor=owner, expires_at=utcnow() + timedelta(days=1))
+    expired.expires_at = utcnow() - timedelta(days=3)
+    rolled, _ = key_services.create_key(workspace, "Rolled key in grace", ["read"], actor=owner)
+    key_services.regenerate_key(rolled, grace=timedelta(hours=24), actor=owner)
+
+    _, token = tenancy.invite(owner, Role.OWNER, workspace, "new.person@example.com", Role.MEMBER)
+
+    csv_text = "Email,First Name,Company,Notes\n" + "".join(
+        f"imported{i}@example.com,Imp{i},{LONG},note {i}\n" for i in range(5)) + "not-an-email,Bad,,\n"
+    # Commit before each job: jobs.create sweeps old jobs on a connection of its own.
+    db.session.commit()
+    draft = csv_import.create_job(workspace, owner.id, "contacts-from-the-old-crm.csv", csv_text.encode())
+    db.session.commit()
+    finished = csv_import.create_job(workspace, owner.id, "earlier-import.csv", csv_text.encode())
+    csv_import.queue(finished, source="Import")
+    db.session.commit()
+    jobs.run_now(finished)
+    plan = bulk.plan(workspace, "add_tag", ContactFilter(), contact_ids=[str(contacts[4].id)], tag_id=str(vip.id))
+    bulk_job = jobs.create(bulk.JOB, workspace.id, owner.id, title=plan.describe(), params={
+        "action": plan.action, "scope": plan.scope, "status": plan.status, "source": "Seed",
+        "target_kind": "tag", "target_id": str(vip.id), "contact_ids": [str(i) for i in plan.contact_ids]})
+    db.session.commit()
+    jobs.run_now(bulk_job)
+
+    key_ids = {"keys.confirm_activate": revoked.id}
+    return Site(
+        values={"workspace_id": workspace.id, "org_id": org.id, "contact_id": contacts[0].id,
+                "key_id": active.id, "token": token},
+        per_endpoint={
+            **{e: {"key_id": k} for e, k in key_ids.items()},
+            **{f"lists.{v}": {"group_id": newsletter.id} for v in ("edit", "delete")},
+            **{f"tags.{v}": {"group_id": vip.id} for v in ("edit", "delete")},
+            "contact_imports.mapping": {"job_id": draft.id},
+            "contact_imports.review": {"job_id": draft.id},
+            "contact_imports.progress": {"job_id": finished.id},
+            "contacts.bulk_progress": {"job_id": bulk_job.id},
+        })
+
+
+def page_urls(app, site: Site) -> list[tuple[str, str]]:
+    """(endpoint, path) of every GET page of the UI app, arguments filled from `site`."""
+    pages = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in rule.methods or skip_reason(rule.endpoint):
+            continue
+        values = site.arguments(rule.endpoint, rule.arguments)
+        pages.append((rule.endpoint, app.url_map.bind("localhost").build(rule.endpoint, values)))
+    return pages
+
+
+def skip_reason(endpoint: str) -> str | None:
+    for prefix, reason in SKIPPED_PREFIXES.items():
+        if endpoint.startswith(prefix):
+            return reason
+    return SKIPPED.get(endpoint)

@@ -1,0 +1,198 @@
+"""Every GET page of the UI, signed in as an owner of a busy workspace (tests/browser/_site.py):
+no page scrolls sideways at a phone's 390 px or a laptop's 1366 px, axe-core finds no serious or
+critical violation on any page or open dialog/panel in the light and the dark theme, and the
+screenshots in tests/artifacts/screenshots/ are taken from the same pages.
+
+One browser, one seeded workspace and one signed-in page for the whole module: each check walks
+all pages in a loop and reports every failing page at once.
+"""
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser._site import ANONYMOUS, OWNER_EMAIL, PASSWORD, page_urls, seed
+from tests.browser.conftest import ARTIFACTS, REPO_ROOT, seeding_app
+
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 860}}
+AXE_SOURCE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+# The main pages, shot in light, dark and at phone size (committed; this test regenerates them).
+SCREENSHOT_PAGES = ("orgs.dashboard", "contacts.index", "contacts.show", "keys.index", "keys.show",
+                    "members.index", "tags.index", "orgs.index", "auth.login")
+
+# Elements sticking out of the viewport that no scrolling ancestor contains: what makes a page
+# scroll sideways. Reported as short selectors so a failure says where to look.
+OVERFLOW_SCRIPT = """() => {
+  const limit = window.innerWidth + 1;
+  const name = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+  // Inside a box that scrolls on its own (an absolutely positioned element escapes it unless
+  // something positioned in between contains it).
+  const scrolls = el => { let free = getComputedStyle(el).position === "absolute";
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const style = getComputedStyle(p);
+      if (style.overflowX !== "visible" && !free) return true;
+      if (style.position !== "static") free = false; } return false; };
+  const culprits = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (scrolls(el)) continue;
+    const box = el.getBoundingClientRect();
+    const parent = el.parentElement.getBoundingClientRect();
+    const textOverflow = getComputedStyle(el).overflowX === "visible" && el.scrollWidth > el.clientWidth + 1 &&
+      box.left + el.scrollWidth > limit && ![...el.children].some(c => c.getBoundingClientRect().right > limit);
+    if ((box.width && box.right > limit && parent.right <= limit) || textOverflow)
+      culprits.push(name(el) + " (right " + Math.round(Math.max(box.right, box.left + el.scrollWidth)) + ")");
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+          culprits: culprits.slice(0, 6)};
+}"""
+
+AXE_SCRIPT = """async (context) => {
+  const result = await axe.run(context, {resultTypes: ["violations"]});
+  return result.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v =>
+    v.impact + " " + v.id + ": " + v.help + " — " +
+    v.nodes.slice(0, 3).map(n => n.target.join(" ") + " [" + n.failureSummary.replace(/\\s+/g, " ") + "]").join("; "));
+}"""
+
+
+@pytest.fixture(scope="module")
+def site(live_server):
+    """(app, Site, [(endpoint, path)]): the seeded workspace, emptied after the module."""
+    with seeding_app(live_server) as app:
+        seeded = seed()
+        yield app, seeded, page_urls(app, seeded)
+
+
+def _new_page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS["desktop"])
+    context.set_default_timeout(10000)
+    if AXE_SOURCE.exists():
+        context.add_init_script(path=str(AXE_SOURCE))  # CDP-injected: the page's CSP does not apply
+    return context.new_page()
+
+
+@pytest.fixture(scope="module")
+def owner_page(browser, live_server, site):
+    page = _new_page(browser, live_server)
+    page.goto("/login")
+    page.get_by_label("Email").fill(OWNER_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def visitor_page(browser, live_server, site):
+    page = _new_page(browser, live_server)
+    yield page
+    page.context.close()
+
+
+def visits(site, owner_page, visitor_page):
+    """(who, endpoint, path, page) for every page: signed in, and the public ones signed out."""
+    _, _, pages = site
+    for endpoint, path in pages:
+        yield "owner", endpoint, path, owner_page
+        if endpoint in ANONYMOUS:
+            yield "visitor", endpoint, path, visitor_page
+
+
+def open_page(page, path):
+    response = page.goto(path)
+    assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
+    return response
+
+
+def test_no_page_scrolls_sideways(site, owner_page, visitor_page):
+    failures = []
+    for who, endpoint, path, page in visits(site, owner_page, visitor_page):
+        page.set_viewport_size(VIEWPORTS["desktop"])
+        open_page(page, path)
+        for size, viewport in VIEWPORTS.items():
+            page.set_viewport_size(viewport)  # re-laid out in place: no second load
+            measured = page.evaluate(OVERFLOW_SCRIPT)
+            if measured["scrollWidth"] > measured["innerWidth"]:
+                failures.append(f"{endpoint} ({who}, {size}) {path}: {measured['scrollWidth']} px wide in "
+                                f"{measured['innerWidth']} px; sticking out: {measured['culprits']}")
+    assert not failures, "\n".join(failures)
+
+
+def dialog_openers(page):
+    """hx-get URLs that open a dialog or side panel on this page (visible ones)."""
+    return page.eval_on_selector_all(
+        '[hx-get][hx-target="#modal-root"]',
+        "els => els.filter(e => e.offsetParent !== null).map(e => e.getAttribute('hx-get'))")
+
+
+def open_every_panel(page):
+    """Open every closed <details> (top-bar menu, profile menu, forms behind a button):
+    closed, axe skips their content."""
+    for summary in page.locator("details:not([open]) > summary").all():
+        if summary.is_visible():
+            summary.click()
+
+
+def axe(page, context, where, failures):
+    """Light and dark on desktop, and light at phone size (with the page's panels open there)."""
+    for size, scheme in (("desktop", "light"), ("desktop", "dark"), ("phone", "light")):
+        page.set_viewport_size(VIEWPORTS[size])
+        page.emulate_media(color_scheme=scheme)
+        if size == "phone" and context == "html":
+            open_every_panel(page)
+        failures.extend(f"{where} [{scheme}, {size}]: {violation}"
+                        for violation in page.evaluate(AXE_SCRIPT, context))
+    page.set_viewport_size(VIEWPORTS["desktop"])
+
+
+def test_axe_finds_nothing_serious_on_any_page_or_dialog(site, owner_page, visitor_page):
+    if not AXE_SOURCE.exists():  # like a missing browser: skipped on a laptop, a failure in CI
+        message = f"{AXE_SOURCE.relative_to(REPO_ROOT)} is missing: run `make node` (make test does)"
+        pytest.fail(message, pytrace=False) if os.environ.get("CI") else pytest.skip(message)
+    app, _, _ = site
+    routes = app.url_map.bind("localhost")
+    failures, dialogs_seen = [], {}
+    for who, endpoint, path, page in visits(site, owner_page, visitor_page):
+        page.set_viewport_size(VIEWPORTS["desktop"])
+        open_page(page, path)
+        open_every_panel(page)
+        axe(page, "html", f"{endpoint} ({who}) {path}", failures)
+        if who != "owner":
+            continue
+        for url in dialog_openers(page):
+            dialog_endpoint = routes.match(url.split("?")[0], method="GET")[0]
+            if dialog_endpoint in dialogs_seen:
+                continue
+            dialogs_seen[dialog_endpoint] = url
+            open_page(page, path)
+            page.locator(f'[hx-get="{url}"][hx-target="#modal-root"]').first.click()
+            dialog = page.locator("#modal-root dialog[open]")
+            dialog.wait_for()
+            page.wait_for_timeout(250)  # the side panel's slide-in animation
+            axe(page, "#modal-root dialog[open]", f"dialog {dialog_endpoint} (from {endpoint})", failures)
+            page.keyboard.press("Escape")
+            dialog.wait_for(state="detached")
+    page.emulate_media(color_scheme="light")
+    assert {"keys.new", "keys.edit", "keys.confirm_revoke", "keys.confirm_delete", "tags.edit",
+            "lists.new", "contacts.delete"} <= set(dialogs_seen), sorted(dialogs_seen)
+    assert not failures, "\n".join(failures)
+
+
+def test_screenshots_of_the_main_pages(site, owner_page, visitor_page):
+    _, _, pages = site
+    paths = dict(pages)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for endpoint in SCREENSHOT_PAGES:
+        page = visitor_page if endpoint in ANONYMOUS else owner_page
+        name = re.sub(r"[^a-z]+", "-", endpoint)
+        for variant, viewport, scheme in (("light", "desktop", "light"), ("dark", "desktop", "dark"),
+                                          ("phone", "phone", "light")):
+            page.set_viewport_size(VIEWPORTS[viewport])
+            page.emulate_media(color_scheme=scheme)
+            open_page(page, paths[endpoint])
+            target = SCREENSHOTS / f"{name}-{variant}.png"
+            page.screenshot(path=str(target), animations="disabled", caret="hide")
+            assert Path(target).stat().st_size > 1000
