@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from . import models  # noqa: F401  (register every table)
-    from . import accesslog, errorlog, faults, security, web
+    from . import accesslog, errorlog, faults, jobs, security, web
     from .api import routes as api_routes
     from .auth import routes as auth_routes
     from .contacts import routes as contacts_routes
@@ -45,9 +45,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .mcp import routes as mcp_routes
     from .tenancy import routes as tenancy_routes
     from .usage import recorder
+    from .webhooks import routes as webhooks_routes
 
     # Each feature registers its blueprint, CLI commands, hooks and navigation entries.
-    for feature in (main_routes, auth_routes, tenancy_routes, keys_routes, contacts_routes):
+    for feature in (main_routes, auth_routes, tenancy_routes, keys_routes, contacts_routes,
+                    webhooks_routes):
         feature.init_app(app)
     _register_template_helpers(app)
     recorder.init_app(app)
@@ -60,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     budget.init_app(keyed)
     api_routes.init_app(keyed, app)
     mcp_routes.init_app(keyed)
+    jobs.init_app(app, keyed)  # the background thread (webhook deliveries) in every worker
 
     accesslog.init_app(app)  # the dev server's access log redacted like gunicorn's
     web.init_app(app)  # HTML error pages for the UI (the API and MCP answer in their formats)

@@ -51,6 +51,21 @@ def public_url(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+DEFAULT_WEBHOOK_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+
+
+def retry_schedule(value: str) -> tuple[float, ...]:
+    """WEBHOOK_RETRY_SCHEDULE: seconds before each retry, comma-separated ("5,300,1800")."""
+    try:
+        steps = tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        steps = ()
+    if not steps or any(step < 0 or step != step or step == float("inf") for step in steps):
+        raise ValueError("WEBHOOK_RETRY_SCHEDULE must be seconds before each retry, "
+                         f"comma-separated (e.g. {DEFAULT_WEBHOOK_RETRY_SCHEDULE}); got {value!r}.")
+    return steps
+
+
 class Config:
     """Built once per app from the environment; nothing re-reads the environment per request."""
 
@@ -104,6 +119,16 @@ class Config:
         # sends them for someone else's domain, so they open no Host-header attack.
         self.TRUSTED_HOSTS = ([urlsplit(self.PUBLIC_URL).hostname, "localhost", "127.0.0.1"]
                               if self.PUBLIC_URL else None)
+
+        # Webhooks (sureapp/webhooks/): retries after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h;
+        # each attempt gets this many seconds; private/loopback targets only when allowed.
+        self.WEBHOOK_RETRY_SCHEDULE = retry_schedule(
+            os.environ.get("WEBHOOK_RETRY_SCHEDULE", DEFAULT_WEBHOOK_RETRY_SCHEDULE))
+        self.WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+        self.WEBHOOK_ALLOW_PRIVATE_URLS = _bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+        # The in-process background thread (webhook deliveries; jobs.start_background). Tests
+        # turn it on where they want it; `0` leaves delivery to another process.
+        self.BACKGROUND_WORKER = _bool("BACKGROUND_WORKER", True)
 
     # Static settings shared by every environment.
     # No pool_pre_ping (a round trip per checkout): see POOL_PING_IDLE_SECONDS and faults.py.

@@ -351,3 +351,100 @@ def wait_for(job_id: str, timeout: float = 60) -> None:
     thread = _threads.pop(job_id, None)
     if thread:
         thread.join(timeout)
+
+
+# ---- periodic tasks: work that is found in tables rather than queued as a job ----------------
+#
+# Webhook deliveries (and, later, campaign sends) are many small rows that become due over
+# time, not one job each: a task registered with `every` is called by this process's one
+# background thread whenever it is due, and returns how many seconds it wants to sleep at most.
+# `wake()` cuts the sleep short (a commit that wrote due work). Every worker process runs the
+# thread, so each task must claim its rows itself (webhooks: FOR UPDATE SKIP LOCKED).
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    name: str
+    run: Callable[[], float]  # returns the longest sleep (seconds) before it should run again
+
+
+_periodic: dict[str, PeriodicTask] = {}
+_background = {"pid": None, "thread": None, "stop": threading.Event(), "wake": threading.Event()}
+MAX_IDLE_SECONDS = 5.0  # rows written by another process are found within this
+
+
+def every(name: str, run: Callable[[], float]) -> PeriodicTask:
+    """Register a periodic task (at import of its module)."""
+    if name in _periodic and _periodic[name].run is not run:
+        raise ValueError(f"periodic task {name!r} is already registered")
+    _periodic[name] = task = PeriodicTask(name, run)
+    return task
+
+
+def wake() -> None:
+    """Run the periodic tasks now instead of at the end of their sleep."""
+    _background["wake"].set()
+
+
+def run_periodic_once(app) -> float:
+    """Run every periodic task once in `app`'s context; returns the shortest sleep they ask."""
+    sleep = MAX_IDLE_SECONDS
+    for task in list(_periodic.values()):
+        with app.app_context():
+            try:
+                sleep = min(sleep, task.run())
+            except Exception:  # the thread must survive a database outage and bugs alike
+                log.exception("periodic task %s failed", task.name)
+            finally:
+                db.session.remove()
+    return max(sleep, 0.0)
+
+
+def start_background(app) -> bool:
+    """Start this process's background thread for `app` unless it runs already (once per
+    process, also after a fork); False when BACKGROUND_WORKER is off (tests, CLI)."""
+    if not app.config.get("BACKGROUND_WORKER"):
+        return False
+    with _lock:
+        thread = _background["thread"]
+        if _background["pid"] == os.getpid() and thread is not None and thread.is_alive():
+            return True
+        stop, wake_event = threading.Event(), threading.Event()
+        _background.update(pid=os.getpid(), stop=stop, wake=wake_event)
+
+        def loop():
+            while not stop.is_set():
+                wake_event.clear()
+                sleep = run_periodic_once(app)
+                if sleep:
+                    wake_event.wait(sleep)
+
+        thread = threading.Thread(target=loop, name="sureapp-periodic", daemon=True)
+        _background["thread"] = thread
+        thread.start()
+    return True
+
+
+def stop_background(timeout: float = 15) -> None:
+    """Stop the background thread after its current round (tests, a worker's exit)."""
+    thread = _background["thread"]
+    _background["stop"].set()
+    _background["wake"].set()
+    if thread is not None:
+        thread.join(timeout)
+    _background["thread"] = None
+
+
+def init_app(app, *surfaces) -> None:
+    """Start the background thread with the first request any of the apps serves (a gunicorn
+    worker after its fork; `flask run`), never in CLI commands or tests (TESTING)."""
+    if app.testing:
+        return
+    started = {"pid": None}
+
+    def ensure_background():
+        if started["pid"] != os.getpid():
+            started["pid"] = os.getpid()
+            start_background(app)
+
+    for surface in (app, *surfaces):
+        surface.before_request(ensure_background)

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     EDIT_CONTACTS = "edit_contacts"  # contacts, lists, tags: view, edit, bulk edit, import, export
     DELETE_CONTACTS = "delete_contacts"  # delete contacts (one or in bulk), lists and tags
     MANAGE_KEYS = "manage_keys"  # Settings → Developer → API Keys
+    MANAGE_WEBHOOKS = "manage_webhooks"  # Settings → Developer → Webhooks
     VIEW_API_REFERENCE = "view_api_reference"  # Settings → Developer → API reference
     LEAVE_WORKSPACE = "leave_workspace"  # the owner transfers ownership first
 
@@ -53,6 +54,7 @@ ROLES_WITH: dict[Permission, frozenset[Role]] = {
     Permission.EDIT_CONTACTS: _FROM_MEMBER,
     Permission.DELETE_CONTACTS: _FROM_MANAGER,
     Permission.MANAGE_KEYS: _FROM_MANAGER,
+    Permission.MANAGE_WEBHOOKS: _FROM_MANAGER,
     Permission.VIEW_API_REFERENCE: _FROM_MANAGER,
     Permission.LEAVE_WORKSPACE: frozenset({Role.MEMBER, Role.MANAGER, Role.ADMIN}),
 }

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, Workspace
 from ..tenancy.access import parse_uuid
 from ..timeutil import utcnow
-from . import lists, tags
+from . import lists, outbox, tags
 from .browse import owned_contact_ids
 from .query import ContactFilter, matching_ids
 
@@ -117,9 +117,11 @@ def set_status(workspace: Workspace, contact_ids: list[uuid.UUID], status: str, 
                        .values(status=status, updated_at=now),
                        execution_options={"synchronize_session": False})
     # One executemany, not an ORM object per contact.
-    db.session.execute(insert(ContactEvent), [
-        {"contact_id": cid, "action": "updated", "source": source, "created_at": now,
-         "changes": {"status": {"from": old, "to": status}}} for cid, old in rows])
+    timeline = [{"contact_id": cid, "action": "updated", "source": source, "created_at": now,
+                 "changes": {"status": {"from": old, "to": status}}} for cid, old in rows]
+    db.session.execute(insert(ContactEvent), timeline)
+    outbox.emit_timeline(workspace.id, [(e["contact_id"], e["action"], e["changes"])
+                                        for e in timeline])
     return len(rows)
 
 
@@ -129,6 +131,7 @@ def delete_contacts(workspace: Workspace, contact_ids: list[uuid.UUID]) -> int:
     owned = [cid for (cid,) in _owned_rows(workspace, contact_ids)]
     if not owned:
         return 0
+    outbox.emit_deleted(workspace.id, owned)
     db.session.execute(delete(Contact).where(Contact.id.in_(owned)),
                        execution_options={"synchronize_session": False})
     return len(owned)

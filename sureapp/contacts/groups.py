@@ -13,6 +13,7 @@ from ..models import Contact, ContactEvent, ContactList, Tag, Workspace, list_me
 from ..pagination import Page, keyset_page, newest_first
 from ..sqlutil import contains_text
 from ..timeutil import utcnow
+from . import outbox
 from .schemas import GroupQuery
 
 
@@ -141,9 +142,11 @@ def record_membership_events(kind: GroupKind, contact_ids, group, verb: str, sou
     """One timeline entry per contact: '<kind>_added' / '<kind>_removed' with the group's name."""
     changes = {kind.label: {"id": str(group.id), "name": group.name}}
     now = utcnow()
+    action = f"{kind.label}_{verb}"
     db.session.execute(insert(ContactEvent), [
-        {"id": uuid.uuid4(), "contact_id": cid, "action": f"{kind.label}_{verb}",
+        {"id": uuid.uuid4(), "contact_id": cid, "action": action,
          "changes": changes, "source": source, "created_at": now} for cid in contact_ids])
+    outbox.emit_timeline(group.workspace_id, [(cid, action, changes) for cid in contact_ids])
     # Membership rows were written with Core: let loaded relationships re-read them.
     touched = set(contact_ids)
     for contact in list(db.session.identity_map.values()):

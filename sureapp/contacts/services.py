@@ -22,7 +22,7 @@ from ..pagination import Page
 from ..schema_types import validation_errors
 from ..sqlutil import lock_rows
 from ..timeutil import utcnow
-from . import groups
+from . import groups, outbox
 from .groups import LISTS, TAGS
 from .query import ContactFilter, check_groups, page_of_contacts
 from .schemas import ContactCreate, ContactPatch, ContactQuery
@@ -189,8 +189,8 @@ def _set_groups(contact, kind, attr, wanted, source, is_new) -> list[ContactEven
             for verb, changed in (("added", added), ("removed", removed)) for grp in changed]
 
 
-def _flush_or_conflict(events: list[ContactEvent]) -> None:
-    """Write the contacts, then their timeline entries (which point at them)."""
+def _flush_or_conflict(workspace: Workspace, events: list[ContactEvent]) -> None:
+    """Write the contacts, then their timeline entries (which point at them) and webhook events."""
     try:
         db.session.flush()
         db.session.add_all(events)
@@ -199,6 +199,7 @@ def _flush_or_conflict(events: list[ContactEvent]) -> None:
         # A concurrent writer took the email between our check and our insert.
         db.session.rollback()
         raise Conflict(DUPLICATE_EMAIL) from None
+    outbox.emit_timeline(workspace.id, [(e.contact_id, e.action, e.changes) for e in events])
 
 
 def create_contact(workspace: Workspace, data: ContactCreate, source: str) -> Contact:
@@ -211,7 +212,7 @@ def create_contact(workspace: Workspace, data: ContactCreate, source: str) -> Co
     contact = Contact(id=uuid.uuid4(), workspace_id=workspace.id)
     events = _apply(workspace, contact, data, _fields_to_apply(data, replace=True), source,
                     is_new=True)
-    _flush_or_conflict(events)
+    _flush_or_conflict(workspace, events)
     return contact
 
 
@@ -223,13 +224,15 @@ def update_contact(workspace: Workspace, contact_id, data: ContactCreate | Conta
     if "email" in fields and data.email != contact.email:
         if find_by_email(workspace, data.email) is not None:
             raise Conflict(DUPLICATE_EMAIL)
-    _flush_or_conflict(_apply(workspace, contact, data, fields, source, is_new=False))
+    _flush_or_conflict(workspace, _apply(workspace, contact, data, fields, source, is_new=False))
     return contact
 
 
 def delete_contact(workspace: Workspace, contact_id) -> None:
     """Delete a contact with its memberships and timeline."""
-    db.session.delete(get_contact(workspace, contact_id))
+    contact = get_contact(workspace, contact_id)
+    outbox.emit_deleted(workspace.id, [contact.id])
+    db.session.delete(contact)
     db.session.flush()
 
 
@@ -315,7 +318,7 @@ def upsert_contacts(workspace: Workspace, rows: list, source: str) -> BulkResult
         else:
             updates.append((row, data))
             result.results[index] = RowResult(index, data.email, "updated", row["id"])
-    _update_existing_contacts(updates, known_groups, source)
+    _update_existing_contacts(workspace, updates, known_groups, source)
     for index, data, contact_id in _insert_new_contacts(workspace, new_rows, known_groups, source):
         result.results[index] = RowResult(index, data.email, "created", contact_id)
     return result
@@ -371,7 +374,8 @@ def _current_groups(kind, contact_ids: list) -> dict:
     return current
 
 
-def _update_existing_contacts(updates: list, known_groups: dict, source: str) -> None:
+def _update_existing_contacts(workspace: Workspace, updates: list, known_groups: dict,
+                              source: str) -> None:
     """Apply each row's sent fields to its existing contact (PATCH semantics): one executemany
     UPDATE for the changed profiles, one INSERT and one DELETE per membership table, one
     INSERT of timeline entries."""
@@ -427,6 +431,8 @@ def _update_existing_contacts(updates: list, known_groups: dict, source: str) ->
                 kind.member_group_col() == bindparam("group_id")), to_remove)
     if events:
         db.session.execute(insert(_EVENTS), events)
+        outbox.emit_timeline(workspace.id, [(e["contact_id"], e["action"], e["changes"])
+                                            for e in events])
 
 
 def _insert_new_contacts(workspace: Workspace, new_rows, known_groups: dict, source: str):
@@ -463,5 +469,7 @@ def _insert_new_contacts(workspace: Workspace, new_rows, known_groups: dict, sou
     except IntegrityError:
         db.session.rollback()
         raise Conflict(DUPLICATE_EMAIL) from None
+    outbox.emit_timeline(workspace.id, [(e["contact_id"], e["action"], e["changes"])
+                                        for e in events])
     return created
 

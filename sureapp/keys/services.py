@@ -10,6 +10,7 @@ from http import HTTPStatus
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import events
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
@@ -17,6 +18,7 @@ from ..sqlutil import contains_text, lock_rows
 from ..timeutil import counts_per_local_day, last_local_days, local_midnight_utc, utcnow
 from ..validation import has_control_characters
 from . import keystring, state
+from .schemas import KeyOut
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +69,23 @@ def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: 
     return clean_name, clean_abilities
 
 
+# Audit actions that are also webhook events (api_key.deleted is emitted by _delete_keys_where).
+WEBHOOK_EVENTS = {"created": "api_key.created", "revoked": "api_key.revoked",
+                  "regenerated": "api_key.regenerated"}
+
+
 def record_event(key: ApiKey, action: str, actor: User | None = None, actor_label: str = "",
                  changes: dict | None = None) -> None:
     db.session.add(ApiKeyEvent(api_key_id=key.id, action=action, actor_id=actor.id if actor else None,
                                actor_label=actor_label or (actor.email if actor else ""),
                                changes=changes or {}))
+    event_type = WEBHOOK_EVENTS.get(action)
+    if event_type and events.wanted(event_type, key.workspace_id):
+        events.emit(event_type, key.workspace_id, _key_json(key))
+
+
+def _key_json(key: ApiKey) -> dict:
+    return KeyOut.of(key).model_dump(mode="json")
 
 
 def _iso(value):
@@ -268,6 +282,9 @@ def _delete_keys_where(condition) -> int:
         return 0
     lock_rows(ApiKey, ApiKey.id.in_(candidates))
     condition = condition & ApiKey.id.in_(candidates)
+    for key in db.session.scalars(select(ApiKey).where(condition)):
+        if events.wanted("api_key.deleted", key.workspace_id):
+            events.emit("api_key.deleted", key.workspace_id, _key_json(key))
     ids = select(ApiKey.id).where(condition).scalar_subquery()
     db.session.execute(delete(ApiRequestLog).where(ApiRequestLog.api_key_id.in_(ids)))
     db.session.execute(delete(ApiKeyEvent).where(ApiKeyEvent.api_key_id.in_(ids)))

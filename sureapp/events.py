@@ -1,0 +1,115 @@
+"""Events for webhooks: the one list of event types, and `emit`, which writes them to the outbox.
+
+Services emit (never views), so the UI, the API, MCP, CSV import, bulk actions and the CLI all
+send the same events. `emit` writes in the caller's transaction: an event exists if and only if
+its change was committed, so a rolled-back change sends nothing and a crash after the commit
+loses nothing (the delivery worker, sureapp/webhooks/delivery.py, finds the rows after a restart).
+
+Each event gets one delivery row per enabled endpoint that receives its type, written with one
+executemany per table. A workspace with no such endpoint writes nothing, and callers ask
+`wanted` first so they do not even build the JSON: the bulk paths pay one SELECT per
+transaction.
+"""
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import event as sa_event, insert, select
+from sqlalchemy.orm import Session
+
+from .extensions import db
+from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .timeutil import utcnow
+
+EVENT_TYPES = (
+    "contact.created", "contact.updated", "contact.deleted", "contact.unsubscribed",
+    "list.contact_added", "list.contact_removed", "tag.contact_added", "tag.contact_removed",
+    "api_key.created", "api_key.revoked", "api_key.regenerated", "api_key.deleted",
+    "webhook.test",
+)
+# What an endpoint can subscribe to ("*" = all of them); webhook.test goes to the endpoint asked.
+SUBSCRIBABLE = tuple(t for t in EVENT_TYPES if t != "webhook.test")
+ALL_EVENTS = "*"
+
+_CACHE = "sureapp_webhook_endpoints"  # session.info: workspace id → [(endpoint id, events)]
+_WOKEN = "sureapp_webhook_emitted"  # session.info: something was emitted in this transaction
+_on_commit_hooks: list = []
+
+
+def _endpoints(workspace_id) -> list[tuple[uuid.UUID, list]]:
+    """The workspace's enabled endpoints, read once per transaction."""
+    cache = db.session.info.setdefault(_CACHE, {})
+    if workspace_id not in cache:
+        cache[workspace_id] = list(db.session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.events)
+            .where(WebhookEndpoint.workspace_id == workspace_id,
+                   WebhookEndpoint.enabled.is_(True))).tuples())
+    return cache[workspace_id]
+
+
+def wanted(event_type: str, workspace_id) -> bool:
+    """Does any enabled endpoint of the workspace receive this type? Ask before building data."""
+    return any(ALL_EVENTS in events or event_type in events
+               for _id, events in _endpoints(workspace_id))
+
+
+def emit(event_type: str, workspace_id, data: dict, *, endpoint_ids=None) -> list[uuid.UUID]:
+    """Write one event (its `data`: the API's JSON for the object) to the outbox, in the
+    caller's transaction; returns its id ([] when no endpoint receives it). `endpoint_ids`
+    sends it to those endpoints only (webhook.test)."""
+    return emit_many(event_type, workspace_id, [data], endpoint_ids=endpoint_ids)
+
+
+def emit_many(event_type: str, workspace_id, items: Iterable[dict], *,
+              endpoint_ids=None) -> list[uuid.UUID]:
+    """One event per item (a bulk action's contacts), two executemany INSERTs in all; returns
+    the events' ids."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if endpoint_ids is None:
+        endpoint_ids = [eid for eid, events in _endpoints(workspace_id)
+                        if ALL_EVENTS in events or event_type in events]
+    if not endpoint_ids:
+        return []
+    now = utcnow()
+    events = [{"id": uuid.uuid4(), "workspace_id": workspace_id, "type": event_type,
+               "data": data, "created_at": now} for data in items]
+    if not events:
+        return []
+    db.session.execute(insert(WebhookEvent), events)
+    db.session.execute(insert(WebhookDelivery), [
+        {"id": uuid.uuid4(), "event_id": e["id"], "endpoint_id": endpoint_id,
+         "status": "pending", "attempts": 0, "next_attempt_at": now, "error": "",
+         "created_at": now}
+        for e in events for endpoint_id in endpoint_ids])
+    deliveries_queued()
+    return [e["id"] for e in events]
+
+
+def deliveries_queued() -> None:
+    """This transaction wrote due deliveries: wake the worker once it commits."""
+    db.session.info[_WOKEN] = True
+
+
+def forget_endpoints() -> None:
+    """An endpoint changed in this transaction: read them again for the next emit."""
+    db.session.info.pop(_CACHE, None)
+
+
+def on_commit(hook) -> None:
+    """Call `hook()` after a transaction that emitted commits (the delivery worker's wake-up)."""
+    _on_commit_hooks.append(hook)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_WOKEN, False):
+        for hook in _on_commit_hooks:
+            hook()
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction) -> None:
+    """The endpoint cache lives for one transaction, however it ends (commit, rollback, close)."""
+    if transaction.parent is None:
+        session.info.pop(_CACHE, None)
+        session.info.pop(_WOKEN, None)

@@ -1,0 +1,129 @@
+"""Webhook endpoint and delivery schemas: the one set of rules for the API, MCP and the UI form."""
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+
+from ..contacts.schemas import Listing
+from ..events import ALL_EVENTS, SUBSCRIBABLE
+from ..netguard import MAX_URL_LENGTH, UnsafeURL, parse_url
+from ..schema_types import Patch, Strict, UtcDatetime, text
+from .signing import message_id
+
+DESCRIPTION_MAX = 500
+
+
+def _check_url(value: str) -> str:
+    """The URL's shape (scheme, host, no credentials); where it resolves is the service's check."""
+    try:
+        parse_url(value)
+    except UnsafeURL as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+def _check_events(value: list[str]) -> list[str]:
+    unknown = [e for e in value if e != ALL_EVENTS and e not in SUBSCRIBABLE]
+    if unknown:
+        raise ValueError(f"Unknown event type: {', '.join(unknown)}. Use \"*\" or some of: "
+                         f"{', '.join(SUBSCRIBABLE)}.")
+    value = list(dict.fromkeys(value))
+    return [ALL_EVENTS] if ALL_EVENTS in value else value
+
+
+WebhookUrl = Annotated[text(MAX_URL_LENGTH, 1), AfterValidator(_check_url), WithJsonSchema({
+    "type": "string", "format": "uri", "minLength": 1, "maxLength": MAX_URL_LENGTH,
+    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$",
+    "description": "http(s) URL the events are POSTed to; it must resolve to public addresses "
+                   "only (unless the server sets WEBHOOK_ALLOW_PRIVATE_URLS=1).",
+    "examples": ["https://hooks.example.com/sureapp"]})]
+EventType = Literal[(ALL_EVENTS, *SUBSCRIBABLE)]
+EventList = Annotated[list[EventType], Field(min_length=1, max_length=len(SUBSCRIBABLE) + 1,
+                                             examples=[["contact.created", "contact.updated"]]),
+                      AfterValidator(_check_events)]
+Description = text(DESCRIPTION_MAX)
+
+
+class WebhookCreate(Strict):
+    url: WebhookUrl
+    events: EventList = Field(description='Event types to receive; `["*"]` for all of them.')
+    description: Description = ""
+
+
+class WebhookPatch(Patch):
+    url: WebhookUrl = None
+    events: EventList = None
+    description: Description = None
+    enabled: bool = Field(None, description="false stops deliveries; true resumes them (and "
+                                            "clears an automatic disable).")
+
+
+class WebhookOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str = Field(description="Why the system disabled it (410 Gone, 5 days of "
+                                             "failures); empty otherwise.")
+    failing_since: UtcDatetime | None = Field(
+        description="Start of the current run of failed deliveries; null after a success.")
+    previous_secret_expires_at: UtcDatetime | None = Field(
+        description="After a rotation, deliveries are also signed with the previous secret "
+                    "until then.")
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+    @classmethod
+    def of(cls, endpoint) -> "WebhookOut":
+        return cls.model_validate(endpoint, from_attributes=True)
+
+
+class WebhookWithSecret(WebhookOut):
+    secret: str = Field(description="`whsec_` + base64 of 32 random bytes. Shown only in this "
+                                    "response: store it to verify signatures.",
+                        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+
+
+class WebhookPage(BaseModel):
+    data: list[WebhookOut]
+    next_cursor: str | None
+
+
+class DeliveryOut(BaseModel):
+    id: uuid.UUID
+    webhook_id: str = Field(description="The `webhook-id` header sent (the same on every retry).",
+                            examples=["msg_2b0c3c4f8a0e4d6f9a1b2c3d4e5f6a7b"])
+    event_type: str
+    status: Literal["pending", "sending", "succeeded", "failed"]
+    attempts: int
+    response_status: int | None = Field(description="The receiver's HTTP status on the last "
+                                                    "attempt; null when none came back.")
+    duration_ms: int | None
+    error: str = Field(description="What went wrong on the last attempt; empty on success.")
+    next_attempt_at: UtcDatetime | None = Field(description="When it is retried (pending only).")
+    last_attempt_at: UtcDatetime | None
+    created_at: UtcDatetime
+
+    @classmethod
+    def of(cls, delivery) -> "DeliveryOut":
+        return cls(id=delivery.id, webhook_id=message_id(delivery.event_id),
+                   event_type=delivery.event.type, status=delivery.status,
+                   attempts=delivery.attempts, response_status=delivery.response_status,
+                   duration_ms=delivery.duration_ms, error=delivery.error,
+                   next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+                   last_attempt_at=delivery.last_attempt_at, created_at=delivery.created_at)
+
+
+class DeliveryPage(BaseModel):
+    data: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class WebhookQuery(Listing):
+    pass
+
+
+class DeliveryQuery(Listing):
+    status: Literal["pending", "sending", "succeeded", "failed"] | None = Field(
+        None, description="Only deliveries in this state.")
