@@ -65,9 +65,21 @@ class RedactingLogger(Logger):
 logger_class = RedactingLogger
 
 
+def post_worker_init(worker):
+    """Start the worker's background thread (webhook deliveries) now, not at its first request:
+    after a restart the outbox is delivered even if no request comes."""
+    from sureapp import jobs
+
+    if hasattr(worker.wsgi, "config"):  # the Flask app (tests may serve another WSGI object)
+        jobs.start_background(worker.wsgi)
+
+
 def worker_exit(server, worker):
     """Write the request log this worker still buffers before the process ends (its atexit
     handler would too, but only after interpreter teardown has begun)."""
     recorder = sys.modules.get("sureapp.usage.recorder")
     if recorder is not None:  # never imported: this worker recorded nothing
         recorder.flush_all()
+    jobs = sys.modules.get("sureapp.jobs")
+    if jobs is not None:  # let a delivery in flight finish and record its outcome
+        jobs.stop_background(timeout=15)

@@ -42,7 +42,7 @@ def _endpoints(workspace_id) -> list[tuple[uuid.UUID, list]]:
         cache[workspace_id] = list(db.session.execute(
             select(WebhookEndpoint.id, WebhookEndpoint.events)
             .where(WebhookEndpoint.workspace_id == workspace_id,
-                   WebhookEndpoint.enabled.is_(True))).tuples())
+                   WebhookEndpoint.enabled.is_(True))))
     return cache[workspace_id]
 
 

@@ -54,9 +54,15 @@ def is_public_address(address: str) -> bool:
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is None and (ip in _NAT64 or ip in _NAT64_LOCAL):
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        # Mapped and NAT64 addresses reach the IPv4 address inside: judge that one alone.
+        if ip.ipv4_mapped is not None:
+            return is_public_address(str(ip.ipv4_mapped))
+        if ip in _NAT64_LOCAL:  # local-use translation: an internal network by definition
+            return False
+        if ip in _NAT64:
+            return is_public_address(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+        # 6to4 and Teredo go through a relay, but must not carry a private address either.
+        embedded = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None and not is_public_address(str(embedded)):
             return False
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback

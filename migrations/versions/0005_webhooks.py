@@ -55,6 +55,7 @@ def upgrade():
         sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
         sa.Column('lease_until', sa.DateTime(), nullable=True),
         sa.Column('last_attempt_at', sa.DateTime(), nullable=True),
+        sa.Column('sent_by', sa.String(length=200), nullable=False),
         sa.Column('response_status', sa.Integer(), nullable=True),
         sa.Column('duration_ms', sa.Integer(), nullable=True),
         sa.Column('error', sa.String(length=500), nullable=False),

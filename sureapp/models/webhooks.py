@@ -82,6 +82,8 @@ class WebhookDelivery(db.Model):
     # (the sender died mid-request), which is why receivers dedupe on webhook-id.
     lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # "host:pid:token" of the process that made the last attempt (jobs.runner_id).
+    sent_by: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # What went wrong on the last attempt, in words ("timed out after 10 s", "HTTP 500").

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 
 from .. import jobs, netguard
 from ..events import on_commit
@@ -72,7 +72,8 @@ def claim(limit: int = CLAIM_BATCH) -> list:
         ids = list(conn.scalars(
             update(WebhookDelivery).where(WebhookDelivery.id.in_(due.scalar_subquery()))
             .values(status="sending", lease_until=lease, next_attempt_at=lease,
-                    attempts=WebhookDelivery.attempts + 1, last_attempt_at=now)
+                    attempts=WebhookDelivery.attempts + 1, last_attempt_at=now,
+                    sent_by=jobs.runner_id())
             .returning(WebhookDelivery.id)))
     return [(delivery_id, lease) for delivery_id in ids]
 
@@ -125,31 +126,34 @@ def _record(delivery: WebhookDelivery, lease, outcome: sender.Outcome, final: bo
     if not won:
         db.session.rollback()
         return None
-    if not final:
-        _endpoint_health(delivery.endpoint_id, outcome, now)
+    disabled = not final and _endpoint_health(delivery.endpoint_id, outcome, now)
     db.session.commit()
+    if disabled:
+        notify.endpoint_disabled(delivery.endpoint_id)
     return status
 
 
-def _endpoint_health(endpoint_id, outcome: sender.Outcome, now) -> None:
-    """A success ends a failing streak; 410 or DISABLE_AFTER of failures disables the endpoint."""
+def _endpoint_health(endpoint_id, outcome: sender.Outcome, now) -> bool:
+    """A success ends a failing streak; 410 or DISABLE_AFTER of failures disables the endpoint
+    (True when this attempt disabled it)."""
     endpoint = db.session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
                                  .with_for_update())
     if endpoint is None:
-        return
+        return False
     if outcome.ok:
         endpoint.failing_since = None
-        return
+        return False
     endpoint.failing_since = endpoint.failing_since or now
     reason = ""
     if outcome.status == 410:
         reason = "The receiver answered 410 Gone."
     elif now - endpoint.failing_since >= DISABLE_AFTER:
         reason = f"Every delivery failed for {DISABLE_AFTER.days} days."
-    if reason and endpoint.enabled:
-        endpoint.enabled = False
-        endpoint.disabled_reason = f"Disabled automatically: {reason}"
-        notify.endpoint_disabled(endpoint)
+    if not (reason and endpoint.enabled):
+        return False
+    endpoint.enabled = False
+    endpoint.disabled_reason = f"Disabled automatically: {reason}"
+    return True
 
 
 # ---- the periodic task ------------------------------------------------------------------------
@@ -178,23 +182,34 @@ def _attempt_in_app(app, delivery_id, lease):
             db.session.remove()
 
 
+def _next_due():
+    """When the earliest unfinished delivery is due (None: nothing to do). The idle poll is
+    this one indexed SELECT: no claim UPDATE, no transaction, when nothing is due."""
+    return db.session.scalar(select(func.min(WebhookDelivery.next_attempt_at))
+                             .where(WebhookDelivery.status.in_(("pending", "sending"))))
+
+
 def deliver_due() -> float:
     """Send everything due now; returns how long to sleep before the next due delivery."""
     app = current_app._get_current_object()
-    while True:
+    next_due, delivered = _next_due(), False
+    while next_due is not None and next_due <= utcnow():
+        db.session.rollback()  # the claim runs on its own connection; end this read
         claimed = claim()
-        if not claimed:
-            break
+        delivered = delivered or bool(claimed)
         futures = [_executor().submit(_attempt_in_app, app, delivery_id, lease)
                    for delivery_id, lease in claimed]
         for future in futures:
             future.result()
-    _purge_if_due()
-    next_due = db.session.scalar(select(func.min(WebhookDelivery.next_attempt_at))
-                                 .where(WebhookDelivery.status.in_(("pending", "sending"))))
+        next_due = _next_due()
+        if not claimed:
+            break  # due rows exist but are claimed elsewhere (another worker)
+    if delivered:  # old rows only matter where new ones keep arriving
+        _purge_if_due()
+    db.session.rollback()
     if next_due is None:
         return jobs.MAX_IDLE_SECONDS
-    return max((next_due - utcnow()).total_seconds(), 0.0)
+    return min(max((next_due - utcnow()).total_seconds(), 0.0), jobs.MAX_IDLE_SECONDS)
 
 
 def _purge_if_due() -> None:
@@ -211,17 +226,12 @@ def _purge_if_due() -> None:
 
 
 def run_until_idle(max_rounds: int = 100) -> None:
-    """Deliver until nothing is due right now (tests, and the CLI's `flask deliver-webhooks`)."""
+    """Deliver until nothing is due right now (tests)."""
     for _ in range(max_rounds):
-        if not claim_pending_due():
+        next_due = _next_due()
+        if next_due is None or next_due > utcnow():
             return
         deliver_due()
-
-
-def claim_pending_due() -> bool:
-    return db.session.scalar(select(func.count()).select_from(WebhookDelivery).where(
-        WebhookDelivery.status.in_(("pending", "sending")),
-        WebhookDelivery.next_attempt_at <= utcnow())) > 0
 
 
 TASK = jobs.every("webhooks.deliver", deliver_due)

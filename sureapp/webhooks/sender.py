@@ -60,11 +60,12 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
             conn.request("POST", target.path, body=body, headers={
                 **headers, "Content-Type": "application/json", "User-Agent": USER_AGENT,
                 "Host": target.host_header})
-            conn.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            sock = conn.sock  # http.client drops conn.sock once the response says "close"
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
             response = conn.getresponse()
             read = 0
-            while read < MAX_RESPONSE_BYTES:
-                conn.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            while read < MAX_RESPONSE_BYTES and not response.isclosed():
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
                 chunk = response.read(min(8192, MAX_RESPONSE_BYTES - read))
                 if not chunk:
                     break
