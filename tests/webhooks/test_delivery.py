@@ -130,7 +130,8 @@ def test_a_redirect_is_not_followed(api, workspace, receiver, make_endpoint, del
 
 def test_five_days_of_failures_disable_and_tell_the_managers(app, api, workspace, receiver,
                                                               make_endpoint, deliver, smtp_server):
-    app.config.update(WEBHOOK_RETRY_SCHEDULE=(3600,), **smtp_server.config)
+    app.config.update(WEBHOOK_RETRY_SCHEDULE=(3600,), SMTP_URL=smtp_server.url(),
+                      PUBLIC_URL="https://sureapp.example.com")
     receiver.answers = [500]
     endpoint, _ = make_endpoint(workspace, receiver.url)
     endpoint.failing_since = utcnow() - timedelta(days=5, minutes=1)
@@ -139,9 +140,12 @@ def test_five_days_of_failures_disable_and_tell_the_managers(app, api, workspace
     deliver()
     endpoint = db.session.get(WebhookEndpoint, endpoint.id)
     assert endpoint.enabled is False and "5 days" in endpoint.disabled_reason
-    from sureapp.webhooks import notify
-    assert notify.endpoint_disabled(endpoint.id) == 1  # the owner is the only manager
-    assert any("Webhook disabled" in m["Subject"] for m in smtp_server.messages)
+    (mail,) = smtp_server.to("hooks-owner@example.com")  # the owner is the only manager
+    assert mail["Subject"] == "Webhook disabled in Main"
+    text = mail.get_content()
+    assert receiver.url in text and "5 days" in text
+    assert f"https://sureapp.example.com/w/{workspace.id}/settings/webhooks/{endpoint.id}" in text
+    assert len(smtp_server.messages) == 1  # told once, not on every later failure
 
 
 def test_a_rolled_back_change_sends_nothing(app, workspace, receiver, make_endpoint, deliver):
