@@ -1,15 +1,15 @@
 """webhooks: endpoints, the event outbox and deliveries
 
-Revision ID: 0005_webhooks
-Revises: 0004_api_key_version
+Revision ID: 0006_webhooks
+Revises: 0005_request_log_request_id
 Create Date: 2026-12-02 00:50:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_webhooks'
-down_revision = '0004_api_key_version'
+revision = '0006_webhooks'
+down_revision = '0005_request_log_request_id'
 branch_labels = None
 depends_on = None
 
