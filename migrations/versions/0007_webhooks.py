@@ -1,15 +1,15 @@
 """webhooks: endpoints, the event outbox and deliveries
 
-Revision ID: 0006_webhooks
-Revises: 0005_request_log_request_id
+Revision ID: 0007_webhooks
+Revises: 0006_request_log_outcomes
 Create Date: 2026-12-02 00:50:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_webhooks'
-down_revision = '0005_request_log_request_id'
+revision = '0007_webhooks'
+down_revision = '0006_request_log_outcomes'
 branch_labels = None
 depends_on = None
 
