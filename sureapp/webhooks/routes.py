@@ -21,7 +21,7 @@ from ..timeutil import utcnow
 from ..web import (NavItem, is_htmx, redirect_to, register_nav, render_dialog, show_form_errors,
                    workspace_view)
 from . import delivery  # noqa: F401  (registers the delivery worker's periodic task)
-from . import services
+from . import services, signing
 from .forms import ConfirmForm, EditEndpointForm, EndpointForm
 from .schemas import DeliveryQuery, WebhookCreate, WebhookPatch, WebhookQuery
 
@@ -92,7 +92,7 @@ def show(workspace, endpoint_id):
         page = services.list_deliveries(workspace, endpoint.id, DeliveryQuery(limit=DELIVERIES_PER_PAGE))
     return render_template("webhooks/show.html", workspace=workspace, endpoint=endpoint,
                            deliveries=page.items, page=page, notice=notice, now=utcnow(),
-                           form=ConfirmForm())
+                           form=ConfirmForm(), message_id=signing.message_id)
 
 
 # ---- create -------------------------------------------------------------------------------------

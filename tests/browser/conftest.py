@@ -94,7 +94,8 @@ def live_server(tmp_path_factory):
 
     log_path = folder / "server.log"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "RATELIMIT_STORAGE_URI"}}
-    env.update(DATABASE_URL=database_url, SECRET_KEY="browser-tests-secret",
+    # Webhook pages deliver to a receiver on 127.0.0.1 (the SSRF refusals are tested in-process).
+    env.update(DATABASE_URL=database_url, SECRET_KEY="browser-tests-secret", WEBHOOK_ALLOW_PRIVATE_URLS="1",
                PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO_ROOT))
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
