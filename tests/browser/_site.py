@@ -105,10 +105,12 @@ def seed() -> Site:
     db.session.commit()
     jobs.run_now(bulk_job)
 
+    endpoint, failing = _seed_webhooks(workspace)
+
     key_ids = {"keys.confirm_activate": revoked.id}
     return Site(
         values={"workspace_id": workspace.id, "org_id": org.id, "contact_id": contacts[0].id,
-                "key_id": active.id, "token": token},
+                "key_id": active.id, "token": token, "endpoint_id": endpoint.id},
         per_endpoint={
             **{e: {"key_id": k} for e, k in key_ids.items()},
             **{f"lists.{v}": {"group_id": newsletter.id} for v in ("edit", "delete")},
@@ -118,6 +120,38 @@ def seed() -> Site:
             "contact_imports.progress": {"job_id": finished.id},
             "contacts.bulk_progress": {"job_id": bulk_job.id},
         })
+
+
+def _seed_webhooks(workspace):
+    """An endpoint with a delivery log (one succeeded, one failed for good) and one disabled by
+    the system (the managers' banner). Public address literals, no DNS; every delivery is
+    finished, so the live server's worker never sends anything."""
+    from sqlalchemy import update
+
+    from sureapp import events
+    from sureapp.models import WebhookDelivery
+    from sureapp.webhooks import services as webhooks
+    from sureapp.webhooks.schemas import WebhookCreate
+
+    endpoint, _ = webhooks.create_endpoint(workspace, WebhookCreate(
+        url=f"https://93.184.215.14/hooks/{LONG.replace(' ', '-')}", events=["*"],
+        description=f"CRM sync {LONG}"))
+    failing, _ = webhooks.create_endpoint(workspace, WebhookCreate(
+        url="https://93.184.215.15/gone", events=["contact.created", "contact.deleted"]))
+    db.session.flush()
+    outcomes = [dict(status="succeeded", response_status=204, duration_ms=38, error=""),
+                dict(status="failed", response_status=500, duration_ms=10000,
+                     error="timed out after 10 s")]
+    for outcome in outcomes:
+        (event_id,) = events.emit("webhook.test", workspace.id, {"message": "seed"},
+                                  endpoint_ids=[endpoint.id])
+        db.session.execute(update(WebhookDelivery).where(WebhookDelivery.event_id == event_id)
+                           .values(attempts=8, last_attempt_at=utcnow(), next_attempt_at=None,
+                                   **outcome))
+    failing.enabled = False
+    failing.disabled_reason = "Disabled automatically: The receiver answered 410 Gone."
+    db.session.commit()
+    return endpoint, failing
 
 
 def page_urls(app, site: Site) -> list[tuple[str, str]]:
