@@ -13,6 +13,7 @@ from flask import current_app
 from pydantic.json_schema import models_json_schema
 
 from ..operations import OPERATIONS, Operation, operation
+from . import idempotency
 from .operations import bp, endpoint_of
 from .schemas import Problem
 
@@ -25,11 +26,28 @@ RATE_HEADERS = {
 }
 
 
+IDEMPOTENCY_PARAMETER = {
+    "name": idempotency.HEADER, "in": "header", "required": False,
+    "description": "Makes a retry safe: the first response to this key (per API key, 24 hours) "
+                   "is replayed for the same request with `Idempotent-Replayed: true`; the same "
+                   "key with another method, path or body is 422; while the first request still "
+                   "runs, 409. A UUID is a good key.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX,
+               "pattern": idempotency.KEY_PATTERN},
+}
+
+
+def takes_idempotency_key(op: Operation) -> bool:
+    return op.ability is not None and op.method in idempotency.METHODS
+
+
 def problem_statuses(op: Operation) -> list[int]:
     """Every error status the API can answer this operation with."""
     statuses = set(op.problems) | {429, 503}  # 503: database unreachable (faults.py)
     if op.ability is not None:
         statuses |= {401, 403}
+    if takes_idempotency_key(op):
+        statuses |= {400, 409, 422}  # malformed key; still running; used for another request
     if op.path_params:
         statuses.add(404)
     if op.query is not None:
@@ -49,7 +67,7 @@ def _problem_response(status: int) -> dict:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = _header("Bearer challenge.", "string")
-    if status in (429, 503):
+    if status in (409, 429, 503):  # 409: an Idempotency-Key whose request still runs
         headers["Retry-After"] = _header("Seconds to wait before retrying.", "integer")
     if status == 405:
         headers["Allow"] = _header("The methods this path accepts.", "string")
@@ -81,6 +99,8 @@ def _parameters(op: Operation, defs: dict) -> list[dict]:
             if "description" in prop:
                 param["description"] = prop["description"]
             params.append(param)
+    if takes_idempotency_key(op):
+        params.append(IDEMPOTENCY_PARAMETER)
     return params
 
 
@@ -107,6 +127,11 @@ def _operation(op: Operation, defs: dict) -> dict:
             model=op.response.__name__)}}}
     if op.ability:
         success["headers"] = {name: _header(*spec) for name, spec in RATE_HEADERS.items()}
+    if takes_idempotency_key(op):
+        success["headers"][idempotency.REPLAYED_HEADER] = {
+            "description": "`true` when this is the stored response to an earlier request "
+                           "with the same Idempotency-Key.", "schema": {"type": "string",
+                                                                      "enum": ["true"]}}
     doc["responses"] = {str(op.status): success}
     for status in problem_statuses(op):
         doc["responses"][str(status)] = _problem_response(status)

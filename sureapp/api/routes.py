@@ -12,13 +12,15 @@ from ..errors import Conflict, DomainError, LimitExceeded, NotFound, ValidationF
 from ..extensions import db
 from ..faults import UNAVAILABLE_ERRORS, database_unavailable
 from ..problems import LIMIT_EXCEEDED_TYPE, ApiProblem, problem_response, validation_problem
+from . import idempotency
 from .operations import assert_every_view_declared, bp, declared_operation
 
 
 
 @bp.before_request
 def guard():
-    """Resolve the key and its workspace (g.key), charge its budget, check the method's ability.
+    """Resolve the key and its workspace (g.key), charge its budget, check the method's ability,
+    then claim its Idempotency-Key (or answer with the response stored under it).
 
     A view without an @operation declaration is refused (fail closed)."""
     op = declared_operation(request.endpoint)
@@ -30,12 +32,12 @@ def guard():
     key = keyauth.authenticate(request, surface="api", read_only=op.ability == "read")
     keyauth.charge(key)
     keyauth.require_ability(key, op.ability)
-    return None
+    return idempotency.begin(key.id)
 
 
 @bp.after_request
 def finish(response):
-    return keyauth.finish(response)
+    return keyauth.finish(idempotency.finish(response))
 
 
 def _http_problem(exc: HTTPException):
