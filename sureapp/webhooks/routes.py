@@ -16,7 +16,6 @@ from ..pagination import InvalidCursor
 from ..policy import Permission, can
 from ..schema_types import validation_errors
 from ..security import shows_secret
-from ..tenancy.access import parse_uuid
 from ..timeutil import utcnow
 from ..web import (NavItem, is_htmx, redirect_to, register_nav, render_dialog, show_form_errors,
                    workspace_view)
@@ -244,7 +243,7 @@ def resend(workspace, endpoint_id, delivery_id):
     endpoint = services.get_endpoint(workspace, endpoint_id)
     if ConfirmForm().validate_on_submit():
         try:
-            services.resend(workspace, endpoint.id, parse_uuid(delivery_id))
+            services.resend(workspace, endpoint.id, delivery_id)
             db.session.commit()
             flash("Queued again, with the same webhook-id.", "success")
         except Conflict as exc:

@@ -16,6 +16,7 @@ from ..errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookEndpoint, Workspace
 from ..pagination import Page, keyset_page, newest_first
+from ..tenancy.access import parse_uuid
 from ..timeutil import utcnow
 from . import signing
 from .schemas import DeliveryQuery, WebhookCreate, WebhookOut, WebhookPatch, WebhookQuery
@@ -44,11 +45,8 @@ def list_endpoints(workspace: Workspace, query: WebhookQuery) -> Page[WebhookEnd
 
 def get_endpoint(workspace: Workspace, endpoint_id) -> WebhookEndpoint:
     """The workspace's endpoint; NotFound for a malformed id or another workspace's endpoint."""
-    try:
-        ident = endpoint_id if isinstance(endpoint_id, uuid.UUID) else uuid.UUID(str(endpoint_id))
-    except ValueError:
-        raise NotFound("No such webhook endpoint.") from None
-    endpoint = db.session.get(WebhookEndpoint, ident)
+    ident = parse_uuid(endpoint_id)
+    endpoint = db.session.get(WebhookEndpoint, ident) if ident else None
     if endpoint is None or endpoint.workspace_id != workspace.id:
         raise NotFound("No such webhook endpoint.")
     return endpoint
@@ -124,7 +122,8 @@ def send_test_event(workspace: Workspace, endpoint_id) -> WebhookDelivery:
 
 def get_delivery(workspace: Workspace, endpoint_id, delivery_id) -> WebhookDelivery:
     endpoint = get_endpoint(workspace, endpoint_id)
-    delivery = db.session.get(WebhookDelivery, delivery_id) if isinstance(delivery_id, uuid.UUID) else None
+    ident = parse_uuid(delivery_id)
+    delivery = db.session.get(WebhookDelivery, ident) if ident else None
     if delivery is None or delivery.endpoint_id != endpoint.id:
         raise NotFound("No such delivery.")
     return delivery

@@ -11,16 +11,9 @@ from standardwebhooks.webhooks import Webhook
 
 from sureapp.extensions import db
 from sureapp.models import Role, WebhookEndpoint
-from tests.webhooks.conftest import Receiver
+from tests.webhooks.conftest import receiver  # noqa: F401  (a real receiver on 127.0.0.1)
 
 SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from sureapp.extensions import db
+# The API tests' workspace, other workspace and key-holding clients (one set of fixtures).
+from tests.api.conftest import api, api_as, full_key, other_workspace, owner, workspace  # noqa: F401
 
 
 class Receiver:
@@ -99,32 +101,3 @@ def make_endpoint(app):
 
     return make
 
-
-@pytest.fixture
-def owner(make_user):
-    return make_user(email="hooks-owner@example.com")
-
-
-@pytest.fixture
-def workspace(owner, make_org):
-    return make_org(owner, name="Acme", workspace_name="Main")[1]
-
-
-@pytest.fixture
-def other_workspace(make_user, make_org):
-    return make_org(make_user(email="other-owner@example.com"), name="Other", workspace_name="B")[1]
-
-
-@pytest.fixture
-def api(client, workspace, make_key):
-    """A client with a read+write+delete key of `workspace`."""
-    from tests.api.conftest import ApiClient
-
-    return ApiClient(client, make_key(workspace)[1])
-
-
-@pytest.fixture
-def api_as(client):
-    from tests.api.conftest import ApiClient
-
-    return lambda key: ApiClient(client, key)

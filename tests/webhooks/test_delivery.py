@@ -140,7 +140,7 @@ def test_five_days_of_failures_disable_and_tell_the_managers(app, api, workspace
     deliver()
     endpoint = db.session.get(WebhookEndpoint, endpoint.id)
     assert endpoint.enabled is False and "5 days" in endpoint.disabled_reason
-    (mail,) = smtp_server.to("hooks-owner@example.com")  # the owner is the only manager
+    (mail,) = smtp_server.to("api-owner@example.com")  # the owner is the only manager
     assert mail["Subject"] == "Webhook disabled in Main"
     text = mail.get_content()
     assert receiver.url in text and "5 days" in text
