@@ -12,7 +12,9 @@ from http import HTTPStatus
 from flask import current_app
 from pydantic.json_schema import models_json_schema
 
+from ..events import EVENT_TYPES
 from ..operations import OPERATIONS, Operation, operation
+from ..webhooks.schemas import event_body
 from . import idempotency
 from .operations import bp, endpoint_of
 from .schemas import Problem
@@ -138,6 +140,34 @@ def _operation(op: Operation, defs: dict) -> dict:
     return doc
 
 
+WEBHOOK_HEADERS = (
+    ("webhook-id", "Unique per event (`msg_…`), the same on every retry: dedupe on it."),
+    ("webhook-timestamp", "When this attempt was signed, Unix seconds."),
+    ("webhook-signature", "`v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` "
+                          "keyed with the base64-decoded secret after `whsec_`; during a rotation "
+                          "two, space-separated."),
+)
+
+
+def _webhook(event_type: str, body_model) -> dict:
+    """What sureapp POSTs to a webhook endpoint for one event type (Standard Webhooks)."""
+    return {"post": {
+        "operationId": f"webhook_{event_type.replace('.', '_')}",
+        "summary": f"The {event_type} event",
+        "description": "Sent to every enabled endpoint subscribed to it. Any 2xx within 10 s "
+                       "acknowledges it; anything else is retried with backoff, 410 disables "
+                       "the endpoint.",
+        "tags": ["Webhooks"],
+        "parameters": [{"name": name, "in": "header", "required": True, "description": text,
+                        "schema": {"type": "string"}} for name, text in WEBHOOK_HEADERS],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": REF.format(model=body_model.__name__)}}}},
+        "responses": {"200": {"description": "Received (any 2xx will do)."},
+                      "410": {"description": "Gone: disables the endpoint at once."}},
+        "security": [],
+    }}
+
+
 def build_document() -> dict:
     """The whole OpenAPI 3.1 document for the operations registered on the app."""
     registered = {rule.endpoint for rule in current_app.url_map.iter_rules()}
@@ -147,6 +177,8 @@ def build_document() -> dict:
         models.update((m, "validation") for m in (op.query, op.body) if m is not None)
         if op.response is not None:
             models.add((op.response, "serialization"))
+    event_bodies = {event_type: event_body(event_type) for event_type in EVENT_TYPES}
+    models.update((model, "serialization") for model in event_bodies.values())
     _, top = models_json_schema(sorted(models, key=lambda pair: pair[0].__name__),
                                 ref_template=REF)
     defs = top.get("$defs", {})
@@ -166,6 +198,7 @@ def build_document() -> dict:
         "security": [{"ApiKeyHeader": []}, {"BearerAuth": []}],
         "tags": [{"name": name} for name in dict.fromkeys(op.tag for op in operations)],
         "paths": paths,
+        "webhooks": {t: _webhook(t, model) for t, model in event_bodies.items()},
         "components": {
             "schemas": defs,
             "securitySchemes": {

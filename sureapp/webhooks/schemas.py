@@ -2,10 +2,11 @@
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
-from ..contacts.schemas import Listing
+from ..contacts.schemas import ContactOut, Listing
 from ..events import ALL_EVENTS, SUBSCRIBABLE
+from ..keys.schemas import KeyOut
 from ..netguard import MAX_URL_LENGTH, UnsafeURL, parse_url
 from ..schema_types import Patch, Strict, UtcDatetime, text
 from .signing import message_id
@@ -127,3 +128,48 @@ class WebhookQuery(Listing):
 class DeliveryQuery(Listing):
     status: Literal["pending", "sending", "succeeded", "failed"] | None = Field(
         None, description="Only deliveries in this state.")
+
+
+# ---- what a delivery's body holds, per event type (the OpenAPI document's `webhooks`) ---------
+
+class ContactUpdated(ContactOut):
+    changed_fields: list[str] = Field(description="The profile fields this change set.",
+                                      examples=[["first_name", "company"]])
+
+
+class GroupRef(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class ListMembership(BaseModel):
+    list: GroupRef
+    contact: ContactOut
+
+
+class TagMembership(BaseModel):
+    tag: GroupRef
+    contact: ContactOut
+
+
+class TestEventData(BaseModel):
+    message: str
+    webhook: WebhookOut
+
+
+EVENT_DATA: dict[str, type[BaseModel]] = {
+    "contact.created": ContactOut, "contact.updated": ContactUpdated,
+    "contact.deleted": ContactOut, "contact.unsubscribed": ContactOut,
+    "list.contact_added": ListMembership, "list.contact_removed": ListMembership,
+    "tag.contact_added": TagMembership, "tag.contact_removed": TagMembership,
+    "api_key.created": KeyOut, "api_key.revoked": KeyOut, "api_key.regenerated": KeyOut,
+    "api_key.deleted": KeyOut, "webhook.test": TestEventData,
+}
+
+
+def event_body(event_type: str) -> type[BaseModel]:
+    """The model of a delivery's JSON body for one event type: {type, timestamp, data}."""
+    name = "".join(part.title() for part in event_type.replace("_", ".").split(".")) + "Event"
+    return create_model(name, __doc__=f"The body of a `{event_type}` delivery.",
+                        type=(Literal[event_type], ...), timestamp=(UtcDatetime, ...),
+                        data=(EVENT_DATA[event_type], ...))

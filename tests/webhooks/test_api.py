@@ -167,3 +167,18 @@ def test_endpoints_per_workspace_are_capped(api, receiver):
         assert create(api, receiver.url).status_code == 201
     body = assert_problem(create(api, receiver.url), 409)
     assert str(MAX_ENDPOINTS) in body["detail"]
+
+
+def test_the_openapi_document_describes_every_event_delivery(client):
+    from sureapp.events import EVENT_TYPES
+
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert set(document["webhooks"]) == set(EVENT_TYPES)
+    created = document["webhooks"]["contact.created"]["post"]
+    assert [p["name"] for p in created["parameters"]] == ["webhook-id", "webhook-timestamp",
+                                                          "webhook-signature"]
+    body = created["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    schema = document["components"]["schemas"][body]
+    assert set(schema["required"]) == {"type", "timestamp", "data"}
+    assert schema["properties"]["type"]["const"] == "contact.created"
+    assert document["paths"]["/webhooks"]["post"]["responses"]["201"]

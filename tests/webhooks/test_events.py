@@ -9,6 +9,15 @@ from sureapp.extensions import db
 from sureapp.models import WebhookDelivery, WebhookEvent
 
 
+def assert_documented(events):
+    """Each event's data is what the OpenAPI document's `webhooks` says it is."""
+    from sureapp.webhooks.schemas import event_body
+
+    for e in events:
+        event_body(e.type).model_validate({"type": e.type, "timestamp": "2026-12-02T00:00:00Z",
+                                           "data": e.data}, strict=False)
+
+
 def emitted(event_type=None):
     stmt = select(WebhookEvent).order_by(WebhookEvent.created_at)
     if event_type:
@@ -45,6 +54,7 @@ def test_contact_lifecycle_through_the_api(api, workspace, make_endpoint, make_l
     assert deleted.data["email"] == "ana@example.com"
     # One delivery per event for the one endpoint.
     assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == len(emitted())
+    assert_documented(emitted())
 
 
 def test_bulk_upsert_emits_one_event_per_contact(api, workspace, make_endpoint, make_contact):
@@ -122,6 +132,7 @@ def test_api_key_events_from_the_cli_and_services(runner, workspace, make_endpoi
                                            "api_key.revoked", "api_key.deleted"]
     assert new_plaintext not in json.dumps([e.data for e in emitted()])
     assert emitted("api_key.revoked")[0].data["status"] == "revoked"
+    assert_documented(emitted())
 
 
 def test_subscriptions_filter_and_disabled_endpoints_get_nothing(api, workspace, make_endpoint):
