@@ -13,6 +13,7 @@ claims due deliveries, sends them (Standard Webhooks), and records the outcome.
 """
 import json
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -36,10 +37,6 @@ DISABLE_AFTER = timedelta(days=5)
 RETENTION = timedelta(days=30)  # finished deliveries and their events are kept this long
 RETENTION_EVERY_SECONDS = 3600
 _state = {"last_retention": 0.0}
-
-
-def retry_schedule() -> list[float]:
-    return list(current_app.config["WEBHOOK_RETRY_SCHEDULE"])
 
 
 def body_of(event: WebhookEvent) -> bytes:
@@ -108,7 +105,7 @@ def attempt(delivery_id, lease) -> str | None:
 
 def _record(delivery: WebhookDelivery, lease, outcome: sender.Outcome, final: bool = False):
     now = utcnow()
-    schedule = retry_schedule()
+    schedule = current_app.config["WEBHOOK_RETRY_SCHEDULE"]
     if outcome.ok:
         status, next_at = "succeeded", None
     elif final or outcome.status == 410 or delivery.attempts > len(schedule):
@@ -162,8 +159,6 @@ _pool: dict = {"pid": None, "executor": None}
 
 
 def _executor() -> ThreadPoolExecutor:
-    import os
-
     if _pool["pid"] != os.getpid():  # threads do not survive a fork
         _pool.update(pid=os.getpid(), executor=ThreadPoolExecutor(
             SENDERS, thread_name_prefix="sureapp-webhook"))

@@ -80,7 +80,7 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
             return Outcome(None, elapsed_ms(), f"timed out after {timeout:g} s")
         except ssl.SSLError as exc:
             return Outcome(None, elapsed_ms(), f"TLS error: {exc.reason or 'handshake failed'}"[:300])
-        except (ConnectionRefusedError, OSError) as exc:
+        except OSError as exc:  # refused, unreachable, reset
             last_error = f"connection failed: {exc.strerror or type(exc).__name__}"
             continue  # the next address, if the name has several
         except http.client.HTTPException as exc:
