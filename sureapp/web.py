@@ -79,9 +79,9 @@ class NavItem:
     permission: str  # a policy.Permission: who sees the entry
 
 
-def register_nav(app, item: NavItem) -> None:
+def register_nav(app, *items: NavItem) -> None:
     """Each feature adds its own entries, so the layout never names a feature it doesn't have."""
-    app.extensions.setdefault("sureapp_nav", []).append(item)
+    app.extensions.setdefault("sureapp_nav", []).extend(items)
 
 
 def nav_items(section: str) -> list[NavItem]:
@@ -132,6 +132,19 @@ def show_form_errors(form, error: DomainError | dict[str, list[str]],
         field.errors = [*field.errors, error.message]
     else:
         _add_form_error(form, error.message)
+
+
+def commit_or_show_errors(form, save, conflict_field: str | None = None):
+    """Run `save()` (a service call returning what it saved) and commit. A DomainError is rolled
+    back and shown on the form (show_form_errors); then the answer is None."""
+    try:
+        saved = save()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        show_form_errors(form, exc, conflict_field)
+        return None
+    return saved
 
 
 def _add_form_error(form, message: str) -> None:

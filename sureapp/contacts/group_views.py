@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, g, request, url_for
 from sqlalchemy import select
 
-from ..errors import DomainError
 from ..extensions import db
 from ..sqlutil import contains_text
-from ..web import (load_in_workspace_or_404, redirect_to, render_dialog, render_page_or_fragment,
-                   show_form_errors, workspace_view)
+from ..web import (commit_or_show_errors, load_in_workspace_or_404, redirect_to, render_dialog,
+                   render_page_or_fragment, workspace_view)
 from . import groups, lists, tags
 from .forms import DeleteForm, ListForm, TagForm, validated
 from .groups import LISTS, TAGS, GroupKind
@@ -91,18 +90,14 @@ def make_blueprint(pk: PageKind) -> Blueprint:
                              side_panel=True, **context(workspace, form=form, group=group))
 
     def save(workspace, form, group=None):
-        """Create or update through the services; True when saved, else errors are on the form."""
-        try:
+        """Create or update through the services: the saved group, or None with the errors on
+        the form."""
+        def action():
             if group is None:
-                group = pk.create(workspace, pk.schema_from(form, pk.create_schema))
-            else:
-                pk.update(workspace, group.id, pk.schema_from(form, pk.patch_schema))
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            show_form_errors(form, exc, conflict_field="name")
-            return None
-        return group
+                return pk.create(workspace, pk.schema_from(form, pk.create_schema))
+            return pk.update(workspace, group.id, pk.schema_from(form, pk.patch_schema))
+
+        return commit_or_show_errors(form, action, conflict_field="name")
 
     @bp.route("/new", methods=["GET", "POST"])
     @workspace_view(Permission.EDIT_CONTACTS)

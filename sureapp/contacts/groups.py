@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Table, delete, func, insert, select
 
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..models import Contact, ContactEvent, ContactList, Tag, Workspace, list_members, tag_members
 from ..pagination import Page, keyset_page, newest_first
@@ -38,6 +38,19 @@ def get_group(kind: GroupKind, workspace: Workspace, group_id) -> object:
     if group is None:
         raise NotFound(f"No such {kind.label}.")
     return group
+
+
+def ensure_unique(kind: GroupKind, workspace: Workspace, column: str, value, message: str,
+                  except_id=None) -> None:
+    """Conflict(message) if another group of this kind in the workspace has `value` in `column`
+    (a list's name, a tag's slug); `except_id` is the group being renamed."""
+    model = kind.model
+    stmt = select(model.id).where(model.workspace_id == workspace.id,
+                                  getattr(model, column) == value)
+    if except_id is not None:
+        stmt = stmt.where(model.id != except_id)
+    if db.session.scalar(stmt) is not None:
+        raise Conflict(message)
 
 
 def resolve_groups(kind: GroupKind, workspace: Workspace, ids) -> list:

@@ -1,9 +1,6 @@
 """Contact lists: create, rename, delete and membership (the shared parts are in groups.py).
 
 Like every service here, these functions never commit: the caller owns the transaction."""
-from sqlalchemy import select
-
-from ..errors import Conflict
 from ..extensions import db
 from ..models import ContactList, Workspace
 from . import groups
@@ -12,12 +9,8 @@ from .schemas import ListCreate, ListPatch
 
 
 def _ensure_name_free(workspace: Workspace, name: str, except_id=None) -> None:
-    stmt = select(ContactList.id).where(ContactList.workspace_id == workspace.id,
-                                        ContactList.name == name)
-    if except_id is not None:
-        stmt = stmt.where(ContactList.id != except_id)
-    if db.session.scalar(stmt) is not None:
-        raise Conflict(f"A list named '{name}' already exists in this workspace.")
+    groups.ensure_unique(LISTS, workspace, "name", name,
+                         f"A list named '{name}' already exists in this workspace.", except_id)
 
 
 def get_list(workspace: Workspace, list_id) -> ContactList:

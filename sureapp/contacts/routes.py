@@ -15,9 +15,9 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, Workspace
 from ..timeutil import utcnow
-from ..web import (NavItem, api_keys_url, is_htmx, load_in_workspace_or_404, redirect_to,
-                   register_nav, render_dialog, render_page_or_fragment, show_form_errors,
-                   workspace_view)
+from ..web import (NavItem, api_keys_url, commit_or_show_errors, is_htmx,
+                   load_in_workspace_or_404, redirect_to, register_nav, render_dialog,
+                   render_page_or_fragment, workspace_view)
 from . import bulk, lists, services, tags
 from .browse import fetch_page, parse_table
 from .csv_export import export_rows
@@ -111,18 +111,15 @@ def new(workspace):
         return _contact_form_page("contacts/new.html", workspace, form)
     if form.validate_on_submit():
         data = _submitted_fields(form)
+        created = None
         if not form.has_custom_field_errors():
-            try:
-                contact = services.create_contact(workspace, validated(ContactCreate, {
+            created = commit_or_show_errors(form, lambda: services.create_contact(
+                workspace, validated(ContactCreate, {
                     **data, "list_ids": form.lists.data, "tag_ids": form.tags.data}),
-                    source=ui_source())
-                db.session.commit()
-            except DomainError as exc:
-                db.session.rollback()
-                show_form_errors(form, exc, conflict_field="email")
-            else:
-                flash(f"Contact {contact.email} created.", "success")
-                return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
+                source=ui_source()), conflict_field="email")
+        if created is not None:
+            flash(f"Contact {created.email} created.", "success")
+            return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=created.id))
     return _contact_form_page("contacts/new.html", workspace, form, status=422)
 
 
@@ -166,18 +163,15 @@ def update(workspace, contact_id):
                                   **_show_context(workspace, contact))
     if form.validate_on_submit():
         data = _submitted_fields(form)
+        saved = None
         if not form.has_custom_field_errors():
-            try:
-                # A patch of the profile fields: lists and tags are changed inline, not here.
-                services.update_contact(workspace, contact.id, validated(ContactPatch, data),
-                                        source=ui_source())
-                db.session.commit()
-            except DomainError as exc:
-                db.session.rollback()
-                show_form_errors(form, exc, conflict_field="email")
-            else:
-                flash("Changes saved.", "success")
-                return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
+            # A patch of the profile fields: lists and tags are changed inline, not here.
+            saved = commit_or_show_errors(form, lambda: services.update_contact(
+                workspace, contact.id, validated(ContactPatch, data), source=ui_source()),
+                conflict_field="email")
+        if saved is not None:
+            flash("Changes saved.", "success")
+            return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
         contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     return _contact_form_page("contacts/show.html", workspace, form, status=422,
                               **_show_context(workspace, contact))
@@ -320,14 +314,9 @@ def _bulk_problem(workspace, message: str, back: str):
 def init_app(app):
     from . import cli, group_views, import_views
 
-    app.register_blueprint(bp)
-    app.register_blueprint(import_views.bp)
-    app.register_blueprint(group_views.lists_bp)
-    app.register_blueprint(group_views.tags_bp)
+    for blueprint in (bp, import_views.bp, group_views.lists_bp, group_views.tags_bp):
+        app.register_blueprint(blueprint)
     cli.init_app(app)
-    register_nav(app, NavItem("workspace", "", "Contacts", "contacts.index",
-                              Permission.EDIT_CONTACTS))
-    register_nav(app, NavItem("workspace", "", "Lists", "lists.index",
-                              Permission.EDIT_CONTACTS))
-    register_nav(app, NavItem("workspace", "", "Tags", "tags.index",
-                              Permission.EDIT_CONTACTS))
+    register_nav(app, *(NavItem("workspace", "", label, endpoint, Permission.EDIT_CONTACTS)
+                        for label, endpoint in (("Contacts", "contacts.index"),
+                                                ("Lists", "lists.index"), ("Tags", "tags.index"))))

@@ -1,9 +1,6 @@
 """Tags: create, edit, delete and membership (the shared parts are in groups.py).
 
 Like every service here, these functions never commit: the caller owns the transaction."""
-from sqlalchemy import select
-
-from ..errors import Conflict
 from ..extensions import db
 from ..models import Tag, Workspace
 from . import groups
@@ -12,11 +9,9 @@ from .schemas import TagCreate, TagPatch, slugify
 
 
 def _ensure_slug_free(workspace: Workspace, slug: str, except_id=None) -> None:
-    stmt = select(Tag.id).where(Tag.workspace_id == workspace.id, Tag.slug == slug)
-    if except_id is not None:
-        stmt = stmt.where(Tag.id != except_id)
-    if db.session.scalar(stmt) is not None:
-        raise Conflict(f"A tag with the slug '{slug}' already exists in this workspace.")
+    groups.ensure_unique(TAGS, workspace, "slug", slug,
+                         f"A tag with the slug '{slug}' already exists in this workspace.",
+                         except_id)
 
 
 def get_tag(workspace: Workspace, tag_id) -> Tag:

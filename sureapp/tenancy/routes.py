@@ -135,14 +135,12 @@ def init_app(app):
     from . import cli
     from . import invitations, members, settings
 
-    app.register_blueprint(bp)
-    app.register_blueprint(settings.bp)
-    app.register_blueprint(members.bp)
-    app.register_blueprint(invitations.bp)
-    register_nav(app, NavItem("workspace", "", "Dashboard", "orgs.dashboard",
-                              Permission.OPEN_WORKSPACE))
-    register_nav(app, NavItem("settings", "Workspace", "General", "workspace_settings.general",
-                              Permission.OPEN_WORKSPACE))
-    register_nav(app, NavItem("settings", "Workspace", "Members", "members.index",
-                              Permission.VIEW_MEMBERS))
+    for blueprint in (bp, settings.bp, members.bp, invitations.bp):
+        app.register_blueprint(blueprint)
+    register_nav(
+        app,
+        NavItem("workspace", "", "Dashboard", "orgs.dashboard", Permission.OPEN_WORKSPACE),
+        NavItem("settings", "Workspace", "General", "workspace_settings.general",
+                Permission.OPEN_WORKSPACE),
+        NavItem("settings", "Workspace", "Members", "members.index", Permission.VIEW_MEMBERS))
     cli.init_app(app)
