@@ -83,15 +83,6 @@
   wide.addEventListener("change", sync);
 })();
 
-// Accounts & tenancy: <form data-confirm="…"> asks before posting (without JS it posts directly).
-(function () {
-  "use strict";
-  document.addEventListener("submit", function (event) {
-    var form = event.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
-  });
-})();
-
 // API keys: an action re-renders its table row, so the control that opened the dialog is
 // replaced. Focus then goes to the control with the same id in the new row (ids are stable,
 // e.g. key-<id>-status for Revoke/Activate) instead of falling back to <body>.

@@ -13,11 +13,11 @@ login rate limit.
 """
 from functools import wraps
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, request
 from werkzeug.datastructures import MultiDict
 
 from ..timeutil import utcnow
-from ..web import is_htmx
+from ..web import is_htmx, render_dialog
 from . import sessions
 from .current import current_record
 
@@ -41,20 +41,17 @@ def replay_fields(form: MultiDict) -> list[tuple[str, str]]:
 
 
 def prompt(status: int, error: str = "", target: str | None = None, fields=None):
-    """The password prompt: a dialog under htmx, else a page replaying the posted fields."""
-    context = dict(error=error, minutes=sudo_minutes(), PASSWORD_FIELD=PASSWORD_FIELD,
-                   TARGET_FIELD=TARGET_FIELD)
+    """The password prompt (templates/auth/_sudo_form.html through web.render_dialog): a dialog
+    in #sudo-root under htmx, else a page replaying the posted fields."""
+    response = render_dialog(
+        "auth/_sudo_form.html", "Confirm your password", status, dialog_id="sudo",
+        no_history=True, error=error, minutes=sudo_minutes(), target=target,
+        fields=fields or [], PASSWORD_FIELD=PASSWORD_FIELD, TARGET_FIELD=TARGET_FIELD)
     if is_htmx():
-        response = current_app.make_response(
-            (render_template("auth/_sudo_dialog.html", **context), status))
         response.headers["HX-Retarget"] = "#sudo-root"
         response.headers["HX-Reswap"] = "innerHTML"
-    else:
-        response = current_app.make_response((render_template(
-            "auth/sudo.html", target=target, fields=fields or [], **context), status))
     response.headers["X-Sudo-Required"] = "password"
     response.headers["Cache-Control"] = "no-store"  # carries the posted form back
-    response.vary.add("HX-Request")
     return response
 
 

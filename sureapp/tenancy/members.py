@@ -1,7 +1,7 @@
 """Workspace settings → Members: people with access, invitations, roles, ownership transfer.
 Every rule is in sureapp/policy.py (asked by tenancy.services). A ValidationFailed is shown on its
 form here; NotFound and policy.Forbidden reach web's error handler (404 / 403 page, rolled back)."""
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.sudo import require_sudo
@@ -13,7 +13,7 @@ from ..mail import send_mail
 from ..models import Role, Workspace
 from ..policy import Permission
 from . import services
-from ..web import show_form_errors, workspace_view
+from ..web import render_dialog, show_form_errors, workspace_view
 from .forms import InviteForm, RoleForm, TransferOwnershipForm, role_choices
 
 bp = Blueprint("members", __name__, url_prefix="/w/<workspace_id>/settings/members")
@@ -50,6 +50,10 @@ def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_fo
         invited=invited, invite_link=invite_link, invite_mailed=invite_mailed, Role=Role,
         public_url_missing=public_url_missing(),
     ), status
+
+
+def _back_to_members(workspace: Workspace):
+    return redirect(url_for(".index", workspace_id=workspace.id))
 
 
 @bp.get("/")
@@ -104,16 +108,29 @@ def resend(workspace: Workspace, invitation_id):
         token = services.resend_invitation(g.workspace_role, invitation)
     except Conflict as exc:
         flash(exc.message, "error")
-        return redirect(url_for(".index", workspace_id=workspace.id))
+        return _back_to_members(workspace)
     db.session.commit()
     link, mailed = _mail(invitation, token)
     return _page(workspace, invited=True, invite_link=link, invite_mailed=mailed)
 
 
-@bp.post("/invitations/<invitation_id>/revoke")
+def _confirm(workspace: Workspace, title: str, consequence: str, action_url: str, button: str):
+    """The confirm dialog (or no-JS page) in front of a destructive Members action."""
+    return render_dialog("settings/_confirm.html", title, in_settings=True, workspace=workspace,
+                         consequence=consequence, action_url=action_url, button=button,
+                         cancel_url=url_for(".index", workspace_id=workspace.id))
+
+
+@bp.route("/invitations/<invitation_id>/revoke", methods=["GET", "POST"])
 @workspace_view(Permission.INVITE)
 def revoke(workspace: Workspace, invitation_id):
+    """GET: the confirm dialog; POST: revoke and go back to the Members page."""
     invitation = services.find_invitation(workspace, invitation_id)
+    if request.method == "GET":
+        policy.require_may_handle_invitation(g.workspace_role, Role.from_slug(invitation.role))
+        return _confirm(workspace, f"Revoke the invitation to {invitation.email}?",
+                        "Its link stops working at once. You can invite them again later.",
+                        request.path, "Revoke invitation")
     try:
         services.revoke_invitation(g.workspace_role, invitation)
     except Conflict as exc:
@@ -121,7 +138,7 @@ def revoke(workspace: Workspace, invitation_id):
     else:
         db.session.commit()
         flash(f"Invitation to {invitation.email} revoked; its link no longer works.", "success")
-    return redirect(url_for(".index", workspace_id=workspace.id))
+    return _back_to_members(workspace)
 
 
 @bp.post("/<user_id>/role")
@@ -138,20 +155,28 @@ def change_role(workspace: Workspace, user_id):
                          Role.from_slug(form.role.data))
     db.session.commit()
     flash(f"{member.user.email} is now {Role.from_slug(form.role.data).label}.", "success")
-    return redirect(url_for(".index", workspace_id=workspace.id))
+    return _back_to_members(workspace)
 
 
-@bp.post("/<user_id>/remove")
+@bp.route("/<user_id>/remove", methods=["GET", "POST"])
 @workspace_view(Permission.MANAGE_MEMBERS)
 def remove(workspace: Workspace, user_id):
+    """GET: the confirm dialog; POST: remove and go back to the Members page."""
     member = services.find_member(workspace, user_id)
+    if request.method == "GET":
+        policy.require_may_remove(g.workspace_role, member.role)
+        where = "the organization and every workspace of it" if member.is_org_wide \
+            else f"“{workspace.name}”"
+        return _confirm(workspace, f"Remove {member.user.email}?",
+                        f"They lose access to {where} at once. You can invite them again later.",
+                        request.path, "Remove")
     services.remove_member(current_user, g.workspace_role, workspace, member)
     db.session.commit()
     where = "the organization" if member.is_org_wide else f"“{workspace.name}”"
     flash(f"{member.user.email} was removed from {where}.", "success")
     if member.user.id == current_user.id:
         return redirect(url_for("orgs.home"))
-    return redirect(url_for(".index", workspace_id=workspace.id))
+    return _back_to_members(workspace)
 
 
 @bp.post("/transfer-ownership")
@@ -170,5 +195,5 @@ def transfer_ownership(workspace: Workspace):
             db.session.commit()
             flash(f"{new_owner.user.email} now owns {workspace.organization.name}. "
                   "You are an Org Admin.", "success")
-            return redirect(url_for(".index", workspace_id=workspace.id))
+            return _back_to_members(workspace)
     return _page(workspace, 422, transfer_form=form)

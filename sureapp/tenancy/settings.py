@@ -3,13 +3,13 @@ and leaving the workspace. Members see the page read-only."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Workspace
-from ..policy import Forbidden, Permission, can
+from ..policy import Forbidden, Permission, can, require
 from . import services
 from ..timeutil import timezone_names
-from ..web import show_form_errors, workspace_view
+from ..web import render_dialog, show_form_errors, workspace_view
 from .forms import WorkspaceSettingsForm
 
 bp = Blueprint("workspace_settings", __name__, url_prefix="/w/<workspace_id>/settings")
@@ -55,16 +55,26 @@ def update(workspace: Workspace):
     return _page(workspace, form, 422)
 
 
-@bp.post("/leave")
+@bp.route("/leave", methods=["GET", "POST"])
 @workspace_view(Permission.OPEN_WORKSPACE)
 def leave(workspace: Workspace):
+    """GET: the confirm dialog; POST: leave (an owner is told to transfer ownership first)."""
+    general_url = url_for(".general", workspace_id=workspace.id)
+    if request.method == "GET":
+        require(g.workspace_role, Permission.LEAVE_WORKSPACE)  # the owner must transfer first
+        org_wide = g.workspace_role.is_org_role
+        where = workspace.organization.name if org_wide else workspace.name
+        return render_dialog(
+            "settings/_confirm.html", f"Leave {where}?", in_settings=True, workspace=workspace,
+            consequence=("You lose access to every workspace of the organization"
+                         if org_wide else "You lose access to this workspace")
+            + " until someone invites you again.",
+            action_url=request.path, button="Leave", cancel_url=general_url)
     try:
         services.leave(current_user, workspace)
     except Forbidden as exc:
         flash(exc.message, "error")
-        return redirect(url_for(".general", workspace_id=workspace.id))
-    except NotFound:
-        abort(404)
+        return redirect(general_url)
     current_user.last_workspace_id = None
     db.session.commit()
     flash(f"You left “{workspace.name}”.", "success")
