@@ -30,6 +30,8 @@ SKIPPED = {
     "main.healthz": "JSON health check",
     "contacts.export": "CSV download",
     "contact_imports.report": "CSV download (the import's error report)",
+    "workspace_settings.leave": "the seeded owner may not leave (403); its confirm is the same "
+                                "settings/_confirm.html body that members.remove shows",
 }
 # Pages a signed-out visitor sees (visited signed out too; signed in they redirect).
 ANONYMOUS = ("auth.login", "auth.signup", "invitations.show")
@@ -86,7 +88,8 @@ def seed() -> Site:
     rolled, _ = key_services.create_key(workspace, "Rolled key in grace", ["read"], actor=owner)
     key_services.regenerate_key(rolled, grace=timedelta(hours=24), actor=owner)
 
-    _, token = tenancy.invite(owner, Role.OWNER, workspace, "new.person@example.com", Role.MEMBER)
+    invitation, token = tenancy.invite(owner, Role.OWNER, workspace, "new.person@example.com",
+                                       Role.MEMBER)
 
     csv_text = "Email,First Name,Company,Notes\n" + "".join(
         f"imported{i}@example.com,Imp{i},{LONG},note {i}\n" for i in range(5)) + "not-an-email,Bad,,\n"
@@ -119,6 +122,8 @@ def seed() -> Site:
             "contact_imports.review": {"job_id": draft.id},
             "contact_imports.progress": {"job_id": finished.id},
             "contacts.bulk_progress": {"job_id": bulk_job.id},
+            "members.remove": {"user_id": manager.id},  # the confirm dialog / page
+            "members.revoke": {"invitation_id": invitation.id},
         })
 
 
