@@ -16,7 +16,11 @@ KEY_TYPE_SURFACES = {"api": {"api", "mcp"}, "mcp": {"mcp"}, "suremails": {"api"}
 
 class ApiKey(db.Model):
     __tablename__ = "api_keys"
-    __table_args__ = (Index("ix_api_keys_workspace_name", "workspace_id", "name"),)
+    __table_args__ = (
+        Index("ix_api_keys_workspace_name", "workspace_id", "name"),
+        # The API Keys table's keyset order (newest first) within a workspace: no sort step.
+        Index("ix_api_keys_workspace_created", "workspace_id", "created_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     workspace_id: Mapped[uuid.UUID] = mapped_column(

@@ -43,10 +43,6 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    # No longer read: sessions are server-side records (models/sessions.py) since issue 13.
-    # Kept because dropping it rebuilds `users` on SQLite, whose cascades would empty the
-    # membership tables during that migration.
-    session_version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
     # The switchers remember the last choice per user; a stale id is simply ignored (no FK).
     last_workspace_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     created_at: Mapped[datetime] = created_at_column()

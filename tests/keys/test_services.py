@@ -2,6 +2,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from sureapp.errors import NotFound, ValidationFailed
 from sureapp.extensions import db
@@ -248,3 +249,31 @@ def test_search_treats_like_wildcards_literally(workspace):
 
     assert names("0%") == {"100% sync"}
     assert names("a_b") == {"a_b"}
+
+
+def _plan(stmt) -> str:
+    """The database's plan for `stmt` (PostgreSQL told to avoid a sequential scan, which it
+    prefers on a table this small whatever the indexes)."""
+    sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        return "\n".join(db.session.execute(text(f"EXPLAIN {sql}")).scalars())
+    return "\n".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+
+
+def test_a_keys_table_page_is_read_in_index_order_without_a_sort(workspace, make_key):
+    """ix_api_keys_workspace_created (workspace_id, created_at, id) is the table's keyset order,
+    so the first page and a page after a cursor each read PER_PAGE + 1 index entries."""
+    from sureapp.keys.routes import KEYS_ORDER, PER_PAGE
+    from sureapp.pagination import AFTER
+
+    last = [make_key(workspace, name=f"k{i}")[0] for i in range(3)][-1]
+    query = services.keys_query(workspace)
+    first = query.order_by(*KEYS_ORDER.order_by()).limit(PER_PAGE + 1)
+    after = query.where(KEYS_ORDER.past(KEYS_ORDER.values_of(last), AFTER)) \
+        .order_by(*KEYS_ORDER.order_by()).limit(PER_PAGE + 1)
+    for stmt in (first, after):
+        plan = _plan(stmt)
+        assert "ix_api_keys_workspace_created" in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    db.session.rollback()

@@ -23,7 +23,7 @@ def tenancy_snapshot():
         "invitations": rows(select(Invitation.id, Invitation.email, Invitation.role,
                                    Invitation.token_hash, Invitation.expires_at,
                                    Invitation.revoked_at, Invitation.accepted_at)),
-        "users": rows(select(User.id, User.email, User.password_hash, User.session_version)),
+        "users": rows(select(User.id, User.email, User.password_hash)),
     }
 
 
