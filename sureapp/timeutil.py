@@ -83,10 +83,12 @@ def format_local(dt: datetime | None, tz_name: str, fmt: str = "%Y-%m-%d %H:%M %
 
 
 def iso_utc(dt: datetime | None) -> str | None:
-    """ISO 8601 with a Z, as the API returns timestamps."""
+    """ISO 8601 with a Z, as the API returns timestamps: to the microsecond the database holds
+    (whole seconds print without a fraction), so a client polling with `updated_after` set to
+    the latest `updated_at` it saw is never handed the same change again."""
     if dt is None:
         return None
-    return dt.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    return dt.replace(tzinfo=None).isoformat() + "Z"
 
 
 def relative(dt: datetime | None, now: datetime | None = None) -> str:

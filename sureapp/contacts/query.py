@@ -66,13 +66,16 @@ def narrows(condition: Callable):
 @dataclass(frozen=True)
 class ContactFilter:
     """Which of a workspace's contacts to show. Each field declares its own SQL, so a new
-    filter (say `updated_after`) is one line here; unset fields (None, "") match everything."""
+    filter is one line here; unset fields (None, "") match everything."""
 
     search: str | None = narrows(_search_condition)
     status: str | None = narrows(lambda status: Contact.status == status)
     list_id: uuid.UUID | None = narrows(lambda list_id: _member_of(list_members.c.list_id, list_id))
     tag_id: uuid.UUID | None = narrows(lambda tag_id: _member_of(tag_members.c.tag_id, tag_id))
     created_after: datetime | None = narrows(lambda moment: Contact.created_at > moment)
+    # Polling for changes ("updated contact" triggers): every change to a contact's fields
+    # moves updated_at, and new contacts start with updated_at = created_at.
+    updated_after: datetime | None = narrows(lambda moment: Contact.updated_at > moment)
 
     def __post_init__(self):
         object.__setattr__(self, "search", normalize_search(self.search) or None)

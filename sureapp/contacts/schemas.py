@@ -91,7 +91,13 @@ class ContactQuery(Listing):
     status: ContactStatus | None = None
     list_id: uuid.UUID | None = None
     tag_id: uuid.UUID | None = None
-    created_after: UtcDatetime | None = Field(None, description="ISO 8601; naive means UTC.")
+    created_after: UtcDatetime | None = Field(
+        None, description="Only contacts created after this instant (exclusive). ISO 8601; "
+                          "naive means UTC.")
+    updated_after: UtcDatetime | None = Field(
+        None, description="Only contacts changed after this instant (exclusive; a new contact "
+                          "counts as changed when created). ISO 8601; naive means UTC. Poll "
+                          "with the latest `updated_at` you have seen.")
 
 
 class ContactOut(BaseModel):

@@ -200,7 +200,8 @@ tool("search_contacts", "Search contacts", "list_contacts",
      inputs=_search_inputs)
 tool("list_contacts", "List contacts", "list_contacts",
      "The workspace's contacts, newest first, optionally filtered by `search`, `status`, "
-     "`list_id`, `tag_id` or `created_after`. Page with `limit` and `cursor`: pass back "
+     "`list_id`, `tag_id`, `created_after` or `updated_after` (changed since). Page with "
+     "`limit` and `cursor`: pass back "
      "`next_cursor` until it is null.")
 tool("get_contact", "Get a contact", "show_contact",
      "One contact with all its fields, custom fields and list/tag ids.")

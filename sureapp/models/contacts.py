@@ -49,6 +49,8 @@ class Contact(db.Model):
         # on the unique (workspace_id, email) index above).
         Index("ix_contacts_workspace_name", "workspace_id", "first_name", "last_name", "id"),
         Index("ix_contacts_workspace_company", "workspace_id", "company", "id"),
+        # `updated_after` (polling for changes) narrows by this.
+        Index("ix_contacts_workspace_updated", "workspace_id", "updated_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -12,8 +12,8 @@ RULE = "/contacts/<uuid:contact_id>"
 
 @operation("GET", "/contacts", summary="List contacts", tag=TAG, query=ContactQuery,
            response=ContactPage, problems=(404,),
-           description="Newest first. Filter with `search`, `status`, `list_id`, `tag_id` and "
-                       "`created_after`; page with `limit` and `cursor`.")
+           description="Newest first. Filter with `search`, `status`, `list_id`, `tag_id`, "
+                       "`created_after` and `updated_after`; page with `limit` and `cursor`.")
 def list_contacts(caller: Caller, query: ContactQuery):
     page = services.list_contacts(caller.workspace, query)
     return ContactPage(data=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)

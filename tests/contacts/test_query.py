@@ -158,3 +158,30 @@ def test_what_search_and_filters_find(data, client, login):
     assert [created[c] for c in everything] == sorted(created.values(), reverse=True)
     tied = [c for c in everything if created[c] == "2026-11-12T09:00:00"]
     assert tied == sorted(tied, reverse=True)
+
+
+def test_updated_after_finds_what_changed_the_same_on_the_api_and_mcp(data, client):
+    """Polling for changes: `updated_after` (ContactFilter) through the API and the MCP tool."""
+    workspace, users, ids, lst, tag, key = data
+    from sqlalchemy import update
+
+    from sureapp.models import Contact
+
+    db.session.execute(update(Contact).values(updated_at=datetime(2026, 11, 20, 12, 0)))
+    db.session.commit()
+    headers = {"X-API-Key": key}
+    full_key = create_key(workspace, "writer", ["read", "write"], actor_label="test")[1]
+    db.session.commit()
+    changed = client.patch(f"/api/v1/contacts/{ids['bruno@acme.example']}",
+                           json={"company": "Costa SA"}, headers={"X-API-Key": full_key})
+    assert changed.status_code == 200
+    since = "2026-11-20T12:00:00Z"  # exclusive: the untouched ones sit exactly on it
+    assert _api_pages(client, key, {"updated_after": since}) == [[ids["bruno@acme.example"]]]
+    assert _mcp_pages(client, key, {"updated_after": since}) == [[ids["bruno@acme.example"]]]
+    # With other filters, all must hold; an offset is converted to UTC.
+    assert _api_pages(client, key, {"updated_after": "2026-11-20T14:00:00+02:00",
+                                    "status": "bounced"}) == [[]]
+    after_change = changed.get_json()["updated_at"]
+    assert _api_pages(client, key, {"updated_after": after_change}) == [[]]
+    bad = client.get("/api/v1/contacts?updated_after=yesterday", headers=headers)
+    assert bad.status_code == 422 and "updated_after" in bad.get_json()["errors"]
