@@ -28,6 +28,7 @@ SKIPPED_PREFIXES = {
 SKIPPED = {
     "static": "assets (CSS, JS, images), not pages",
     "main.healthz": "JSON health check",
+    "main.favicon": "redirects to static/favicon.svg",
     "contacts.export": "CSV download",
     "contact_imports.report": "CSV download (the import's error report)",
     "workspace_settings.leave": "the seeded owner may not leave (403); its confirm is the same "

@@ -1,6 +1,7 @@
 """Every GET page of the UI, signed in as an owner of a busy workspace (tests/browser/_site.py):
 no page scrolls sideways at a phone's 390 px or a laptop's 1366 px, axe-core finds no serious or
-critical violation on any page or open dialog/panel in the light and the dark theme, and the
+critical violation on any page or open dialog/panel in the light and the dark theme (nor does
+the Content-Security-Policy block anything there: htmx injects no inline styles), and the
 screenshots in tests/artifacts/screenshots/ are taken from the same pages.
 
 One browser, one seeded workspace and one signed-in page for the whole module: each check walks
@@ -14,6 +15,7 @@ import pytest
 
 from tests.browser._site import ANONYMOUS, OWNER_EMAIL, PASSWORD, page_urls, seed
 from tests.browser.conftest import ARTIFACTS, REPO_ROOT, seeding_app
+from tests.browser.test_security_csp import WATCH as WATCH_CSP
 
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 860}}
 AXE_SOURCE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -70,6 +72,7 @@ def _new_page(browser, live_server):
     context.set_default_timeout(10000)
     if AXE_SOURCE.exists():
         context.add_init_script(path=str(AXE_SOURCE))  # CDP-injected: the page's CSP does not apply
+    context.add_init_script(WATCH_CSP)  # window.__violations: what the CSP blocked (htmx styles…)
     return context.new_page()
 
 
@@ -160,6 +163,7 @@ def test_axe_finds_nothing_serious_on_any_page_or_dialog(site, owner_page, visit
         open_page(page, path)
         open_every_panel(page)
         axe(page, "html", f"{endpoint} ({who}) {path}", failures)
+        failures.extend(f"{endpoint} ({who}) {path}: CSP {v}" for v in page.evaluate("window.__violations"))
         if who != "owner":
             continue
         for url in dialog_openers(page):
@@ -173,6 +177,7 @@ def test_axe_finds_nothing_serious_on_any_page_or_dialog(site, owner_page, visit
             dialog.wait_for()
             page.wait_for_timeout(250)  # the side panel's slide-in animation
             axe(page, "#modal-root dialog[open]", f"dialog {dialog_endpoint} (from {endpoint})", failures)
+            failures.extend(f"dialog {dialog_endpoint}: CSP {v}" for v in page.evaluate("window.__violations"))
             page.keyboard.press("Escape")
             dialog.wait_for(state="detached")
     page.emulate_media(color_scheme="light")
