@@ -1,14 +1,14 @@
 """contacts (workspace_id, updated_at) index: the `updated_after` filter
 
-Revision ID: 0009_contacts_updated_index
-Revises: 0008_idempotent_requests
+Revision ID: 0011_contacts_updated_index
+Revises: 0010_drop_users_session_version
 Create Date: 2026-12-02 01:15:00
 """
 from alembic import op
 
 
-revision = '0009_contacts_updated_index'
-down_revision = '0008_idempotent_requests'
+revision = '0011_contacts_updated_index'
+down_revision = '0010_drop_users_session_version'
 branch_labels = None
 depends_on = None
 
