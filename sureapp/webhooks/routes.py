@@ -10,15 +10,15 @@ from flask import Blueprint, flash, g, render_template, request, url_for
 from pydantic import ValidationError
 
 from ..auth.sudo import require_sudo, sudo_required
-from ..errors import Conflict, LimitExceeded, ValidationFailed
+from ..errors import Conflict
 from ..extensions import db
 from ..pagination import InvalidCursor
 from ..policy import Permission, can
 from ..schema_types import validation_errors
 from ..security import shows_secret
 from ..timeutil import utcnow
-from ..web import (NavItem, is_htmx, redirect_to, register_nav, render_dialog, show_form_errors,
-                   workspace_view)
+from ..web import (NavItem, commit_or_show_errors, is_htmx, redirect_to, register_nav,
+                   render_dialog, show_form_errors, workspace_view)
 from . import delivery  # noqa: F401  (registers the delivery worker's periodic task)
 from . import services, signing
 from .forms import ConfirmForm, EditEndpointForm, EndpointForm
@@ -109,14 +109,11 @@ def new(workspace):
 def create(workspace):
     form = EndpointForm()
     data = _parsed(form, WebhookCreate)
-    if data is not None:
-        try:
-            endpoint, secret = services.create_endpoint(workspace, data)
-            db.session.commit()
-            return _show_secret(workspace, endpoint, secret, "Your webhook signing secret")
-        except (ValidationFailed, LimitExceeded) as exc:
-            db.session.rollback()
-            show_form_errors(form, exc)
+    created = data and commit_or_show_errors(
+        form, lambda: services.create_endpoint(workspace, data))
+    if created:
+        endpoint, secret = created
+        return _show_secret(workspace, endpoint, secret, "Your webhook signing secret")
     return _dialog(workspace, "webhooks/_form.html", "Add webhook endpoint", 422, side=True,
                    in_place=True, form=form)
 
@@ -142,14 +139,9 @@ def update(workspace, endpoint_id):
     if data is not None:
         if data.url.strip() != endpoint.url:
             require_sudo()  # where the events (and their signatures) go is a credential matter
-        try:
-            services.update_endpoint(workspace, endpoint.id, data)
-            db.session.commit()
+        if commit_or_show_errors(form, lambda: services.update_endpoint(workspace, endpoint.id, data)):
             flash("Saved the webhook endpoint.", "success")
             return redirect_to(_show_url(workspace, endpoint))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            show_form_errors(form, exc)
     return _dialog(workspace, "webhooks/_form.html", "Edit webhook endpoint", 422, side=True,
                    in_place=True, form=form, endpoint=endpoint)
 
