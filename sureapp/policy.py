@@ -18,6 +18,7 @@ class Permission(StrEnum):
     OPEN_WORKSPACE = "open_workspace"  # the workspace, its dashboard, Settings → General
     EDIT_WORKSPACE = "edit_workspace"  # rename, timezone
     SET_ALLOCATION = "set_allocation"  # the contact allocation
+    SET_KEY_POLICY = "set_key_policy"  # the organization's API key lifetime policy
     VIEW_MEMBERS = "view_members"  # Settings → Members and pending invitations
     INVITE = "invite"  # invite as Member or Manager; resend / revoke such invitations
     INVITE_ADMIN = "invite_admin"  # the same for Org Admin invitations
@@ -43,6 +44,7 @@ ROLES_WITH: dict[Permission, frozenset[Role]] = {
     Permission.OPEN_WORKSPACE: _FROM_MEMBER,
     Permission.EDIT_WORKSPACE: _FROM_MANAGER,
     Permission.SET_ALLOCATION: _FROM_ADMIN,
+    Permission.SET_KEY_POLICY: _FROM_ADMIN,
     Permission.VIEW_MEMBERS: _FROM_MANAGER,
     Permission.INVITE: _FROM_MANAGER,
     Permission.INVITE_ADMIN: _FROM_ADMIN,

@@ -7,8 +7,9 @@ from flask.cli import with_appcontext
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import KEY_TYPES
-from ..tenancy.cli import existing_workspace
-from . import services
+from ..tenancy.cli import existing_org, existing_workspace
+from ..timeutil import utcnow
+from . import lifetime, services
 
 
 def _parse_expiry(value: str | None) -> datetime | None:
@@ -54,6 +55,38 @@ def create_key_command(org_ref, ws_ref, name, abilities, expires_at, key_type):
     click.echo(plaintext)
 
 
+@click.command("set-key-policy")
+@click.option("--org", "org_ref", required=True, help="Organization name or id.")
+@click.option("--max-lifetime-days", type=int, default=None,
+              help=f"Keys must expire within N days of being set (1–{lifetime.MAX_LIFETIME_DAYS_LIMIT}); "
+                   "0 removes the maximum. Unchanged when omitted.")
+@click.option("--require-expiry/--no-require-expiry", default=None,
+              help="Every key must have an expiry. Unchanged when omitted.")
+@with_appcontext
+def set_key_policy_command(org_ref, max_lifetime_days, require_expiry):
+    """Set the organization's API key lifetime policy (as Settings → API key policy does)."""
+    org = existing_org(org_ref)
+    policy = lifetime.policy_of(org)
+    if max_lifetime_days is None:
+        max_lifetime_days = policy.max_lifetime_days
+    elif max_lifetime_days == 0:
+        max_lifetime_days = None
+    try:
+        changes = lifetime.set_policy(
+            org, max_lifetime_days, policy.require_expiry if require_expiry is None else require_expiry)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        raise click.ClickException("--max-lifetime-days: "
+                                   + " ".join(exc.errors["max_lifetime_days"])) from None
+    db.session.commit()
+    beyond = lifetime.keys_beyond(org, utcnow())
+    click.echo(f"{org.name}: {lifetime.policy_of(org).describe()}"
+               + ("" if changes else " (unchanged)"))
+    if beyond:
+        click.echo(f"{beyond} existing key{'s are' if beyond != 1 else ' is'} beyond it "
+                   "(flagged on the API Keys page; they keep working until they expire).")
+
+
 @click.command("purge-keys")
 @click.option("--days", type=click.IntRange(min=0), default=None,
               help="Age of the revocation in days (default: PURGE_REVOKED_AFTER_DAYS, 30).")
@@ -70,3 +103,4 @@ def purge_keys_command(days):
 def init_app(app):
     app.cli.add_command(create_key_command)
     app.cli.add_command(purge_keys_command)
+    app.cli.add_command(set_key_policy_command)

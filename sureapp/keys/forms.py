@@ -1,7 +1,8 @@
 """Forms of the API Keys pages. They only parse input; the rules live in services.py."""
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, HiddenField, RadioField, SelectField,
-                     SelectMultipleField, StringField)
+from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, RadioField,
+                     SelectField, SelectMultipleField, StringField)
+from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import ABILITIES, KEY_TYPES
@@ -38,6 +39,9 @@ class LocalDateTimeField(DateTimeLocalField):
 class KeyFieldsForm(FlaskForm):
     name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off", "autofocus": True})
     abilities = CheckboxesField("Abilities", choices=[(a, a.title()) for a in ABILITIES])
+    # A preset ("30d"), "never" or "custom" (the date below; empty means never). The choices
+    # come from the org's lifetime policy (keys/lifetime.py); a post without it is "custom".
+    expiry = RadioField("Expires", validate_choice=False)
     expires_at = LocalDateTimeField("Expires At", format=DATETIME_LOCAL_FORMATS)
 
 
@@ -77,3 +81,10 @@ class RegenerateKeyForm(KeyChangeForm):
 
 class ConfirmForm(KeyChangeForm):
     """Only the CSRF token and the key version: revoke, activate, end grace and delete."""
+
+
+class KeyPolicyForm(FlaskForm):
+    """The organization's key-lifetime policy; its range is checked by keys/lifetime.set_policy."""
+
+    max_lifetime_days = IntegerField("Maximum key lifetime (days)", validators=[Optional()])
+    require_expiry = BooleanField("Every key must expire")

@@ -24,7 +24,7 @@ from ..timeutil import format_local, from_local, to_local, utcnow
 from ..validation import without_control_characters
 from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_errors,
                    workspace_view)
-from . import cli, services, state
+from . import cli, lifetime, services, state
 from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
 
 bp = Blueprint("keys", __name__, url_prefix="/w/<workspace_id>/settings/api-keys")
@@ -107,7 +107,7 @@ def _invalid_form(workspace, body: str, title: str, side: bool = False, **contex
 
 def _row(workspace, key: ApiKey, **context) -> str:
     return render_template("keys/_row.html", workspace=workspace, key=key, now=utcnow(),
-                           **context)
+                           policy=_policy(workspace), **context)
 
 
 def _row_response(workspace, key: ApiKey, deleted: bool = False):
@@ -159,8 +159,18 @@ def _changed_meanwhile(workspace, key_id, message: str):
     return response
 
 
-def _expiry_utc(form, workspace: Workspace) -> datetime | None:
-    """The Expires At field (wall-clock time in the workspace timezone) as naive UTC."""
+def _expiry_utc(form, workspace: Workspace, now: datetime) -> datetime | None:
+    """The chosen expiry as naive UTC: a preset counts from now; "custom" (or a post without
+    a choice) is the Expires At field, wall-clock time in the workspace timezone (empty: never)."""
+    choice = form.expiry.data or "custom"
+    if choice == "never":
+        return None
+    if choice != "custom":
+        try:
+            return _policy(workspace).preset_expiry(choice, now)
+        except ValueError as exc:
+            form.expiry.errors = [str(exc)]
+            return None
     if form.expires_at.errors or form.expires_at.data is None:
         return None
     try:
@@ -173,8 +183,21 @@ def _expiry_utc(form, workspace: Workspace) -> datetime | None:
 def _parse(form, workspace: Workspace) -> tuple[bool, datetime | None]:
     """(form parsed cleanly, expiry in UTC); field errors are left on the form."""
     parsed = form.validate_on_submit()
-    expires_at = _expiry_utc(form, workspace)
-    return parsed and not form.expires_at.errors, expires_at
+    _offer_presets(form, workspace)
+    expires_at = _expiry_utc(form, workspace, utcnow())
+    return parsed and not form.expires_at.errors and not form.expiry.errors, expires_at
+
+
+def _policy(workspace: Workspace) -> lifetime.LifetimePolicy:
+    return lifetime.policy_of(workspace.organization)
+
+
+def _offer_presets(form, workspace: Workspace, selected: str | None = None):
+    """The expiry choices the org's policy allows; `selected` for a form not posted."""
+    form.expiry.choices = _policy(workspace).presets()
+    if selected is not None:
+        form.expiry.data = selected
+    return form
 
 
 # ---- the table ------------------------------------------------------------------------------
@@ -198,7 +221,7 @@ def index(workspace):
         page = keyset_page(query, KEYS_ORDER, PER_PAGE)
     total = db.session.scalar(query.with_only_columns(func.count()))
     context = dict(workspace=workspace, page=page, keys=page.items, total=total, notice=notice,
-                   filters=filters, now=now, key_types=KEY_TYPES,
+                   filters=filters, now=now, key_types=KEY_TYPES, policy=_policy(workspace),
                    status_filters=state.STATUS_FILTER_LABELS)
     if not is_htmx():
         return render_template("keys/index.html", **context)
@@ -216,8 +239,10 @@ def index(workspace):
 @bp.get("/new")
 @workspace_view(Permission.MANAGE_KEYS)
 def new(workspace):
-    return _dialog(workspace, "keys/_create_form.html", "Create API Key", side=True,
-                   form=CreateKeyForm())
+    form = _offer_presets(CreateKeyForm(formdata=None), workspace,
+                          _policy(workspace).default_preset())
+    return _dialog(workspace, "keys/_create_form.html", "Create API Key", side=True, form=form,
+                   policy=_policy(workspace))
 
 
 @bp.post("")
@@ -240,7 +265,7 @@ def create(workspace):
         db.session.rollback()
         show_form_errors(form, exc)
     return _invalid_form(workspace, "keys/_create_form.html", "Create API Key", side=True,
-                         form=form)
+                         form=form, policy=_policy(workspace))
 
 
 # ---- detail ---------------------------------------------------------------------------------
@@ -257,7 +282,7 @@ def show(workspace, key_id):
         chart=usage_chart(per_day), describe_change=describe_change,
         outcomes=services.request_outcomes(key, workspace.timezone, USAGE_DAYS, now),
         routes=services.top_routes(key, workspace.timezone, USAGE_DAYS, now),
-        refusal_label=state.refusal_label)
+        refusal_label=state.refusal_label, policy=_policy(workspace))
 
 
 def usage_chart(per_day) -> BarChart:
@@ -288,7 +313,8 @@ def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
     local = to_local(key.expires_at, workspace.timezone)
     form.expires_at.data = local.replace(tzinfo=None) if local else None
     form.active.data = key.status == "active"
-    return form
+    # Opening the panel changes nothing: the current expiry is selected as it is.
+    return _offer_presets(form, workspace, "custom" if key.expires_at else "never")
 
 
 @bp.get("/<key_id>/edit")
@@ -296,7 +322,7 @@ def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
 def edit(workspace, key_id):
     key = services.get_key(workspace, key_id)
     return _dialog(workspace, "keys/_edit_form.html", "Edit API Key", side=True, key=key,
-                   form=_edit_form_for(key, workspace))
+                   form=_edit_form_for(key, workspace), policy=_policy(workspace))
 
 
 @bp.post("/<key_id>")
@@ -326,7 +352,7 @@ def update(workspace, key_id):
         db.session.rollback()
         show_form_errors(form, exc)
     return _invalid_form(workspace, "keys/_edit_form.html", "Edit API Key", side=True, key=key,
-                         form=form)
+                         form=form, policy=_policy(workspace))
 
 
 # ---- revoke / activate / delete: one confirm dialog each ------------------------------------
@@ -439,7 +465,10 @@ def _vary_on_htmx(response):
 
 
 def init_app(app):
+    from . import policy_views
+
     app.register_blueprint(bp)
+    policy_views.init_app(app)
     cli.init_app(app)
     register_nav(app, NavItem("settings", "Developer", "API Keys", "keys.index",
                               Permission.MANAGE_KEYS))

@@ -17,7 +17,7 @@ from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, U
 from ..sqlutil import contains_text, lock_rows
 from ..timeutil import counts_per_local_day, last_local_days, local_midnight_utc, utcnow
 from ..validation import has_control_characters
-from . import keystring, state
+from . import keystring, lifetime, state
 from .schemas import KeyOut
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,10 @@ def normalize_abilities(abilities) -> str:
 
 
 def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: str = "api",
-                        now: datetime | None = None, check_expiry: bool = True) -> tuple[str, str]:
-    """(clean name, abilities string) or ValidationFailed listing every bad field."""
+                        now: datetime | None = None, check_expiry: bool = True,
+                        policy: lifetime.LifetimePolicy | None = None) -> tuple[str, str]:
+    """(clean name, abilities string) or ValidationFailed listing every bad field. An expiry
+    being set (`check_expiry`) must be in the future and comply with the org's `policy`."""
     errors: dict[str, list[str]] = {}
     clean_name = (name or "").strip()
     if not clean_name:
@@ -60,8 +62,11 @@ def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: 
     except ValueError as exc:
         errors["abilities"] = [str(exc)]
         clean_abilities = ""
-    if check_expiry and expires_at is not None and expires_at <= (now or utcnow()):
+    now = now or utcnow()
+    if check_expiry and expires_at is not None and expires_at <= now:
         errors["expires_at"] = ["Choose a time in the future."]
+    elif check_expiry and policy is not None and (refused := policy.refusal(expires_at, now)):
+        errors["expires_at"] = [refused]
     if key_type not in KEY_TYPES:
         errors["key_type"] = [f"Choose one of: {', '.join(KEY_TYPES)}."]
     if errors:
@@ -98,9 +103,11 @@ def create_key(workspace: Workspace, name: str, abilities, expires_at: datetime 
                actor_label: str = "") -> tuple[ApiKey, str]:
     """Create a key; returns it with its plaintext, which the caller shows once and forgets.
 
-    Raises ValidationFailed for a blank/long name, no or unknown ability, past expiry, bad type.
+    Raises ValidationFailed for a blank/long name, no or unknown ability, past expiry, an
+    expiry the organization's lifetime policy refuses, bad type.
     """
-    clean_name, clean_abilities = validate_key_fields(name, abilities, expires_at, key_type)
+    clean_name, clean_abilities = validate_key_fields(
+        name, abilities, expires_at, key_type, policy=lifetime.policy_of(workspace.organization))
     plaintext = keystring.generate()
     first4, last4 = keystring.display_parts(plaintext)
     key = ApiKey(workspace_id=workspace.id, name=clean_name, key_type=key_type,
@@ -177,13 +184,15 @@ def update_key(key: ApiKey, name, abilities, expires_at: datetime | None, active
     """Edit name, abilities, expiry and status; the key string never changes.
 
     Returns {field: {"from": old, "to": new}} for what changed (empty if nothing did). An
-    unchanged past expiry is accepted so that renaming an expired key still works. KeyChanged
-    if the key is not at `expected_version` (see _claim).
+    unchanged past expiry is accepted so that renaming an expired key still works; a changed
+    one must comply with the organization's lifetime policy. KeyChanged if the key is not at
+    `expected_version` (see _claim).
     """
     key = _claim(key, expected_version)
     now = utcnow()
     clean_name, clean_abilities = validate_key_fields(
-        name, abilities, expires_at, key.key_type, now, check_expiry=expires_at != key.expires_at)
+        name, abilities, expires_at, key.key_type, now, check_expiry=expires_at != key.expires_at,
+        policy=lifetime.policy_of(key.workspace.organization))
     changes = {}
     for field, new in (("name", clean_name), ("abilities", clean_abilities),
                        ("expires_at", expires_at)):

@@ -4,7 +4,8 @@ import uuid
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        Uuid, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -55,6 +56,10 @@ class Organization(db.Model):
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    # The API key lifetime policy of every workspace here (sureapp/keys/lifetime.py).
+    key_max_lifetime_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    key_require_expiry: Mapped[bool] = mapped_column(Boolean, nullable=False,
+                                                     server_default=false())
 
     workspaces: Mapped[list["Workspace"]] = relationship(
         back_populates="organization", order_by="Workspace.name", cascade="all, delete-orphan"

@@ -36,12 +36,19 @@ def find_workspace(org: Organization, ref: str) -> Workspace | None:
     return matches[0] if matches else None
 
 
-def existing_workspace(org_ref: str, ws_ref: str) -> Workspace:
-    """The --org/--workspace pair of every command that works in an existing workspace: each by
-    id or exact name; a clear error (exit 1) when either is missing or ambiguous."""
+def existing_org(org_ref: str) -> Organization:
+    """The --org of a command that works in an existing organization (by id or exact name);
+    a clear error (exit 1) when it is missing or ambiguous."""
     org = find_org(org_ref)
     if org is None:
         raise click.ClickException(f"No organization named {org_ref.strip()!r} (or with that id).")
+    return org
+
+
+def existing_workspace(org_ref: str, ws_ref: str) -> Workspace:
+    """The --org/--workspace pair of every command that works in an existing workspace: each by
+    id or exact name; a clear error (exit 1) when either is missing or ambiguous."""
+    org = existing_org(org_ref)
     workspace = find_workspace(org, ws_ref)
     if workspace is None:
         raise click.ClickException(
