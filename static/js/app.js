@@ -8,6 +8,15 @@
     if (form && event.target.value) form.requestSubmit();
   });
 
+  // Key expiry: typing a date chooses "Custom date" (without JS the person picks it).
+  document.addEventListener("input", function (event) {
+    var field = event.target.closest(".expiry-field");
+    if (field && event.target.type === "datetime-local") {
+      var custom = field.querySelector('input[name="expiry"][value="custom"]');
+      if (custom) custom.checked = true;
+    }
+  });
+
   // Copy buttons: <button data-copy-target="#id"> copies that element's text or value.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-target]");
