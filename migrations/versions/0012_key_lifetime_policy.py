@@ -1,15 +1,15 @@
 """organizations.key_max_lifetime_days and .key_require_expiry: the org's API key lifetime policy
 
-Revision ID: 0011_key_lifetime_policy
-Revises: 0010_drop_users_session_version
+Revision ID: 0012_key_lifetime_policy
+Revises: 0011_contacts_updated_index
 Create Date: 2026-12-02 01:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011_key_lifetime_policy'
-down_revision = '0010_drop_users_session_version'
+revision = '0012_key_lifetime_policy'
+down_revision = '0011_contacts_updated_index'
 branch_labels = None
 depends_on = None
 
