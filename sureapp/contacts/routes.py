@@ -214,6 +214,8 @@ def add_membership(workspace, contact_id, kind):
     form.target_id.choices = None  # any id; ownership is checked below
     form.target_id.validate_choice = False
     if not form.validate_on_submit() or not form.target_id.data:
+        if not is_htmx():  # the page comes back by redirect: say why nothing was added
+            flash(f"Choose a {'list' if kind == 'lists' else 'tag'} to add.", "error")
         return _membership_response(workspace, contact, status=422)
     if kind == "lists":
         target = load_in_workspace_or_404(ContactList, workspace, form.target_id.data)

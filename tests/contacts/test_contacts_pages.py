@@ -322,7 +322,13 @@ def test_inline_list_and_tag_add_and_remove(ws, as_role, make_contact, make_list
     actions = set(db.session.scalars(select(ContactEvent.action).where(ContactEvent.contact_id == contact.id)))
     assert {"list_added", "tag_added", "tag_removed"} <= actions
     assert client.post(url(workspace, f"/{contact.id}/bogus"), data={}).status_code == 404
-    assert client.post(url(workspace, f"/{contact.id}/lists"), data={"list-target_id": ""}).status_code in (303, 422)
+    # Nothing chosen: without JS back to the contact with the reason, under htmx the panel (422).
+    r = client.post(url(workspace, f"/{contact.id}/lists"), data={"list-target_id": ""})
+    assert r.status_code == 303
+    assert "Choose a list to add." in client.get(r.headers["Location"]).get_data(as_text=True)
+    r = client.post(url(workspace, f"/{contact.id}/lists"), data={"list-target_id": ""},
+                    headers=htmx)
+    assert r.status_code == 422
 
 
 def _pages(workspace, contact, lst, tag):
