@@ -83,7 +83,7 @@ def _mail(invitation, token: str) -> tuple[str | None, bool]:
 def invite(workspace: Workspace):
     form = _invite_form()
     if form.validate_on_submit():
-        if Role.from_slug(form.role.data) >= Role.ADMIN:
+        if Role.from_slug(form.role.data).is_org_role:
             require_sudo()  # an Org Admin opens every workspace of the organization
         try:
             invitation, token = services.invite(
@@ -149,7 +149,7 @@ def change_role(workspace: Workspace, user_id):
     if not form.validate_on_submit():
         flash("Choose one of the roles offered: you cannot grant a role above your own.", "error")
         return _page(workspace, 422)
-    if Role.from_slug(form.role.data) >= Role.ADMIN:
+    if Role.from_slug(form.role.data).is_org_role:
         require_sudo()
     services.change_role(current_user, g.workspace_role, workspace, member,
                          Role.from_slug(form.role.data))

@@ -5,7 +5,8 @@ Reusable by any feature's browser tests (put them under tests/browser/):
 - `app`           overrides the root fixture: an app on the live server's SQLite file, so the root
                   factories (make_user, make_org, add_member, workspace_with_roles) seed data the
                   server sees; every table is emptied after each test.
-- `page`          a fresh browser context and page per test (no shared cookies).
+- `page`          a fresh browser context and page per test (no shared cookies);
+                  `no_js_page` the same with JavaScript off.
 - `browser_login` logs a user in through the real login form.
 - `screenshot`    saves a PNG under tests/artifacts/ (git-ignored).
 Chromium is Debian's /usr/bin/chromium (never a downloaded browser). Without it the tests skip,
@@ -171,6 +172,15 @@ def page(browser, live_server):
     context.set_default_timeout(10000)  # generous: CI machines are small and busy
     page = context.new_page()
     yield page
+    context.close()
+
+
+@pytest.fixture
+def no_js_page(browser, live_server):
+    """A page of a browser context with JavaScript off: what a no-JS visitor gets."""
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(10000)
+    yield context.new_page()
     context.close()
 
 

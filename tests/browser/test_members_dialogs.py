@@ -16,14 +16,6 @@ def team(make_user, make_org, add_member):
     return manager, workspace
 
 
-@pytest.fixture
-def no_js_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    context.set_default_timeout(10000)
-    yield context.new_page()
-    context.close()
-
-
 def memberships() -> int:
     db.session.expire_all()
     return db.session.query(WorkspaceMembership).count()

@@ -20,14 +20,6 @@ def manager(make_user, make_org, add_member):
 
 
 @pytest.fixture
-def no_js_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    context.set_default_timeout(10000)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
 def other_browser(browser, live_server):
     """A second, separate browser (its own cookies): another device of the same person."""
     context = browser.new_context(base_url=live_server.url)

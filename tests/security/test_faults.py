@@ -61,17 +61,11 @@ def seed(app):
     """A user with a workspace and a read key; returns (plaintext key, session user id)."""
     from sureapp.auth.services import create_user
     from sureapp.keys.services import create_key
-    from sureapp.models import Organization, OrgMembership, Workspace
+    from sureapp.tenancy.services import create_organization
 
     with app.app_context():
         user = create_user(f"fault-{uuid.uuid4().hex[:8]}@example.com", PASSWORD)
-        org = Organization(name="Faulty")
-        db.session.add(org)
-        db.session.flush()
-        db.session.add(OrgMembership(org_id=org.id, user_id=user.id, role="owner"))
-        workspace = Workspace(org_id=org.id, name="Main")
-        db.session.add(workspace)
-        db.session.flush()
+        _, workspace = create_organization(user, "Faulty", workspace_name="Main")
         _, plaintext = create_key(workspace, "Probe", ["read"], actor=user)
         _, token = open_session(user, "127.0.0.1", "pytest", utcnow())
         db.session.commit()
