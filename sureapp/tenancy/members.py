@@ -116,7 +116,7 @@ def resend(workspace: Workspace, invitation_id):
 
 def _confirm(workspace: Workspace, title: str, consequence: str, action_url: str, button: str):
     """The confirm dialog (or no-JS page) in front of a destructive Members action."""
-    return render_dialog("settings/_confirm.html", title, in_settings=True, workspace=workspace,
+    return render_dialog("_confirm.html", title, in_settings=True, workspace=workspace,
                          consequence=consequence, action_url=action_url, button=button,
                          cancel_url=url_for(".index", workspace_id=workspace.id))
 

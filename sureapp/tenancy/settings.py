@@ -65,7 +65,7 @@ def leave(workspace: Workspace):
         org_wide = g.workspace_role.is_org_role
         where = workspace.organization.name if org_wide else workspace.name
         return render_dialog(
-            "settings/_confirm.html", f"Leave {where}?", in_settings=True, workspace=workspace,
+            "_confirm.html", f"Leave {where}?", in_settings=True, workspace=workspace,
             consequence=("You lose access to every workspace of the organization"
                          if org_wide else "You lose access to this workspace")
             + " until someone invites you again.",

@@ -32,7 +32,7 @@ SKIPPED = {
     "contacts.export": "CSV download",
     "contact_imports.report": "CSV download (the import's error report)",
     "workspace_settings.leave": "the seeded owner may not leave (403); its confirm is the same "
-                                "settings/_confirm.html body that members.remove shows",
+                                "_confirm.html body that members.remove shows",
 }
 # Pages a signed-out visitor sees (visited signed out too; signed in they redirect).
 ANONYMOUS = ("auth.login", "auth.signup", "invitations.show")

@@ -1,5 +1,5 @@
 """Remove someone, revoke an invitation, leave: each asks first through the one dialog pattern
-(web.render_dialog + settings/_confirm.html) — a dialog under htmx, a page of its own without
+(web.render_dialog + _confirm.html) — a dialog under htmx, a page of its own without
 JavaScript — and showing it writes nothing. Whoever may not do the action gets no dialog."""
 import re
 
