@@ -47,10 +47,14 @@ def _endpoints(workspace_id) -> list[tuple[uuid.UUID, list]]:
     return cache[workspace_id]
 
 
+def subscribed(events: list, event_type: str) -> bool:
+    """Does an endpoint subscribed to `events` receive `event_type`?"""
+    return ALL_EVENTS in events or event_type in events
+
+
 def wanted(event_type: str, workspace_id) -> bool:
     """Does any enabled endpoint of the workspace receive this type? Ask before building data."""
-    return any(ALL_EVENTS in events or event_type in events
-               for _id, events in _endpoints(workspace_id))
+    return any(subscribed(events, event_type) for _id, events in _endpoints(workspace_id))
 
 
 def emit(event_type: str, workspace_id, data: dict, *, endpoint_ids=None) -> list[uuid.UUID]:
@@ -68,7 +72,7 @@ def emit_many(event_type: str, workspace_id, items: Iterable[dict], *,
         raise ValueError(f"unknown event type {event_type!r}")
     if endpoint_ids is None:
         endpoint_ids = [eid for eid, events in _endpoints(workspace_id)
-                        if ALL_EVENTS in events or event_type in events]
+                        if subscribed(events, event_type)]
     if not endpoint_ids:
         return []
     now = utcnow()

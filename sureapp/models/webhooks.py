@@ -39,8 +39,11 @@ class WebhookEndpoint(db.Model):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
-    def receives(self, event_type: str) -> bool:
-        return "*" in self.events or event_type in self.events
+    def previous_secret_signs_at(self, now: datetime) -> bool:
+        """Is a rotation's previous secret still signing deliveries (its 24 h overlap)?"""
+        return (self.previous_secret_encrypted is not None
+                and self.previous_secret_expires_at is not None
+                and self.previous_secret_expires_at > now)
 
 
 class WebhookEvent(db.Model):

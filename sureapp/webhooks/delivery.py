@@ -48,8 +48,7 @@ def signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
     """The current secret, and the previous one while its rotation window lasts."""
     key = current_app.config["SECRET_KEY"]
     found = [signing.decrypt(endpoint.secret_encrypted, key)]
-    if (endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at
-            and endpoint.previous_secret_expires_at > now):
+    if endpoint.previous_secret_signs_at(now):
         found.append(signing.decrypt(endpoint.previous_secret_encrypted, key))
     return found
 

@@ -59,7 +59,7 @@ def _show_secret(workspace, endpoint, secret: str, title: str):
     """The one response that carries a signing secret: never cached, never in history."""
     shows_secret()
     response = _dialog(workspace, "webhooks/_secret.html", title, endpoint=endpoint,
-                       secret=secret, no_history=True)
+                       secret=secret, no_history=True, now=utcnow())
     if is_htmx():  # the form's dialog is replaced by this one
         response.headers["HX-Retarget"] = "#modal-root"
         response.headers["HX-Reswap"] = "innerHTML"
