@@ -10,12 +10,14 @@ rule but not the scheme and shape rules.
 import ipaddress
 import re
 import socket
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .errors import DomainError
 
 MAX_URL_LENGTH = 2048
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Cs"})
 # Addresses that wrap an IPv4 address (its real destination is that address).
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
@@ -77,8 +79,10 @@ def parse_url(url: str) -> tuple[str, str, int, str]:
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeURL(f"Use at most {MAX_URL_LENGTH} characters.")
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
-        raise UnsafeURL("A URL cannot contain spaces or control characters.")
+    # Spaces, controls and invisible formatting (bidi overrides, zero-width) would make the URL
+    # shown in the UI differ from the one requested.
+    if any(unicodedata.category(c) in _INVISIBLE for c in url):
+        raise UnsafeURL("A URL cannot contain spaces, control or invisible characters.")
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -28,6 +28,8 @@ def test_public_addresses_pass(address):
     ("https://user:pw@example.com/", "user name or password"),
     ("https:///nohost", "host name"),
     ("https://example.com/a b", "spaces"),
+    ("https://example.com/\u202egnp.exe", "invisible"),  # a bidi override
+    ("https://exa\u200bmple.com/", "invisible"),  # zero-width space
     ("https://example.com:99999/", "not a valid URL"),
     ("https://2130706433/", "four decimal numbers"),  # 127.0.0.1 in decimal
     ("https://0x7f000001/", "four decimal numbers"),
