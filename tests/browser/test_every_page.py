@@ -9,9 +9,15 @@ all pages in a loop and reports every failing page at once.
 """
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
+
+from sureapp.extensions import db
+from sureapp.models import UserSession
+from sureapp.timeutil import utcnow
 
 from tests.browser._site import ANONYMOUS, OWNER_EMAIL, PASSWORD, page_urls, seed
 from tests.browser.conftest import ARTIFACTS, REPO_ROOT, seeding_app
@@ -171,6 +177,20 @@ def axe_show_once_dialog(page, paths, failures):
     axe(page, "dialog[open]", "dialog: the new key, shown once", failures, DIALOG_PASSES)
 
 
+def axe_sudo_dialog(page, paths, failures):
+    """The password prompt (sudo mode) over an open panel: the session's password is made old."""
+    db.session.execute(update(UserSession).values(password_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    open_page(page, paths["keys.index"])
+    page.locator('[hx-target="#modal-root"][hx-get$="/api-keys/new"]').first.click()
+    panel = page.locator("#modal-root dialog[open]")
+    panel.get_by_label("Name").fill("Needs the password again")
+    panel.locator('input[name="abilities"][value="read"]').check()
+    panel.locator('button[type="submit"]').click()
+    page.locator("#sudo-root dialog[open]").wait_for()
+    axe(page, "#sudo-root dialog[open]", "dialog: sudo password prompt", failures, DIALOG_PASSES)
+
+
 def test_axe_finds_nothing_serious_on_any_page_or_dialog(site, owner_page, visitor_page):
     if not AXE_SOURCE.exists():  # like a missing browser: skipped on a laptop, a failure in CI
         message = f"{AXE_SOURCE.relative_to(REPO_ROOT)} is missing: run `make node` (make test does)"
@@ -202,6 +222,7 @@ def test_axe_finds_nothing_serious_on_any_page_or_dialog(site, owner_page, visit
             page.keyboard.press("Escape")
             dialog.wait_for(state="detached")
     axe_show_once_dialog(owner_page, dict(site[2]), failures)
+    axe_sudo_dialog(owner_page, dict(site[2]), failures)
     owner_page.emulate_media(color_scheme="light")
     assert {"keys.new", "keys.edit", "keys.confirm_revoke", "keys.confirm_delete", "tags.edit",
             "lists.new", "contacts.delete"} <= set(dialogs_seen), sorted(dialogs_seen)
