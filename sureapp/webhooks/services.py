@@ -84,7 +84,6 @@ def update_endpoint(workspace: Workspace, endpoint_id, data: WebhookPatch) -> We
         endpoint.enabled = data.enabled
         endpoint.disabled_reason = ""
         endpoint.failing_since = None
-    endpoint.updated_at = utcnow()
     db.session.flush()
     events.forget_endpoints()
     return endpoint
@@ -98,7 +97,6 @@ def rotate_secret(workspace: Workspace, endpoint_id) -> tuple[WebhookEndpoint, s
     endpoint.previous_secret_encrypted = endpoint.secret_encrypted
     endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
     endpoint.secret_encrypted = _encrypt(secret)
-    endpoint.updated_at = utcnow()
     db.session.flush()
     return endpoint, secret
 
