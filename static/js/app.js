@@ -90,6 +90,15 @@
   }
   document.addEventListener("DOMContentLoaded", sync);
   wide.addEventListener("change", sync);
+
+  // Settings tabs (a scrolling row on narrow screens): bring the current page's tab into view.
+  document.addEventListener("DOMContentLoaded", function () {
+    var nav = document.querySelector(".settings-sidebar nav");
+    var current = nav && nav.querySelector('[aria-current="page"]');
+    if (current && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = current.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+    }
+  });
 })();
 
 // API keys: an action re-renders its table row, so the control that opened the dialog is
