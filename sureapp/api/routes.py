@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from .. import keyauth
 from ..errorlog import log_unexpected
 from ..errors import Conflict, DomainError, LimitExceeded, NotFound, ValidationFailed
-from ..extensions import db
+from ..extensions import db, mark_read_only_request
 from ..faults import UNAVAILABLE_ERRORS, database_unavailable
 from ..problems import LIMIT_EXCEEDED_TYPE, ApiProblem, problem_response, validation_problem
 from . import idempotency
@@ -29,7 +29,9 @@ def guard():
                          title="Forbidden")
     if op.ability is None:
         return None
-    key = keyauth.authenticate(request, surface="api", read_only=op.ability == "read")
+    if op.ability == "read":
+        mark_read_only_request()
+    key = keyauth.authenticate(request, surface="api")
     keyauth.charge(key)
     keyauth.require_ability(key, op.ability)
     return idempotency.begin(key.id)

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import (Contact, ContactEvent, ContactList, Tag, Workspace, list_members,
                       tag_members)
 from ..pagination import Page
+from ..prepared import PreparedRead
 from ..schema_types import validation_errors
 from ..sqlutil import lock_rows
 from ..timeutil import utcnow
@@ -60,7 +61,7 @@ _MEMBERSHIPS = union_all(*(
         ("list", list_members, list_members.c.list_id, ContactList.__table__),
         ("tag", tag_members, tag_members.c.tag_id, Tag.__table__))
 )).subquery("memberships")
-_CONTACT_WITH_MEMBERSHIPS = (
+_CONTACT_WITH_MEMBERSHIPS = PreparedRead(
     select(_contacts, _MEMBERSHIPS.c.kind.label("membership_kind"),
            _MEMBERSHIPS.c.group_id.label("membership_group_id"))
     .select_from(_contacts.outerjoin(_MEMBERSHIPS, _MEMBERSHIPS.c.contact_id == _contacts.c.id))
@@ -73,9 +74,9 @@ _CONTACT_COLUMNS = tuple(column.name for column in _contacts.c)
 
 def read_contact(workspace: Workspace, contact_id) -> dict:
     """get_contact for a read that changes nothing: the contact's columns plus `list_ids` and
-    `tag_ids`, from one Core statement."""
-    params = {"contact_id": contact_id, "workspace_id": workspace.id}
-    rows = db.session.connection().execute(_CONTACT_WITH_MEMBERSHIPS, params).all()
+    `tag_ids`, from one prepared statement (committed data: never inside a write)."""
+    rows = _CONTACT_WITH_MEMBERSHIPS.rows(db.engine, contact_id=contact_id,
+                                          workspace_id=workspace.id)
     if not rows:
         raise NotFound("No such contact.")
     contact = dict(zip(_CONTACT_COLUMNS, rows[0]), list_ids=[], tag_ids=[])

@@ -33,14 +33,14 @@ def client_ip(req: Request) -> str:
     return req.remote_addr or "unknown"
 
 
-def _identify(req: Request, surface: str, read_only: bool) -> KeyContext:
+def _identify(req: Request, surface: str) -> KeyContext:
     candidate = presented_key(req)
     if not candidate:
         raise unauthorized("An API key is required: send 'X-API-Key: <key>' or "
                            "'Authorization: Bearer <key>'.", "invalid_request")
     if not keystring.is_well_formed(candidate):
         raise unauthorized("This API key is malformed (wrong length, characters or checksum).")
-    key = find_key(keystring.digest(candidate), read_only)
+    key = find_key(keystring.digest(candidate))
     if key is None:
         raise unauthorized("This API key is not valid.")
     refused = state.refusal(status=key.status, expires_at=key.expires_at, key_type=key.key_type,
@@ -59,14 +59,13 @@ def record_refusal(key: KeyContext, refused: state.Refusal) -> None:
     g.refused = (key, refused.code)
 
 
-def authenticate(req: Request, surface: str, read_only: bool = False) -> KeyContext:
+def authenticate(req: Request, surface: str) -> KeyContext:
     """The usable key making this request, set as g.key; raises a 401 problem (a 429 once the
-    client IP has failed too often). `read_only`: the request only reads, so its statements
-    run without a transaction (no BEGIN/ROLLBACK round trips)."""
+    client IP has failed too often)."""
     if surface not in SURFACES:
         raise ValueError(f"unknown surface {surface!r}")
     try:
-        key = _identify(req, surface, read_only)
+        key = _identify(req, surface)
     except ApiProblem as problem:
         failures = budgets().charge(
             "auth-failure", client_ip(req),

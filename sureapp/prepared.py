@@ -1,0 +1,132 @@
+"""A Core SELECT compiled once per dialect and run straight on a pooled DBAPI connection.
+
+For the keyed hot path (the key lookup, the contact read): the SQLAlchemy Session and
+Connection machinery around one indexed SELECT costs about 100 µs of CPU (autobegin, the
+execution context, result proxies, close and reset at teardown); the statement itself costs a
+few. A PreparedRead keeps the statement's SQL text, parameter order and per-column type
+processors from SQLAlchemy's own compilation (so values come back exactly as through Core),
+borrows a connection from the engine's pool only for the statement, and runs it without a
+transaction (no BEGIN, no ROLLBACK round trip). It reads only committed data on a connection
+of its own: use it for a read that must not see the Session's pending changes, never inside a
+write's transaction.
+
+A disconnect (the database restarted) invalidates the connection and retries the statement
+once on a fresh one; any driver error is raised as SQLAlchemy's DBAPIError, so faults.py answers
+an outage with the same 503 as elsewhere.
+"""
+import weakref
+from dataclasses import dataclass
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    positional: tuple[str, ...] | None  # parameter names in order (qmark), None for named
+    defaults: dict  # literal binds of the statement itself
+    bind_processors: dict  # name → processor
+    result_processors: tuple  # per column: processor or None
+    dialect: object
+
+
+def _compile(statement: Select, engine: Engine) -> _Compiled:
+    dialect = engine.dialect
+    compiled = statement.compile(dialect=dialect)
+    bind_processors = {}
+    for name, bind in compiled.binds.items():
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            bind_processors[name] = processor
+    result_processors = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        for column in statement.selected_columns)
+    positional = tuple(compiled.positiontup) if compiled.positional else None
+    defaults = {name: bind.value for name, bind in compiled.binds.items()
+                if not bind.required and bind.value is not None}
+    return _Compiled(compiled.string, positional, defaults, bind_processors, result_processors,
+                     dialect)
+
+
+class PreparedRead:
+    """`rows(engine, **params)`: every row as a tuple of Python values; `first(...)`: one or None."""
+
+    def __init__(self, statement: Select):
+        self.statement = statement
+        # Per dialect instance (one per engine), weakly: tests and tools create many engines.
+        self._by_dialect: "weakref.WeakKeyDictionary[object, _Compiled]" = \
+            weakref.WeakKeyDictionary()
+
+    def _compiled(self, engine: Engine) -> _Compiled:
+        found = self._by_dialect.get(engine.dialect)
+        if found is None:
+            found = self._by_dialect[engine.dialect] = _compile(self.statement, engine)
+        return found
+
+    def rows(self, engine: Engine, **params) -> list[tuple]:
+        compiled = self._compiled(engine)
+        values = compiled.defaults | params
+        for name, processor in compiled.bind_processors.items():
+            if name in values:
+                values[name] = processor(values[name])
+        arguments = (tuple(values[name] for name in compiled.positional)
+                     if compiled.positional is not None else values)
+        try:
+            raw = _execute(engine, compiled, arguments)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            raw = _execute(engine, compiled, arguments)  # once, on a fresh connection
+        processors = compiled.result_processors
+        if not any(processors):
+            return raw
+        return [tuple(value if processor is None or value is None else processor(value)
+                      for processor, value in zip(processors, row)) for row in raw]
+
+    def first(self, engine: Engine, **params) -> tuple | None:
+        rows = self.rows(engine, **params)
+        return rows[0] if rows else None
+
+
+def _execute(engine: Engine, compiled: _Compiled, arguments) -> list[tuple]:
+    dialect = compiled.dialect
+    try:
+        connection = engine.raw_connection()  # from the pool; close() gives it back
+    except dialect.loaded_dbapi.Error as error:  # cannot connect: no retry, the same 503
+        raise _wrapped(error, compiled, arguments, invalidated=False) from error
+    dbapi = connection.dbapi_connection
+    # psycopg: autocommit for this one statement (a flag, no round trip), so nothing is left
+    # in a transaction for the pool's reset-on-return ROLLBACK. sqlite3 begins only before
+    # writes, so its SELECT needs nothing.
+    autocommit = getattr(dbapi, "autocommit", None) is False
+    try:
+        if autocommit:
+            dbapi.autocommit = True
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(compiled.sql, arguments)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    except dialect.loaded_dbapi.Error as error:
+        disconnected = dialect.is_disconnect(error, dbapi, None)
+        if disconnected:
+            connection.invalidate(error)
+            autocommit = False  # nothing to restore on a discarded connection
+        raise _wrapped(error, compiled, arguments, invalidated=disconnected) from error
+    finally:
+        if autocommit:
+            try:
+                dbapi.autocommit = False
+            except Exception:  # a broken connection: let the pool discard it
+                connection.invalidate()
+        connection.close()
+
+
+def _wrapped(error: Exception, compiled: _Compiled, arguments, invalidated: bool) -> DBAPIError:
+    """The driver's error as SQLAlchemy raises it (OperationalError, IntegrityError, …)."""
+    return DBAPIError.instance(compiled.sql, arguments, error, compiled.dialect.loaded_dbapi.Error,
+                               hide_parameters=True, dialect=compiled.dialect,
+                               connection_invalidated=invalidated)
