@@ -17,6 +17,8 @@ import threading
 import time
 import weakref
 from datetime import timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 from flask import Flask, Request
 from sqlalchemy import delete, insert, or_, select, update
@@ -42,14 +44,48 @@ ROUTE_MAX = 255
 _recorders: "weakref.WeakSet[UsageRecorder]" = weakref.WeakSet()
 
 
-def route_of(request: Request, path: str | None = None) -> str:
+@lru_cache(maxsize=512)
+def _template(rule: str) -> str:
+    return template_path(rule)
+
+
+def route_of(method: str, rule: str | None, request_path: str, path: str | None = None) -> str:
     """What a request called, without its ids: "GET /api/v1/contacts/{contact_id}"; a named
     call (an MCP tool) keeps its name; a path no route matched stays as it was sent."""
-    rule = request.url_rule
-    template = template_path(rule.rule) if rule is not None else request.path
-    if path and path.startswith(request.path):
-        template += path[len(request.path):]  # "/mcp tools/call list_contacts"
-    return f"{request.method} {template}"[:ROUTE_MAX]
+    template = _template(rule) if rule is not None else request_path
+    if path and path.startswith(request_path):
+        template += path[len(request_path):]  # "/mcp tools/call list_contacts"
+    return f"{method} {template}"[:ROUTE_MAX]
+
+
+class _Queued(NamedTuple):
+    """One request as the request path saw it: raw values only. The row (truncations, route
+    template) is built by the flusher, off the request path."""
+
+    key_id: object
+    workspace_id: object
+    created_at: object
+    method: str
+    request_path: str
+    path: str | None
+    rule: str | None
+    status: int
+    reason: str | None
+    client_ip: str | None
+    user_agent: str | None
+    request_id: str
+
+    def row(self) -> dict:
+        return {
+            "api_key_id": self.key_id, "workspace_id": self.workspace_id,
+            "created_at": self.created_at, "method": self.method[:8],
+            "path": (self.path or self.request_path)[:PATH_MAX], "status": int(self.status),
+            "reason": self.reason,
+            "route": route_of(self.method, self.rule, self.request_path, self.path),
+            "client_ip": (self.client_ip or "")[:64],
+            "user_agent": (self.user_agent or "")[:USER_AGENT_MAX],
+            "request_id": self.request_id,
+        }
 
 
 class UsageRecorder:
@@ -61,7 +97,7 @@ class UsageRecorder:
         self.batch_size = int(app.config["REQUEST_LOG_BATCH_SIZE"])
         # Tests flush explicitly; a server flushes from a background thread.
         self.background = bool(app.config.get("REQUEST_LOG_BACKGROUND", not app.testing))
-        self._pending: list[dict] = []
+        self._pending: list[_Queued] = []
         self._last_used: dict = {}  # key id → naive UTC time this process last asked for a write
         self._touch: dict = {}  # key id → latest use not yet written
         self._lock = threading.Lock()
@@ -78,14 +114,11 @@ class UsageRecorder:
         `reason`: why the request was refused (a Refusal code); a refused request is logged on
         its key but is no use of it, so Last Used stays."""
         now = utcnow()
-        entry = {
-            "api_key_id": key_id, "workspace_id": workspace_id, "created_at": now,
-            "method": request.method[:8], "path": (path or request.path)[:PATH_MAX], "status": int(status),
-            "reason": reason, "route": route_of(request, path),
-            "client_ip": (request.remote_addr or "")[:64],
-            "user_agent": (request.user_agent.string or "")[:USER_AGENT_MAX],
-            "request_id": request_id(),
-        }
+        rule = request.url_rule
+        entry = _Queued(key_id, workspace_id, now, request.method, request.path, path,
+                        rule.rule if rule is not None else None, status, reason,
+                        request.remote_addr, request.environ.get("HTTP_USER_AGENT"),
+                        request_id())
         with self._lock:
             if len(self._pending) >= MAX_PENDING:
                 self._pending.pop(0)
@@ -123,7 +156,7 @@ class UsageRecorder:
                 self._maybe_purge()
             return written
 
-    def _write(self, entries: list[dict], touches: dict) -> int:
+    def _write(self, queued: list[_Queued], touches: dict) -> int:
         with db.engine.begin() as conn:
             for key_id, at in touches.items():
                 conn.execute(
@@ -133,8 +166,9 @@ class UsageRecorder:
                                ApiKey.last_used_at < at - LAST_USED_INTERVAL))
                     .values(last_used_at=at)
                 )
-        if not entries:
+        if not queued:
             return 0
+        entries = [entry.row() for entry in queued]
         try:
             with db.engine.begin() as conn:
                 conn.execute(insert(ApiRequestLog), entries)
