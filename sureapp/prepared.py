@@ -28,7 +28,7 @@ class _Compiled:
     positional: tuple[str, ...] | None  # parameter names in order (qmark), None for named
     defaults: dict  # literal binds of the statement itself
     bind_processors: dict  # name → processor
-    result_processors: tuple  # per column: processor or None
+    converters: tuple  # (column index, processor) for the columns that have one
     dialect: object
 
 
@@ -40,18 +40,19 @@ def _compile(statement: Select, engine: Engine) -> _Compiled:
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             bind_processors[name] = processor
-    result_processors = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None)
-        for column in statement.selected_columns)
+    processors = (column.type.dialect_impl(dialect).result_processor(dialect, None)
+                  for column in statement.selected_columns)
+    converters = tuple((index, processor) for index, processor in enumerate(processors)
+                       if processor is not None)
     positional = tuple(compiled.positiontup) if compiled.positional else None
     defaults = {name: bind.value for name, bind in compiled.binds.items()
                 if not bind.required and bind.value is not None}
-    return _Compiled(compiled.string, positional, defaults, bind_processors, result_processors,
-                     dialect)
+    return _Compiled(compiled.string, positional, defaults, bind_processors, converters, dialect)
 
 
 class PreparedRead:
-    """`rows(engine, **params)`: every row as a tuple of Python values; `first(...)`: one or None."""
+    """`rows(engine, **params)`: every row as a sequence of Python values; `first(...)`: one
+    row or None."""
 
     def __init__(self, statement: Select):
         self.statement = statement
@@ -65,7 +66,7 @@ class PreparedRead:
             found = self._by_dialect[engine.dialect] = _compile(self.statement, engine)
         return found
 
-    def rows(self, engine: Engine, **params) -> list[tuple]:
+    def rows(self, engine: Engine, **params) -> list:
         compiled = self._compiled(engine)
         values = compiled.defaults | params
         for name, processor in compiled.bind_processors.items():
@@ -79,13 +80,19 @@ class PreparedRead:
             if not error.connection_invalidated:
                 raise
             raw = _execute(engine, compiled, arguments)  # once, on a fresh connection
-        processors = compiled.result_processors
-        if not any(processors):
+        converters = compiled.converters
+        if not converters:
             return raw
-        return [tuple(value if processor is None or value is None else processor(value)
-                      for processor, value in zip(processors, row)) for row in raw]
+        rows = []
+        for row in raw:
+            values = list(row)
+            for index, processor in converters:
+                if values[index] is not None:
+                    values[index] = processor(values[index])
+            rows.append(values)
+        return rows
 
-    def first(self, engine: Engine, **params) -> tuple | None:
+    def first(self, engine: Engine, **params):
         rows = self.rows(engine, **params)
         return rows[0] if rows else None
 

@@ -7,16 +7,17 @@ the UI app's config object (a test's override reaches both), its database engine
 sessions (`db`), the usage recorder and every service; one process serves both, and
 `KeyedDispatcher` sends each request to the app that owns its path without rewriting it.
 """
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask.sessions import SessionInterface
 
 from ..extensions import db
 from . import cors
 from ..security import HSTS, NON_HTML_CSP, STATIC_HEADERS
 
-# security.py's headers for a response that is never HTML and never sets a cookie, appended in
-# one go (werkzeug's set/setdefault scan every header each call: ≈5 % of a keyed read).
-KEYED_HEADERS = (*STATIC_HEADERS.items(), ("Content-Security-Policy", NON_HTML_CSP))
+# security.py's headers for a response that is never HTML and never sets a cookie: constant,
+# so appended to the finished header list (KeyedResponse) rather than added one by one to the
+# Headers object (werkzeug validates each add and scans every header on each set).
+KEYED_HEADERS = [*STATIC_HEADERS.items(), ("Content-Security-Policy", NON_HTML_CSP)]
 KEY_HEADERS = ("X-API-Key", "Authorization")
 
 class NoSession(SessionInterface):
@@ -36,10 +37,18 @@ class KeyedFlask(Flask):
         return func
 
 
+class KeyedResponse(Response):
+    """Every keyed response ends with KEYED_HEADERS (no view on these surfaces sets them)."""
+
+    def get_wsgi_response(self, environ):
+        app_iter, status, headers = super().get_wsgi_response(environ)
+        return app_iter, status, headers + KEYED_HEADERS
+
+
 def keyed_security_headers(response):
-    """after_request: the security headers, and no caching of anything a key fetched."""
+    """after_request: HSTS over HTTPS, and no caching of anything a key fetched (the constant
+    security headers are KeyedResponse's)."""
     headers = response.headers
-    headers.extend(KEYED_HEADERS)
     if request.is_secure:
         headers.add("Strict-Transport-Security", HSTS)
     if any(name in request.headers for name in KEY_HEADERS):
@@ -70,6 +79,7 @@ def create_keyed_app(ui_app: Flask) -> Flask:
     app = KeyedFlask("sureapp.keyed", instance_path=ui_app.instance_path, static_folder=None)
     app.config = ui_app.config  # one config: create_app's and a test's overrides reach both
     app.session_interface = NoSession()
+    app.response_class = KeyedResponse  # make_response turns every response into one
     # The same engines and scoped session as the UI app (one pool per process, not two);
     # Flask-SQLAlchemy keeps engines per app, so this app is registered onto the UI app's.
     app.extensions["sqlalchemy"] = db
