@@ -24,7 +24,7 @@ from ..timeutil import format_local, from_local, to_local, utcnow
 from ..validation import without_control_characters
 from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_errors,
                    workspace_view)
-from . import cli, lifetime, services, state
+from . import cli, housekeeping, lifetime, services, state  # noqa: F401  (housekeeping: the purge task)
 from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
 
 bp = Blueprint("keys", __name__, url_prefix="/w/<workspace_id>/settings/api-keys")
@@ -476,7 +476,3 @@ def init_app(app):
     app.add_template_filter(state.state_of, "key_state")
     app.add_template_filter(state.key_grace_pending, "grace_pending")
 
-    @app.before_request
-    def purge_revoked_keys_now_and_then():
-        if request.endpoint != "static":
-            services.purge_if_due(app)

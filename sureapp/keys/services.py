@@ -1,7 +1,5 @@
 """API key lifecycle, shared by the UI, the CLI and the API: the only code that creates key strings
 and the one place for the rules of creating, editing, revoking, regenerating and deleting keys."""
-import logging
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,7 +18,6 @@ from ..validation import has_control_characters
 from . import keystring, lifetime, state
 from .schemas import KeyOut
 
-log = logging.getLogger(__name__)
 
 NAME_MAX_LENGTH = 255
 # Grace periods offered when regenerating: (form value, label, duration).
@@ -312,29 +309,6 @@ def purge_revoked_keys(older_than_days: int, now: datetime | None = None) -> int
     """Delete keys revoked `older_than_days` or more ago (with their logs); returns how many."""
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
     return _delete_keys_where((ApiKey.status == "revoked") & (ApiKey.revoked_at <= cutoff))
-
-
-def purge_if_due(app) -> None:
-    """Opportunistic purge, at most once per PURGE_INTERVAL_SECONDS per process.
-
-    Called before requests rather than from a background thread: it needs no scheduler, survives
-    gunicorn's forking (threads do not), runs only while the app serves traffic, and costs one
-    clock comparison per request. Workers purging at the same time is harmless (idempotent).
-    """
-    interval = app.config.get("PURGE_INTERVAL_SECONDS", 3600)
-    state = app.extensions.setdefault("sureapp_key_purge", {"next": 0.0})
-    if interval <= 0 or time.monotonic() < state["next"]:
-        return
-    state["next"] = time.monotonic() + interval
-    try:
-        purged = purge_revoked_keys(app.config["PURGE_REVOKED_AFTER_DAYS"])
-        db.session.commit()
-        if purged:
-            log.info("Purged %d API key(s) revoked %d+ days ago", purged,
-                     app.config["PURGE_REVOKED_AFTER_DAYS"])
-    except Exception:  # housekeeping must never break the request that happened to run it
-        db.session.rollback()
-        log.exception("Purging revoked API keys failed; will retry next interval")
 
 
 # ---- queries for the pages ------------------------------------------------------------------
