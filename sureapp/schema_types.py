@@ -83,8 +83,23 @@ def _to_naive_utc(value: datetime) -> datetime:
 
 
 # In: ISO 8601 (offset or Z; naive means UTC) → naive UTC. Out: ISO 8601 with a Z.
-UtcDatetime = Annotated[datetime, AfterValidator(_to_naive_utc),
-                        PlainSerializer(iso_utc, return_type=str, when_used="json")]
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text_only(value):
+    """Only ISO 8601 text (or a datetime, from our own code): pydantic's lax mode would also
+    read numbers and digit strings as Unix times, which the document does not promise."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value.strip()):
+        raise ValueError("Give a date and time in ISO 8601, e.g. 2026-12-02T09:30:00Z.")
+    return value.strip()
+
+
+# Documented as RFC 3339 `date-time` both ways (the serializer would otherwise say plain string).
+UtcDatetime = Annotated[datetime, BeforeValidator(_iso_text_only), AfterValidator(_to_naive_utc),
+                        PlainSerializer(iso_utc, return_type=str, when_used="json"),
+                        WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 def validation_errors(exc, root: str = "body") -> dict[str, list[str]]:
