@@ -226,3 +226,27 @@
     });
   });
 })();
+
+// Key abilities: "All resources" or "Restricted" shows its own boxes and disables the other set
+// (disabled boxes are not posted). Without JavaScript both show and the server reads the choice.
+(function () {
+  "use strict";
+  function sync(picker) {
+    var checked = picker.querySelector("input[data-access]:checked");
+    var choice = checked ? checked.value : "all";
+    picker.querySelectorAll("[data-access-for]").forEach(function (set) {
+      var active = set.getAttribute("data-access-for") === choice;
+      set.hidden = !active;
+      set.disabled = !active;
+    });
+  }
+  function syncAll(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("[data-ability-picker]").forEach(sync);
+  }
+  document.addEventListener("change", function (event) {
+    var picker = event.target.matches("input[data-access]") && event.target.closest("[data-ability-picker]");
+    if (picker) sync(picker);
+  });
+  document.addEventListener("DOMContentLoaded", function () { syncAll(document); });
+  document.addEventListener("htmx:load", function (event) { syncAll(event.target); });
+})();

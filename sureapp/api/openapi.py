@@ -23,7 +23,7 @@ from .operations import bp, endpoint_of
 from .schemas import Problem
 
 REF = "#/components/schemas/{model}"
-ABILITY_SENTENCE = "Requires a key with the **{}** ability."
+SECURITY_SCHEMES = ("ApiKeyHeader", "BearerAuth")
 RATE_HEADERS = {
     "X-RateLimit-Limit": ("Requests allowed per window for this key.", "integer"),
     "X-RateLimit-Remaining": ("Requests left in the current window.", "integer"),
@@ -44,6 +44,15 @@ IDEMPOTENCY_PARAMETER = {
 
 def takes_idempotency_key(op: Operation) -> bool:
     return op.ability is not None and op.method in idempotency.METHODS
+
+
+def access_sentence(ability: str, scope: str | None) -> str:
+    """What key an operation needs, as its description's last sentence (the reference page
+    shows it as badges instead)."""
+    if scope is None:
+        return "Any valid key may call this, whatever its abilities."
+    return (f"Requires a key with the **{scope}** scope, or the **{ability}** ability on all "
+            "resources.")
 
 
 def problem_statuses(op: Operation) -> list[int]:
@@ -113,9 +122,13 @@ def _operation(op: Operation, defs: dict) -> dict:
     doc = {"operationId": op.name, "summary": op.summary, "tags": [op.tag]}
     description = op.description
     if op.ability:
+        # OpenAPI 3.1 lets a non-OAuth security requirement list the roles it needs: the scope.
+        doc["security"] = [{name: [op.scope] if op.scope else []} for name in SECURITY_SCHEMES]
         doc["x-required-ability"] = op.ability
-        description = (description + "\n\n" if description else "") + \
-            ABILITY_SENTENCE.format(op.ability)
+        if op.scope:
+            doc["x-required-scope"] = op.scope
+        description = ((description + "\n\n" if description else "")
+                       + access_sentence(op.ability, op.scope))
     else:
         doc["security"] = []
     if description:
@@ -226,7 +239,7 @@ def build_document() -> dict:
                         "identifier": "LicenseRef-Proprietary"},  # SPDX's form for a custom one
         },
         "servers": [{"url": bp.url_prefix}],
-        "security": [{"ApiKeyHeader": []}, {"BearerAuth": []}],
+        "security": [{name: []} for name in SECURITY_SCHEMES],
         "tags": [{"name": name, "description": TAG_DESCRIPTIONS[name]}
                  for name in dict.fromkeys(op.tag for op in operations)],
         "paths": paths,

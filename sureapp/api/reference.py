@@ -8,7 +8,7 @@ from ..links import external_base
 from ..policy import Permission
 from ..web import NavItem, register_nav, workspace_view
 from .operations import bp as api_bp
-from .openapi import ABILITY_SENTENCE, cached_document
+from .openapi import access_sentence, cached_document
 
 bp = Blueprint("api_docs", __name__)
 
@@ -28,6 +28,7 @@ class OperationDoc:
     summary: str
     description: str
     ability: str | None
+    scope: str | None  # None with an ability: any key may call it
     parameters: list[FieldDoc] = field(default_factory=list)
     body_name: str | None = None
     body_fields: list[FieldDoc] = field(default_factory=list)
@@ -85,12 +86,12 @@ def operations_by_tag(document: dict) -> dict[str, list[OperationDoc]]:
     grouped: dict[str, list[OperationDoc]] = {}
     for path, methods in document["paths"].items():
         for method, op in methods.items():
-            ability = op.get("x-required-ability")
+            ability, scope = op.get("x-required-ability"), op.get("x-required-scope")
             description = op.get("description", "")
-            if ability:  # shown as a badge instead
-                description = description.replace(ABILITY_SENTENCE.format(ability), "").strip()
+            if ability:  # shown as badges instead
+                description = description.replace(access_sentence(ability, scope), "").strip()
             doc = OperationDoc(method=method.upper(), path=path, summary=op.get("summary", ""),
-                               description=description, ability=ability)
+                               description=description, ability=ability, scope=scope)
             doc.parameters = [FieldDoc(p["name"], type_label(p["schema"]), p.get("required", False),
                                        f"in {p['in']}" + (f"; {notes(p['schema'])}"
                                                           if notes(p["schema"]) else ""))

@@ -19,8 +19,9 @@ from .operations import assert_every_view_declared, bp, declared_operation
 
 @bp.before_request
 def guard():
-    """Resolve the key and its workspace (g.key), charge its budget, check the method's ability,
-    then claim its Idempotency-Key (or answer with the response stored under it).
+    """Resolve the key and its workspace (g.key), charge its budget, check the operation's
+    scope (the method's ability on the operation's resource), then claim its Idempotency-Key
+    (or answer with the response stored under it).
 
     A view without an @operation declaration is refused (fail closed)."""
     op = declared_operation(request.endpoint)
@@ -33,7 +34,7 @@ def guard():
         mark_read_only_request()
     key = keyauth.authenticate(request, surface="api")
     keyauth.charge(key)
-    keyauth.require_ability(key, op.ability)
+    keyauth.require_ability(key, op.ability, op.resource)
     return idempotency.begin(key.id)
 
 

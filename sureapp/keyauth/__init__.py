@@ -12,7 +12,7 @@ and queues the request-log entry (usage/recorder.py).
 """
 from flask import Request, current_app, g, request
 
-from ..keys import keystring, state
+from ..keys import abilities, allowlist, keystring, state
 from ..problems import ApiProblem
 from ..timeutil import utcnow
 from ..usage.recorder import record_request
@@ -23,7 +23,7 @@ from .credentials import presented_key, unauthorized
 from .lookup import find_key
 
 __all__ = ["KeyContext", "WorkspaceRef", "authenticate", "charge", "require_ability", "finish",
-           "record_refusal", "unauthorized"]
+           "record_refusal", "scope_refused", "unauthorized"]
 
 SURFACES = tuple(state.SURFACE_LABELS)
 AUTH_FAILURE_LIMIT_DEFAULT = "30 per minute"
@@ -43,6 +43,10 @@ def _identify(req: Request, surface: str) -> KeyContext:
     key = find_key(keystring.digest(candidate))
     if key is None:
         raise unauthorized("This API key is not valid.")
+    if not allowlist.permits(key.allowed_ips, client_ip(req)):
+        # Before the state checks: a caller elsewhere learns nothing about the key's state.
+        record_refusal(key, state.Refusal.IP)
+        raise ApiProblem(403, state.Refusal.IP.detail, title="Forbidden")
     refused = state.refusal(status=key.status, expires_at=key.expires_at, key_type=key.key_type,
                             surface=surface, now=utcnow(), via_previous=key.presented_previous,
                             previous_key_expires_at=key.previous_key_expires_at)
@@ -94,11 +98,21 @@ def charge(key: KeyContext, units: int = 1) -> None:
                               "Wait for the reset and try again.")
 
 
-def require_ability(key: KeyContext, ability: str) -> None:
-    """403 naming the ability the key lacks."""
-    if not key.allows(ability):
-        raise ApiProblem(403, f"This key lacks the '{ability}' ability, which this request needs.",
-                         title="Forbidden", extra={"required_ability": ability})
+def require_ability(key: KeyContext, ability: str, resource: str | None) -> None:
+    """403 naming what the key lacks (scope_refused), recorded on the key as refusal `scope`.
+    `resource` None: the ability on every resource."""
+    if not key.allows(ability, resource):
+        record_refusal(key, state.Refusal.SCOPE)
+        raise scope_refused(ability, resource)
+
+
+def scope_refused(ability: str, resource: str | None) -> ApiProblem:
+    """The 403 problem of a key lacking `ability` on `resource`: `detail` in words,
+    `required_ability` (`write`) and `required_scope` (`contacts:write`)."""
+    return ApiProblem(403, abilities.refusal_detail(ability, resource), title="Forbidden",
+                      extra={"required_ability": ability,
+                             "required_scope": ability if resource is None
+                             else abilities.scope(ability, resource)})
 
 
 def finish(response, *paths: str | None):

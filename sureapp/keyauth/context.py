@@ -8,6 +8,8 @@ import uuid
 from datetime import datetime
 from typing import NamedTuple
 
+from ..keys.abilities import grants
+
 
 class WorkspaceRef(NamedTuple):
     """The key's workspace, as services need it (they read .id, .timezone, .contact_allocation)."""
@@ -22,8 +24,8 @@ class WorkspaceRef(NamedTuple):
 class KeyContext(NamedTuple):
     """One authenticated key for the length of one request (`g.key` on /api and /mcp).
 
-    Room to grow without touching callers: per-resource scopes (issue 18) parse `abilities`
-    behind `allows()`, an IP allowlist is one more column read by the same statement."""
+    `abilities` holds the key's ability strings (keys/abilities.py: `read`, `contacts:write`…);
+    `allowed_ips` its normalised IP allowlist ("" for any address)."""
 
     id: uuid.UUID
     name: str
@@ -34,6 +36,7 @@ class KeyContext(NamedTuple):
     # The presented string is the one a regenerate replaced (valid only during its grace period).
     presented_previous: bool
     previous_key_expires_at: datetime | None
+    allowed_ips: str
     workspace: WorkspaceRef
 
     @property
@@ -44,6 +47,11 @@ class KeyContext(NamedTuple):
     def ability_list(self) -> list[str]:
         return list(self.abilities)
 
-    def allows(self, ability: str) -> bool:
-        """Whether the key holds `ability` (read / write / delete)."""
-        return ability in self.abilities
+    @property
+    def allowed_ip_list(self) -> list[str]:
+        return self.allowed_ips.split(",") if self.allowed_ips else []
+
+    def allows(self, ability: str, resource: str | None = None) -> bool:
+        """Whether the key may use `ability` (read / write / delete) on `resource` (None: on
+        every resource)."""
+        return grants(self.abilities, ability, resource)

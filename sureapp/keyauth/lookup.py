@@ -9,6 +9,7 @@ restarted) is retried once on a fresh one, which replaces a pre-ping round trip 
 from sqlalchemy import bindparam, or_, select
 
 from ..extensions import db
+from ..keys.abilities import split
 from ..models import ApiKey, Workspace
 from ..prepared import PreparedRead
 from .context import KeyContext, WorkspaceRef
@@ -18,6 +19,7 @@ _keys, _workspaces = ApiKey.__table__, Workspace.__table__
 KEY_BY_DIGEST = PreparedRead(
     select(_keys.c.id, _keys.c.name, _keys.c.key_type, _keys.c.abilities, _keys.c.status,
            _keys.c.expires_at, _keys.c.key_hash, _keys.c.previous_key_expires_at,
+           _keys.c.allowed_ips,
            _workspaces.c.id, _workspaces.c.org_id, _workspaces.c.name, _workspaces.c.timezone,
            _workspaces.c.contact_allocation)
     .join(_workspaces, _workspaces.c.id == _keys.c.workspace_id)
@@ -28,9 +30,9 @@ KEY_BY_DIGEST = PreparedRead(
 
 def _context(row, digest: str) -> KeyContext:
     (key_id, name, key_type, abilities, status, expires_at, key_hash, previous_expires_at,
-     *workspace) = row
-    return KeyContext(key_id, name, key_type, tuple(abilities.split(",")) if abilities else (),
-                      status, expires_at, key_hash != digest, previous_expires_at,
+     allowed_ips, *workspace) = row
+    return KeyContext(key_id, name, key_type, split(abilities), status, expires_at,
+                      key_hash != digest, previous_expires_at, allowed_ips or "",
                       WorkspaceRef(*workspace))
 
 

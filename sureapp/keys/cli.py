@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import KEY_TYPES
 from ..tenancy.cli import existing_org, existing_workspace
 from ..timeutil import utcnow
-from . import lifetime, services
+from . import abilities as ability_strings, lifetime, services
 
 
 def _parse_expiry(value: str | None) -> datetime | None:
@@ -30,18 +30,24 @@ def _parse_expiry(value: str | None) -> datetime | None:
 @click.option("--org", "org_ref", required=True, help="Organization name or id.")
 @click.option("--workspace", "ws_ref", required=True, help="Workspace name or id in that org.")
 @click.option("--name", required=True, help="A name that says where the key is used.")
-@click.option("--abilities", required=True, help="Comma-separated: read,write,delete.")
+@click.option("--abilities", required=True,
+              help="Comma-separated: read,write,delete (every resource) and/or RESOURCE:ABILITY "
+                   "(contacts:read,lists:write; resources: "
+                   f"{', '.join(ability_strings.RESOURCES)}).")
 @click.option("--expires-at", default=None, help="ISO 8601, in the future; no offset means UTC.")
+@click.option("--allowed-ips", default="",
+              help="Comma-separated IPv4/IPv6 addresses and CIDR ranges the key may be used "
+                   "from (e.g. 203.0.113.0/24,2001:db8::/32); default: any address.")
 @click.option("--type", "key_type", type=click.Choice(KEY_TYPES), default="api",
               show_default=True, help="api (API and MCP), mcp (MCP only), suremails (API only).")
 @with_appcontext
-def create_key_command(org_ref, ws_ref, name, abilities, expires_at, key_type):
+def create_key_command(org_ref, ws_ref, name, abilities, expires_at, allowed_ips, key_type):
     """Create an API key and print it (alone, on the last line). It is shown only this once."""
     expiry = _parse_expiry(expires_at)
     workspace = existing_workspace(org_ref, ws_ref)
     try:
-        key, plaintext = services.create_key(workspace, name, abilities.split(","), expiry,
-                                             key_type, actor_label="CLI")
+        key, plaintext = services.create_key(workspace, name, abilities, expiry, key_type,
+                                             actor_label="CLI", allowed_ips=allowed_ips)
     except ValidationFailed as exc:
         db.session.rollback()
         messages = [f"--{field.replace('_', '-')}: {' '.join(errors)}"
@@ -50,6 +56,7 @@ def create_key_command(org_ref, ws_ref, name, abilities, expires_at, key_type):
     db.session.commit()
     click.echo(f"Created {key.key_type} key {key.name!r} in {workspace.organization.name} / {workspace.name} "
                f"with abilities {key.abilities}"
+               + (f", usable from {key.allowed_ips}" if key.allowed_ips else "")
                + (f", expiring {key.expires_at.isoformat(timespec='seconds')}Z." if expiry else "."))
     click.echo("Store it now; it cannot be shown again:")
     click.echo(plaintext)

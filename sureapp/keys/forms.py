@@ -1,11 +1,12 @@
 """Forms of the API Keys pages. They only parse input; the rules live in services.py."""
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, RadioField,
-                     SelectField, SelectMultipleField, StringField)
+                     SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import ABILITIES, KEY_TYPES
+from . import abilities as ability_strings
 from .services import GRACE_PERIODS
 
 DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -36,13 +37,40 @@ class LocalDateTimeField(DateTimeLocalField):
             raise ValueError("Enter a date and time, e.g. 2030-12-31 17:00.") from None
 
 
+ACCESS_CHOICES = [("all", "All resources"), ("restricted", "Restricted")]
+
+
 class KeyFieldsForm(FlaskForm):
     name = StringField("Name", render_kw={"maxlength": 255, "autocomplete": "off", "autofocus": True})
+    # "All resources" takes `abilities` (read/write/delete), "Restricted" takes `scopes` (the
+    # resource × ability grid). Without JavaScript both are on the page: the choice decides.
+    access = RadioField("Access", choices=ACCESS_CHOICES, default="all", validate_choice=False)
     abilities = CheckboxesField("Abilities", choices=[(a, a.title()) for a in ABILITIES])
+    scopes = CheckboxesField("Resources", choices=[(s, s) for s in ability_strings.ALL_SCOPES])
+    allowed_ips = TextAreaField("Allowed IP addresses", render_kw={
+        "rows": 3, "spellcheck": "false", "autocomplete": "off",
+        "placeholder": "203.0.113.0/24\n2001:db8::/32"})
     # A preset ("30d"), "never" or "custom" (the date below; empty means never). The choices
     # come from the org's lifetime policy (keys/lifetime.py); a post without it is "custom".
     expiry = RadioField("Expires", validate_choice=False)
     expires_at = LocalDateTimeField("Expires At", format=DATETIME_LOCAL_FORMATS)
+
+    def chosen_abilities(self) -> list[str]:
+        """The ability strings of the chosen access; the service validates them. An unknown
+        choice grants nothing (the service then asks for at least one ability)."""
+        if self.access.data == "restricted":
+            return list(self.scopes.data or [])
+        if self.access.data == "all":
+            return list(self.abilities.data or [])
+        return []
+
+    def show_abilities(self, held: list[str]) -> None:
+        """Pre-fill access, abilities and grid from a key's ability strings (a mixed key, say
+        read + contacts:write, shows as Restricted with read ticked for every resource)."""
+        restricted = ability_strings.is_restricted(held)
+        self.access.data = "restricted" if restricted else "all"
+        self.abilities.data = [] if restricted else list(held)
+        self.scopes.data = sorted(ability_strings.expand(held)) if restricted else []
 
 
 class CreateKeyForm(KeyFieldsForm):

@@ -24,7 +24,8 @@ from ..timeutil import format_local, from_local, to_local, utcnow
 from ..validation import without_control_characters
 from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_errors,
                    workspace_view)
-from . import cli, housekeeping, lifetime, services, state  # noqa: F401  (housekeeping: the purge task)
+from . import abilities as ability_strings, allowlist, cli, lifetime, services, state
+from . import housekeeping  # noqa: F401  (declares the purge task)
 from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
 
 bp = Blueprint("keys", __name__, url_prefix="/w/<workspace_id>/settings/api-keys")
@@ -254,11 +255,13 @@ def create(workspace):
     try:
         if not parsed:
             # Still report the rules' messages for every other field in the same response.
-            services.validate_key_fields(form.name.data, form.abilities.data, None,
-                                         form.key_type.data)
+            services.validate_key_fields(form.name.data, form.chosen_abilities(), None,
+                                         form.key_type.data, allowed_ips=form.allowed_ips.data)
         else:
-            key, plaintext = services.create_key(workspace, form.name.data, form.abilities.data,
-                                                 expires_at, form.key_type.data, **_actor())
+            key, plaintext = services.create_key(workspace, form.name.data,
+                                                 form.chosen_abilities(), expires_at,
+                                                 form.key_type.data, **_actor(),
+                                                 allowed_ips=form.allowed_ips.data)
             db.session.commit()
             return _show_once(workspace, key, plaintext, "Your new API key", created=True)
     except ValidationFailed as exc:
@@ -293,13 +296,15 @@ def usage_chart(per_day) -> BarChart:
 def describe_change(field: str, value, tz_name: str) -> str:
     """An audit value as people read it: times in the workspace timezone, blanks spelled out."""
     if value in (None, ""):
+        if field == "allowed_ips":
+            return "any address"
         return "never" if field in ("expires_at", "old_key_valid_until") else "—"
     if field in ("expires_at", "old_key_valid_until") and isinstance(value, str):
         try:
             return format_local(datetime.fromisoformat(value.rstrip("Z")), tz_name)
         except ValueError:
             return value
-    if field == "abilities":
+    if field in ("abilities", "allowed_ips"):
         return ", ".join(value.split(","))
     return str(value)
 
@@ -309,12 +314,34 @@ def describe_change(field: str, value, tz_name: str) -> str:
 def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
     form = EditKeyForm(formdata=None).show(key)
     form.name.data = key.name
-    form.abilities.data = key.ability_list
+    form.show_abilities(key.ability_list)
+    form.allowed_ips.data = "\n".join(key.allowed_ip_list)
     local = to_local(key.expires_at, workspace.timezone)
     form.expires_at.data = local.replace(tzinfo=None) if local else None
     form.active.data = key.status == "active"
     # Opening the panel changes nothing: the current expiry is selected as it is.
     return _offer_presets(form, workspace, "custom" if key.expires_at else "never")
+
+
+def _abilities_wanted(form: EditKeyForm, key: ApiKey) -> tuple[list[str], bool]:
+    """(the abilities to save, whether they change what the key may do). The key's own when
+    the posted ones grant the same: the grid shows `read` as every resource's read, and saving
+    it untouched keeps `read`."""
+    chosen = form.chosen_abilities()
+    try:
+        canonical = ability_strings.split(ability_strings.normalize(chosen))
+    except ability_strings.InvalidAbilities:
+        return chosen, False  # the service refuses them with its message; nothing changes
+    if ability_strings.same_grants(canonical, key.ability_list):
+        return key.ability_list, False
+    return chosen, True
+
+
+def _allowlist_changed(posted, stored: str) -> bool:
+    try:
+        return allowlist.normalize(posted) != stored
+    except allowlist.InvalidAllowlist:
+        return False  # refused with its message; nothing changes
 
 
 @bp.get("/<key_id>/edit")
@@ -331,16 +358,19 @@ def update(workspace, key_id):
     key = services.get_key(workspace, key_id)
     form = EditKeyForm()
     parsed, expires_at = _parse(form, workspace)
-    if parsed and set(form.abilities.data) != set(key.ability_list):
-        require_sudo()  # changing what a key may do is handing out power
+    wanted, abilities_change = _abilities_wanted(form, key)
+    if parsed and (abilities_change
+                   or _allowlist_changed(form.allowed_ips.data, key.allowed_ips)):
+        require_sudo()  # changing what a key may do, or from where, is handing out power
     try:
         if not parsed:
-            services.validate_key_fields(form.name.data, form.abilities.data, None,
-                                         key.key_type, check_expiry=False)
+            services.validate_key_fields(form.name.data, wanted, None, key.key_type,
+                                         check_expiry=False, allowed_ips=form.allowed_ips.data)
         else:
-            changes = services.update_key(key, form.name.data, form.abilities.data, expires_at,
+            changes = services.update_key(key, form.name.data, wanted, expires_at,
                                           form.active.data, **_actor(),
-                                          expected_version=form.expected_version())
+                                          expected_version=form.expected_version(),
+                                          allowed_ips=form.allowed_ips.data)
             db.session.commit()
             if is_htmx():
                 return _row_response(workspace, key)
@@ -475,4 +505,6 @@ def init_app(app):
     # Templates ask the one key-state rule: `key | key_state(now)`, `key | grace_pending(now)`.
     app.add_template_filter(state.state_of, "key_state")
     app.add_template_filter(state.key_grace_pending, "grace_pending")
+    # The ability grid and badges read RESOURCES, RESOURCE_LABELS, ABILITIES and summarize().
+    app.add_template_global(ability_strings, "key_abilities")
 

@@ -12,6 +12,7 @@ class KeyOut(BaseModel):
     name: str
     type: str
     abilities: list[str]
+    allowed_ips: list[str]
     status: str
     masked: str  # "sure…a1B2"
     expires_at: UtcDatetime | None
@@ -20,5 +21,5 @@ class KeyOut(BaseModel):
     @classmethod
     def of(cls, key) -> "KeyOut":
         return cls(id=key.id, name=key.name, type=key.key_type, abilities=key.ability_list,
-                   status=key.status, masked=key.masked, expires_at=key.expires_at,
+                   allowed_ips=key.allowed_ip_list, status=key.status, masked=key.masked, expires_at=key.expires_at,
                    created_at=key.created_at)

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -11,11 +12,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import events
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
-from ..models import ABILITIES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
+from ..models import KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
 from ..sqlutil import contains_text, lock_rows
 from ..timeutil import counts_per_local_day, last_local_days, local_midnight_utc, utcnow
 from ..validation import has_control_characters
-from . import keystring, lifetime, state
+from . import abilities as ability_strings, allowlist, keystring, lifetime, state
 from .schemas import KeyOut
 
 
@@ -29,22 +30,21 @@ GRACE_PERIODS = (
 )
 
 
-def normalize_abilities(abilities) -> str:
-    """Subset of ABILITIES in canonical order; raises ValueError on unknown or empty."""
-    chosen = {a.strip().lower() for a in abilities if a and a.strip()}
-    unknown = chosen - set(ABILITIES)
-    if unknown:
-        raise ValueError(f"Unknown ability: {', '.join(sorted(unknown))}.")
-    if not chosen:
-        raise ValueError("Choose at least one ability.")
-    return ",".join(a for a in ABILITIES if a in chosen)
+class KeyFields(NamedTuple):
+    """A key's editable fields as stored: clean name, canonical abilities, normalised allowlist."""
+
+    name: str
+    abilities: str
+    allowed_ips: str
 
 
 def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: str = "api",
                         now: datetime | None = None, check_expiry: bool = True,
-                        policy: lifetime.LifetimePolicy | None = None) -> tuple[str, str]:
-    """(clean name, abilities string) or ValidationFailed listing every bad field. An expiry
-    being set (`check_expiry`) must be in the future and comply with the org's `policy`."""
+                        policy: lifetime.LifetimePolicy | None = None,
+                        allowed_ips="") -> KeyFields:
+    """The fields as stored, or ValidationFailed listing every bad field. `abilities` and
+    `allowed_ips` take lists of strings or one comma-separated string. An expiry being set
+    (`check_expiry`) must be in the future and comply with the org's `policy`."""
     errors: dict[str, list[str]] = {}
     clean_name = (name or "").strip()
     if not clean_name:
@@ -55,10 +55,15 @@ def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: 
         errors["name"] = [f"Use at most {NAME_MAX_LENGTH} characters "
                           f"(this one has {len(clean_name)})."]
     try:
-        clean_abilities = normalize_abilities(abilities or [])
-    except ValueError as exc:
+        clean_abilities = ability_strings.normalize(abilities or [])
+    except ability_strings.InvalidAbilities as exc:
         errors["abilities"] = [str(exc)]
         clean_abilities = ""
+    try:
+        clean_ips = allowlist.normalize(allowed_ips)
+    except allowlist.InvalidAllowlist as exc:
+        errors["allowed_ips"] = [str(exc)]
+        clean_ips = ""
     now = now or utcnow()
     if check_expiry and expires_at is not None and expires_at <= now:
         errors["expires_at"] = ["Choose a time in the future."]
@@ -68,7 +73,7 @@ def validate_key_fields(name, abilities, expires_at: datetime | None, key_type: 
         errors["key_type"] = [f"Choose one of: {', '.join(KEY_TYPES)}."]
     if errors:
         raise ValidationFailed(errors)
-    return clean_name, clean_abilities
+    return KeyFields(clean_name, clean_abilities, clean_ips)
 
 
 # Audit actions that are also webhook events (api_key.deleted is emitted by _delete_keys_where).
@@ -96,26 +101,29 @@ def _iso(value):
 
 
 def create_key(workspace: Workspace, name: str, abilities, expires_at: datetime | None = None,
-               key_type: str = "api", actor: User | None = None,
-               actor_label: str = "") -> tuple[ApiKey, str]:
+               key_type: str = "api", actor: User | None = None, actor_label: str = "",
+               allowed_ips="") -> tuple[ApiKey, str]:
     """Create a key; returns it with its plaintext, which the caller shows once and forgets.
 
     Raises ValidationFailed for a blank/long name, no or unknown ability, past expiry, an
-    expiry the organization's lifetime policy refuses, bad type.
+    expiry the organization's lifetime policy refuses, bad type, a malformed allowlist entry.
     """
-    clean_name, clean_abilities = validate_key_fields(
-        name, abilities, expires_at, key_type, policy=lifetime.policy_of(workspace.organization))
+    fields = validate_key_fields(name, abilities, expires_at, key_type,
+                                 policy=lifetime.policy_of(workspace.organization),
+                                 allowed_ips=allowed_ips)
     plaintext = keystring.generate()
     first4, last4 = keystring.display_parts(plaintext)
-    key = ApiKey(workspace_id=workspace.id, name=clean_name, key_type=key_type,
-                 abilities=clean_abilities, key_hash=keystring.digest(plaintext),
-                 key_first4=first4, key_last4=last4, expires_at=expires_at,
-                 created_by_id=actor.id if actor else None)
+    key = ApiKey(workspace_id=workspace.id, name=fields.name, key_type=key_type,
+                 abilities=fields.abilities, allowed_ips=fields.allowed_ips,
+                 key_hash=keystring.digest(plaintext), key_first4=first4, key_last4=last4,
+                 expires_at=expires_at, created_by_id=actor.id if actor else None)
     db.session.add(key)
     db.session.flush()
-    record_event(key, "created", actor, actor_label,
-                 {"name": clean_name, "abilities": clean_abilities, "type": key_type,
-                  "expires_at": _iso(expires_at)})
+    created = {"name": fields.name, "abilities": fields.abilities, "type": key_type,
+               "expires_at": _iso(expires_at)}
+    if fields.allowed_ips:
+        created["allowed_ips"] = fields.allowed_ips
+    record_event(key, "created", actor, actor_label, created)
     return key, plaintext
 
 
@@ -177,8 +185,9 @@ def _set_status(key: ApiKey, active: bool, now: datetime) -> None:
 
 def update_key(key: ApiKey, name, abilities, expires_at: datetime | None, active: bool,
                actor: User | None = None, actor_label: str = "",
-               expected_version: int | None = None) -> dict:
-    """Edit name, abilities, expiry and status; the key string never changes.
+               expected_version: int | None = None, allowed_ips=None) -> dict:
+    """Edit name, abilities, expiry, allowlist (None: unchanged) and status; the key string
+    never changes.
 
     Returns {field: {"from": old, "to": new}} for what changed (empty if nothing did). An
     unchanged past expiry is accepted so that renaming an expired key still works; a changed
@@ -187,12 +196,13 @@ def update_key(key: ApiKey, name, abilities, expires_at: datetime | None, active
     """
     key = _claim(key, expected_version)
     now = utcnow()
-    clean_name, clean_abilities = validate_key_fields(
+    fields = validate_key_fields(
         name, abilities, expires_at, key.key_type, now, check_expiry=expires_at != key.expires_at,
-        policy=lifetime.policy_of(key.workspace.organization))
+        policy=lifetime.policy_of(key.workspace.organization),
+        allowed_ips=key.allowed_ips if allowed_ips is None else allowed_ips)
     changes = {}
-    for field, new in (("name", clean_name), ("abilities", clean_abilities),
-                       ("expires_at", expires_at)):
+    for field, new in (("name", fields.name), ("abilities", fields.abilities),
+                       ("allowed_ips", fields.allowed_ips), ("expires_at", expires_at)):
         old = getattr(key, field)
         if old != new:
             changes[field] = {"from": _iso(old), "to": _iso(new)}

@@ -114,13 +114,17 @@ def key_grace_pending(key, now: datetime) -> bool:
 
 
 class Refusal(Enum):
-    """Why a key string that matched a stored key is refused: `.code` is stable (logs, metrics),
-    `.detail` is the sentence the 401 carries (`message(...)` fills in the wrong-type one)."""
+    """Why a request with a key string that matched a stored key is refused: `.code` is stable
+    (logs, metrics), `.detail` is the sentence the 401/403 carries (`message(...)` fills in the
+    wrong-type one). SCOPE and IP are decided by keyauth (keys/abilities.py, keys/allowlist.py),
+    the rest by `refusal` below."""
 
     REGENERATED = ("regenerated", "This API key was regenerated; use the new key.")
     REVOKED = ("revoked", "This API key has been revoked.")
     EXPIRED = ("expired", "This API key has expired.")
     WRONG_TYPE = ("wrong_type", "A key of type '{key_type}' cannot be used on {surface}.")
+    SCOPE = ("scope", "This key lacks the ability this request needs.")  # 403; detail names it
+    IP = ("ip", "This key may not be used from this address.")  # 403
 
     def __init__(self, code: str, detail: str):
         self.code = code

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from ..contacts.schemas import SEARCH_DESCRIPTION, ContactQuery, Listing, Search
 from ..errors import DomainError, LimitExceeded, ValidationFailed
-from ..keyauth import KeyContext, require_ability
+from ..keyauth import KeyContext, scope_refused
 from ..operations import API_PREFIX, Caller, Operation, find
 from ..problems import ApiProblem
 from ..schema_types import Strict, validation_errors
@@ -64,6 +64,10 @@ class Tool:
         return self.operation.ability
 
     @property
+    def resource(self) -> str:
+        return self.operation.resource
+
+    @property
     def route(self) -> str:
         return f"{self.operation.method} {API_PREFIX}{self.operation.path}"
 
@@ -71,10 +75,11 @@ class Tool:
         schema = self.arguments.model_json_schema()
         schema.pop("title", None)
         schema.pop("description", None)  # the tool's description says it for this tool
+        needs = (f"the '{self.operation.scope}' scope (or the '{self.ability}' ability on all "
+                 "resources)" if self.operation.scope else "any key")
         described = {
             "name": self.name,
-            "description": f"{self.description}\n\nSame as {self.route}; needs the key's "
-                           f"'{self.ability}' ability.",
+            "description": f"{self.description}\n\nSame as {self.route}; needs {needs}.",
             "inputSchema": schema,
         }
         if at_least(version, "2025-06-18"):
@@ -134,18 +139,20 @@ class WorkspaceTools:
         self.caller = Caller(key=key, workspace=workspace, source=f"MCP via API key: {key.name}")
 
     def list_tools(self, version: str) -> list[dict]:
-        return [t.descriptor(version) for t in TOOLS.values()]
+        """Only the tools this key may call: an assistant is never offered what it would be
+        refused (least privilege)."""
+        return [t.descriptor(version) for t in TOOLS.values()
+                if self.key.allows(t.ability, t.resource)]
 
     def call_tool(self, name: str, arguments: dict) -> dict:
         found = TOOLS.get(name)
         if found is None:
             raise UnknownTool(name)
-        try:
-            require_ability(self.key, found.ability)
-        except ApiProblem as problem:
+        if not self.key.allows(found.ability, found.resource):
+            # A tool error inside a 200, one of maybe several messages: not a refused request.
+            problem = scope_refused(found.ability, found.resource)
             raise ToolFailed(f"Not allowed: {problem.detail}",
-                             {"required_ability": found.ability,
-                              "key_abilities": self.key.ability_list}) from None
+                             {**problem.extra, "key_abilities": self.key.ability_list})
         problem = json_tree_problem(arguments)
         if problem is not None:  # what no field may hold, as the API refuses it (validation.py)
             raise InvalidArguments(f"Invalid arguments for {name}: {problem.path or 'arguments'}: "
@@ -169,8 +176,8 @@ def server_instructions(key, workspace) -> str:
             f"{workspace.timezone}) with the API key '{key.name}', which may: "
             f"{', '.join(key.ability_list)}. Tools mirror the JSON API at {API_PREFIX}: "
             "resources are addressed by UUID, timestamps are ISO 8601 UTC, and list tools page "
-            "with `limit`/`cursor` (pass back `next_cursor`). A tool beyond the key's abilities "
-            "returns an error naming the missing ability.")
+            "with `limit`/`cursor` (pass back `next_cursor`). Only the tools this key may call "
+            "are listed.")
 
 
 # ---- the key and workspace ---------------------------------------------------------------

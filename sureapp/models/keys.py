@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -28,8 +28,13 @@ class ApiKey(db.Model):
     )
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     key_type: Mapped[str] = mapped_column(String(16), nullable=False, default="api")
-    # Comma-separated subset of ABILITIES, in ABILITIES order.
-    abilities: Mapped[str] = mapped_column(String(32), nullable=False)
+    # Canonical comma-separated ability strings (keys/abilities.py): read, contacts:write, …
+    # (every scope of every resource fits: 302 characters today).
+    abilities: Mapped[str] = mapped_column(String(512), nullable=False)
+    # Normalised comma-separated addresses and CIDR ranges the key may be used from
+    # (keys/allowlist.py); "" means from anywhere.
+    allowed_ips: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("''"),
+                                             default="")
     # SHA-256 hex digest of the key string; the plaintext is never stored.
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     key_first4: Mapped[str] = mapped_column(String(4), nullable=False)
@@ -58,6 +63,10 @@ class ApiKey(db.Model):
     @property
     def ability_list(self) -> list[str]:
         return self.abilities.split(",") if self.abilities else []
+
+    @property
+    def allowed_ip_list(self) -> list[str]:
+        return self.allowed_ips.split(",") if self.allowed_ips else []
 
     @property
     def masked(self) -> str:

@@ -6,11 +6,13 @@ from ..contacts.schemas import (BulkReport, BulkRowResult, BulkSummary, BulkUpse
                                 ContactOut, ContactPage, ContactPatch, ContactQuery)
 from .registry import Caller, acknowledged, operation
 
+RESOURCE = "contacts"
 TAG = "Contacts"
 RULE = "/contacts/<uuid:contact_id>"
 
 
-@operation("GET", "/contacts", summary="List contacts", tag=TAG, query=ContactQuery,
+@operation("GET", "/contacts", summary="List contacts", tag=TAG,
+           resource=RESOURCE, query=ContactQuery,
            response=ContactPage, problems=(404,),
            description="Newest first. Filter with `search`, `status`, `list_id`, `tag_id`, "
                        "`created_after` and `updated_after`; page with `limit` and `cursor`.")
@@ -19,7 +21,8 @@ def list_contacts(caller: Caller, query: ContactQuery):
     return ContactPage(data=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-@operation("POST", "/contacts", summary="Create a contact", tag=TAG, body=ContactCreate,
+@operation("POST", "/contacts", summary="Create a contact", tag=TAG,
+           resource=RESOURCE, body=ContactCreate,
            response=ContactOut, status=201, problems=(404, 409), location="show_contact",
            description="409 if the email exists in the workspace or the contact allocation is "
                        "reached; 404 if a list or tag id is not in the workspace.")
@@ -28,7 +31,7 @@ def create_contact(caller: Caller, body: ContactCreate):
 
 
 @operation("POST", "/contacts/bulk", summary="Create or update up to 1,000 contacts by email",
-           tag=TAG, body=BulkUpsert, response=BulkReport, problems=(409,),
+           tag=TAG, resource=RESOURCE, body=BulkUpsert, response=BulkReport, problems=(409,),
            description="One transaction. Rows are matched by email: existing contacts are "
                        "updated with the fields sent, new ones created. Invalid rows are "
                        "reported as failed and skipped; if the new contacts would exceed the "
@@ -42,12 +45,12 @@ def bulk_upsert_contacts(caller: Caller, body: BulkUpsert):
                                errors=r.errors) for r in result.results])
 
 
-@operation("GET", RULE, summary="Get a contact", tag=TAG, response=ContactOut)
+@operation("GET", RULE, summary="Get a contact", tag=TAG, resource=RESOURCE, response=ContactOut)
 def show_contact(caller: Caller, contact_id: uuid.UUID):
     return ContactOut.model_validate(services.read_contact(caller.workspace, contact_id))
 
 
-@operation("PUT", RULE, summary="Replace a contact", tag=TAG, body=ContactCreate,
+@operation("PUT", RULE, summary="Replace a contact", tag=TAG, resource=RESOURCE, body=ContactCreate,
            response=ContactOut, problems=(409,),
            description="Every field is set; omitted ones take their defaults (list_ids and "
                        "tag_ids omitted: removed from every list and tag).")
@@ -56,14 +59,15 @@ def replace_contact(caller: Caller, contact_id: uuid.UUID, body: ContactCreate):
                                                  caller.source, replace=True))
 
 
-@operation("PATCH", RULE, summary="Update some fields of a contact", tag=TAG, body=ContactPatch,
+@operation("PATCH", RULE, summary="Update some fields of a contact", tag=TAG,
+           resource=RESOURCE, body=ContactPatch,
            response=ContactOut, problems=(409,))
 def update_contact(caller: Caller, contact_id: uuid.UUID, body: ContactPatch):
     return ContactOut.of(services.update_contact(caller.workspace, contact_id, body,
                                                  caller.source))
 
 
-@operation("DELETE", RULE, summary="Delete a contact", tag=TAG, status=204)
+@operation("DELETE", RULE, summary="Delete a contact", tag=TAG, resource=RESOURCE, status=204)
 def delete_contact(caller: Caller, contact_id: uuid.UUID):
     services.delete_contact(caller.workspace, contact_id)
     return acknowledged("deleted", contact_id=contact_id)

@@ -1,8 +1,10 @@
 """The operation registry: one declaration and one handler per thing a key can do.
 
-`@operation(...)` declares method, path, the pydantic models for query, body and response, and
-the handler that does the work. The ability comes from the method (SPEC §3). Both keyed surfaces
-are bindings of this table: `api/` serves each operation as a view (HTTP parsing, problem
+`@operation(...)` declares method, path, the resource it acts on, the pydantic models for query,
+body and response, and the handler that does the work. The ability comes from the method (SPEC
+§3); ability and resource together are the scope a key needs (`contacts:write`, see
+keys/abilities.py). A keyed operation that names no resource fails at import (fail closed).
+Both keyed surfaces are bindings of this table: `api/` serves each operation as a view (HTTP parsing, problem
 details, OpenAPI), `mcp/` exposes chosen operations as tools (arguments from the same models).
 They call the same `Operation.run`, so a resource has one read path and an MCP tool's result is
 the API's body by construction.
@@ -21,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict
 from ..extensions import db
+from ..keys.abilities import KEY_ITSELF, RESOURCES, scope
 
 # The JSON API serves each operation's rule under this prefix (tools name it as their twin).
 API_PREFIX = "/api/v1"
@@ -53,6 +56,7 @@ class Operation:
     summary: str
     tag: str
     ability: str | None  # None: public, no key needed
+    resource: str | None  # a keys/abilities RESOURCE, or KEY_ITSELF; None only when public
     handler: Callable[..., Any]
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
@@ -70,6 +74,14 @@ class Operation:
     def path(self) -> str:
         """The rule as an OpenAPI path: /contacts/<uuid:contact_id> → /contacts/{contact_id}."""
         return template_path(self.rule)
+
+    @property
+    def scope(self) -> str | None:
+        """The scope a restricted key needs ('contacts:write'); None when every key (or no
+        key at all) may call it."""
+        if self.ability is None or self.resource == KEY_ITSELF:
+            return None
+        return scope(self.ability, self.resource)
 
     @property
     def writes(self) -> bool:
@@ -98,18 +110,25 @@ OPERATIONS: list[Operation] = []
 _BY_NAME: dict[str, Operation] = {}
 
 
-def operation(method: str, rule: str, *, summary: str, tag: str, query=None, body=None,
-              response=None, status: int = 200, problems: tuple[int, ...] = (),
-              public: bool = False, description: str = "", name: str | None = None,
-              location: str | None = None):
-    """Register `handler(caller, **path_ids, [query=…], [body=…])` as an operation."""
+def operation(method: str, rule: str, *, summary: str, tag: str, resource: str | None = None,
+              query=None, body=None, response=None, status: int = 200,
+              problems: tuple[int, ...] = (), public: bool = False, description: str = "",
+              name: str | None = None, location: str | None = None):
+    """Register `handler(caller, **path_ids, [query=…], [body=…])` as an operation on
+    `resource` (required unless `public`)."""
     method = method.upper()
+    if public:
+        resource = None
+    elif resource not in (*RESOURCES, KEY_ITSELF):
+        # No silent default: an operation that forgot its resource must not run for any key.
+        raise RuntimeError(f"operation {method} {rule} names no resource (got {resource!r}); "
+                           f"pass resource= one of {', '.join((*RESOURCES, KEY_ITSELF))}")
 
     def decorator(handler):
         op = Operation(name=name or handler.__name__, method=method, rule=rule, summary=summary,
                        tag=tag, ability=None if public else METHOD_ABILITY[method],
-                       handler=handler, query=query, body=body, response=response,
-                       status=status, problems=tuple(problems), description=description,
+                       resource=resource, handler=handler, query=query, body=body,
+                       response=response, status=status, problems=tuple(problems), description=description,
                        location=location)
         if op.name in _BY_NAME:
             raise RuntimeError(f"operation {op.name!r} is declared twice")

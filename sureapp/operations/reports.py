@@ -5,6 +5,7 @@ from .registry import Caller, operation
 
 
 @operation("GET", "/reports/summary", summary="Workspace summary", tag="Reports",
+           resource="reports",
            response=ReportSummary,
            description="Contacts by status, list and tag sizes, campaigns by status, and contacts "
                        "created per day over the last 30 days in the workspace timezone.")

@@ -1,6 +1,7 @@
 """/webhooks: endpoints that receive signed events (Standard Webhooks), their delivery log, a
 test event and secret rotation."""
 import uuid
+from functools import partial
 
 from ..webhooks import services
 from ..webhooks.schemas import (DeliveryOut, DeliveryPage, DeliveryQuery, WebhookCreate,
@@ -8,6 +9,7 @@ from ..webhooks.schemas import (DeliveryOut, DeliveryPage, DeliveryQuery, Webhoo
                                 WebhookWithSecret)
 from .registry import Caller, acknowledged, operation
 
+operation = partial(operation, resource="webhooks")  # every operation here: webhooks:ABILITY
 TAG = "Webhooks"
 RULE = "/webhooks/<uuid:webhook_id>"
 SIGNING = ("Each delivery is a POST with `webhook-id`, `webhook-timestamp` and `webhook-signature` "

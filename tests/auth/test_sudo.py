@@ -65,7 +65,8 @@ def state():
     """What any guarded action could change."""
     db.session.rollback()
     return (
-        sorted((k.name, k.abilities, k.key_hash) for k in db.session.scalars(select(ApiKey))),
+        sorted((k.name, k.abilities, k.allowed_ips, k.key_hash)
+               for k in db.session.scalars(select(ApiKey))),
         db.session.scalar(select(func.count(Invitation.id))),
         sorted((str(m.user_id), m.role) for m in db.session.scalars(select(OrgMembership))),
     )
@@ -80,6 +81,12 @@ GUARDED = [
     ("delete key", lambda ws, u, k: keys_url(ws, f"/{k.id}/delete"), lambda u: {}),
     ("change abilities", lambda ws, u, k: keys_url(ws, f"/{k.id}"),
      lambda u: {"name": "Zapier", "abilities": ["read", "write", "delete"], "active": "y"}),
+    ("restrict to scopes", lambda ws, u, k: keys_url(ws, f"/{k.id}"),
+     lambda u: {"name": "Zapier", "access": "restricted", "scopes": ["contacts:read", "lists:write"],
+                "active": "y"}),
+    ("change allowed addresses", lambda ws, u, k: keys_url(ws, f"/{k.id}"),
+     lambda u: {"name": "Zapier", "abilities": ["read", "write"], "allowed_ips": "203.0.113.0/24",
+                "active": "y"}),
     ("invite an org admin", lambda ws, u, k: members_url(ws, "/invitations"),
      lambda u: {"email": "new-admin@example.com", "role": "admin"}),
     ("promote to org admin", lambda ws, u, k: members_url(ws, f"/{u['manager'].id}/role"),

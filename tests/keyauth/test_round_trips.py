@@ -148,7 +148,7 @@ def test_units_are_charged_whole_or_not_at_all(app, api, app_config):
 def _context_for(key_id):
     from sureapp.keyauth import KeyContext, WorkspaceRef
 
-    return KeyContext(uuid.UUID(key_id), "k", "api", ("read",), "active", None, False, None,
+    return KeyContext(uuid.UUID(key_id), "k", "api", ("read",), "active", None, False, None, "",
                       WorkspaceRef(uuid.uuid4(), uuid.uuid4(), "w", "UTC", None))
 
 

@@ -39,6 +39,16 @@ def test_create_key_defaults_to_an_api_key_without_expiry(runner, workspace):
     assert (key.key_type, key.expires_at) == ("api", None)
 
 
+def test_create_key_restricted_to_scopes_and_addresses(runner, workspace):
+    result = create_key(runner, "--name", "Form plugin", "--abilities", "lists:write,contacts:read",
+                        "--allowed-ips", "2001:db8::/32, 203.0.113.0/24")
+    assert result.exit_code == 0, result.output
+    key = db.session.query(ApiKey).one()
+    assert key.abilities == "contacts:read,lists:write"
+    assert key.allowed_ips == "203.0.113.0/24,2001:db8::/32"
+    assert "usable from 203.0.113.0/24,2001:db8::/32" in result.output
+
+
 def test_a_naive_expiry_is_utc(runner, workspace):
     assert create_key(runner, "--name", "Z", "--abilities", "read",
                       "--expires-at", "2099-01-01T00:00:00").exit_code == 0
@@ -57,7 +67,7 @@ def test_unknown_org_or_workspace(runner, workspace, args, message):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--name", "Z", "--abilities", "read,admin"], "Unknown ability: admin."),
+    (["--name", "Z", "--abilities", "read,admin"], "Unknown ability 'admin'"),
     (["--name", "Z", "--abilities", ","], "Choose at least one ability."),
     (["--name", "", "--abilities", "read"], "Enter a name."),
     (["--name", "bad\udcffname", "--abilities", "read"], "Use visible characters only"),
@@ -67,6 +77,12 @@ def test_unknown_org_or_workspace(runner, workspace, args, message):
     (["--name", "Z", "--abilities", "read", "--expires-at", "next tuesday"],
      "is not an ISO 8601 date/time"),
     (["--name", "Z", "--abilities", "read", "--type", "root"], "'root' is not one of"),
+    (["--name", "Z", "--abilities", "contacts:admin"], "Unknown ability 'admin' in 'contacts:admin'"),
+    (["--name", "Z", "--abilities", "people:read"], "Unknown resource 'people'"),
+    (["--name", "Z", "--abilities", "read", "--allowed-ips", "203.0.113.7/24"],
+     "--allowed-ips: '203.0.113.7/24' is not the start of its range"),
+    (["--name", "Z", "--abilities", "read", "--allowed-ips", "10.0.0.300"],
+     "is not an IPv4/IPv6 address or CIDR range"),
 ])
 def test_bad_input_is_a_clear_error_and_writes_nothing(runner, workspace, args, message):
     result = create_key(runner, *args)

@@ -103,7 +103,8 @@ def test_previous_string_works_during_its_grace_period():
 
 
 def test_refusal_codes_are_stable_and_details_are_the_401_words():
-    assert {r.code for r in Refusal} == {"regenerated", "revoked", "expired", "wrong_type"}
+    assert {r.code for r in Refusal} == {"regenerated", "revoked", "expired", "wrong_type",
+                                         "scope", "ip"}
     assert Refusal.REVOKED.message("api", "api") == "This API key has been revoked."
     assert (Refusal.WRONG_TYPE.message("mcp", "api")
             == "A key of type 'mcp' cannot be used on the JSON API.")
