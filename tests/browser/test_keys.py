@@ -155,7 +155,7 @@ def test_whole_key_lifecycle(page, live_server, browser_login, manager, screensh
         page.wait_for_timeout(1000)
         page.reload()
     expect(chart).to_be_visible()
-    expect(page.get_by_role("region", name="Recent requests")).to_contain_text("/api/v1/me")
+    expect(page.get_by_role("region", name="Recent requests", exact=True)).to_contain_text("/api/v1/me")
     screenshot(page, "keys-detail", full_page=True)
     page.get_by_role("link", name="← API Keys").click()
 
