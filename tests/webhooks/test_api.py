@@ -2,7 +2,7 @@
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sureapp.extensions import db
 from sureapp.models import WebhookEndpoint
@@ -182,3 +182,17 @@ def test_the_openapi_document_describes_every_event_delivery(client):
     assert set(schema["required"]) == {"type", "timestamp", "data"}
     assert schema["properties"]["type"]["const"] == "contact.created"
     assert document["paths"]["/webhooks"]["post"]["responses"]["201"]
+
+
+def test_restricted_keys_need_the_webhooks_scope(api_as, workspace, make_key, receiver, api):
+    hook = create(api, receiver.url).get_json()
+    contacts_only = api_as(make_key(workspace, ("contacts:read", "contacts:write", "contacts:delete"))[1])
+    body = assert_problem(contacts_only.get("/webhooks"), 403)
+    assert body["required_scope"] == "webhooks:read"
+    assert_problem(create(contacts_only, receiver.url), 403)
+    assert_problem(contacts_only.post(f"/webhooks/{hook['id']}/rotate-secret"), 403)
+    reader = api_as(make_key(workspace, ("webhooks:read",))[1])
+    assert [w["id"] for w in reader.get("/webhooks").get_json()["data"]] == [hook["id"]]
+    assert assert_problem(create(reader, receiver.url), 403)["required_scope"] == "webhooks:write"
+    assert_problem(reader.delete(f"/webhooks/{hook['id']}"), 403)
+    assert db.session.scalar(select(func.count()).select_from(WebhookEndpoint)) == 1
