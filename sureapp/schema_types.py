@@ -13,10 +13,16 @@ from .validation import check_text
 EMAIL_MAX = 254
 
 
+# What check_text refuses, said in the document (JSON Schema's ECMA-262 regex): no NUL or
+# other control character; tab, line feed and carriage return are allowed.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+
 def text(max_length: int, min_length: int = 0):
     """A trimmed string of bounded length without control characters (validation.py)."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
-                                            max_length=max_length), AfterValidator(check_text)]
+                                            max_length=max_length), AfterValidator(check_text),
+                     Field(json_schema_extra={"pattern": NO_CONTROL_CHARACTERS})]
 
 
 Name = text(255, 1)
@@ -71,7 +77,18 @@ def validated_email(value: str) -> str:
     return result.normalized.lower()
 
 
-Email = Annotated[str, BeforeValidator(normalize_email), Field(json_schema_extra={"format": "email"},
+def _any_case(name: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+
+
+# Special-use domains (RFC 6761: .local, .localhost, .invalid, .test, .onion…) are refused by
+# email_validator; the document says so, as a pattern an address must not match.
+SPECIAL_USE_EMAIL_DOMAIN = ("[@.](?:" + "|".join(_any_case(n) for n in SPECIAL_USE_DOMAIN_NAMES)
+                            + r")\.?$")
+_EMAIL_SCHEMA = {"format": "email", "not": {"pattern": SPECIAL_USE_EMAIL_DOMAIN},
+                 "description": "An email address; special-use domains (RFC 6761, e.g. .local, "
+                                ".test, .invalid) are refused."}
+Email = Annotated[str, BeforeValidator(normalize_email), Field(json_schema_extra=_EMAIL_SCHEMA,
                                                                 max_length=EMAIL_MAX)]
 
 
@@ -123,7 +140,7 @@ def _blank_or_email(value):
 # An optional email: "" (or null) means none.
 OptionalEmail = Annotated[str, BeforeValidator(_blank_or_email), Field(max_length=EMAIL_MAX),
                           WithJsonSchema({"anyOf": [
-                              {"type": "string", "format": "email", "maxLength": EMAIL_MAX},
+                              {"type": "string", "maxLength": EMAIL_MAX, **_EMAIL_SCHEMA},
                               {"type": "string", "maxLength": 0}]})]
 
 

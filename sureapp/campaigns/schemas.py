@@ -2,7 +2,7 @@
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..contacts.schemas import IdList, Listing
 from ..schema_types import Name, OptionalEmail, Patch, ShortText, Strict, UtcDatetime, text
@@ -13,6 +13,12 @@ Html = text(100_000)
 
 class CampaignCreate(Strict):
     """A new campaign (POST) or the full replacement of one (PUT)."""
+
+    # The document says what the service enforces: a scheduled campaign names its time.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"status": {"const": "scheduled"}}, "required": ["status"]},
+        "then": {"required": ["scheduled_at"],
+                 "properties": {"scheduled_at": {"type": "string", "format": "date-time"}}}})
 
     name: Name
     subject: ShortText = ""

@@ -18,7 +18,8 @@ CUSTOM_FIELDS_MAX = 50
 
 Phone = text(64)
 Search = text(200)
-Cursor = text(512)
+# A cursor is URL-safe base64 without padding (pagination.py), so its alphabet is known.
+Cursor = Annotated[str, StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9_-]*$")]
 # One validator each (sureapp/validation.py) instead of a pydantic union: a union reports a
 # failure once per member ("not a bool", "not an int", …) instead of the one reason.
 CustomKey = Annotated[str, AfterValidator(check_custom_key), WithJsonSchema(
@@ -41,7 +42,9 @@ IdList = Annotated[list[uuid.UUID], Field(max_length=MAX_IDS), AfterValidator(_u
 class Listing(Strict):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT,
                        description=f"Page size, 1–{MAX_LIMIT}.")
-    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page.")
+    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page, as "
+                                                    "given (URL-safe base64); any other value "
+                                                    "is a 422.")
 
 
 # ---- contacts -------------------------------------------------------------------------------
