@@ -59,8 +59,8 @@ def test_whole_key_lifecycle(page, live_server, browser_login, manager, screensh
     assert db.session.query(ApiKey).count() == 0
 
     panel.get_by_label("Name").fill("Zapier")
-    panel.get_by_label("Read").check()
-    panel.get_by_label("Write").check()
+    panel.get_by_label("Read", exact=True).check()
+    panel.get_by_label("Write", exact=True).check()
     expect(panel.get_by_label("Type")).to_have_value("api")
     screenshot(page, "keys-create-panel")
     panel.get_by_role("button", name="Create API Key").click()
@@ -96,8 +96,8 @@ def test_whole_key_lifecycle(page, live_server, browser_login, manager, screensh
     panel = page.get_by_role("dialog", name="Edit API Key")
     expect(panel.get_by_label("Name")).to_have_value("Zapier")
     panel.get_by_label("Name").fill("Zapier prod")
-    panel.get_by_label("Write").uncheck()
-    panel.get_by_label("Delete").check()
+    panel.get_by_label("Write", exact=True).uncheck()
+    panel.get_by_label("Delete", exact=True).check()
     panel.get_by_role("button", name="Save Changes").click()
     expect(panel).to_have_count(0)
     zapier = row(page, "Zapier prod")
@@ -261,7 +261,7 @@ def test_every_action_works_without_javascript(browser, live_server, manager, ma
         page.get_by_role("link", name="Create API Key").first.click()
         expect(page.get_by_role("heading", name="Create API Key")).to_be_visible()
         page.get_by_label("Name").fill("No-JS key")
-        page.get_by_label("Read").check()
+        page.get_by_label("Read", exact=True).check()
         page.get_by_label("Custom date").check()  # without JS, typing a date does not choose it
         page.get_by_label("Expires At").fill("2000-01-01T10:00")
         page.get_by_role("button", name="Create API Key").click()

@@ -61,7 +61,7 @@ def test_pages_and_htmx_interactions_run_without_csp_violations(watched_page, li
     panel = page.get_by_role("dialog", name="Create API Key")
     expect(panel).to_be_visible()
     panel.get_by_label("Name").fill("CSP check")
-    panel.get_by_label("Read").check()
+    panel.get_by_label("Read", exact=True).check()
     panel.get_by_role("button", name="Create API Key").click()
     dialog = page.get_by_role("dialog", name="Your new API key")
     expect(dialog).to_be_visible()

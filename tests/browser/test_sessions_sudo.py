@@ -105,7 +105,7 @@ def create_key_outside_sudo_mode(page, live_server, manager, ability: str):
     page.get_by_role("link", name="Create API Key").first.click()
     panel = page.get_by_role("dialog", name="Create API Key")
     panel.get_by_label("Name").fill("Zapier")
-    panel.get_by_label(ability).check()
+    panel.get_by_label(ability, exact=True).check()
     panel.get_by_role("button", name="Create API Key").click()
     return panel
 
@@ -137,7 +137,7 @@ def test_sudo_dialog_then_the_key_is_created_from_what_was_typed(page, live_serv
     shown.get_by_role("button", name="I've saved my key – Close").click()
     page.get_by_role("link", name="Create API Key").first.click()
     panel.get_by_label("Name").fill("Make.com")
-    panel.get_by_label("Read").check()
+    panel.get_by_label("Read", exact=True).check()
     panel.get_by_role("button", name="Create API Key").click()
     expect(page.get_by_role("dialog", name="Your new API key")).to_be_visible()
 
@@ -158,8 +158,8 @@ def test_sudo_page_without_javascript_replays_the_form(no_js_page, live_server, 
     password_entered_long_ago()
     page.goto(f"{live_server.url}/w/{workspace.id}/settings/api-keys/new")
     page.get_by_label("Name").fill("No-JS key")
-    page.get_by_label("Read").check()
-    page.get_by_label("Delete").check()
+    page.get_by_label("Read", exact=True).check()
+    page.get_by_label("Delete", exact=True).check()
     page.get_by_role("button", name="Create API Key").click()
 
     expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
