@@ -87,6 +87,10 @@ class Config:
         self.REQUEST_LOG_BATCH_SIZE = int(os.environ.get("REQUEST_LOG_BATCH_SIZE", "2000"))
         # Failed API/MCP authentications allowed per client IP before 429.
         self.API_AUTH_FAILURE_LIMIT = os.environ.get("API_AUTH_FAILURE_LIMIT", "30 per minute")
+        # Leaked-key reports (POST /api/v1/leaked-keys, no key) allowed per client IP.
+        self.LEAK_REPORT_RATE_LIMIT = os.environ.get("LEAK_REPORT_RATE_LIMIT", "30 per minute")
+        # How often each process looks for due key-expiry reminders (keys/reminders.py; 0: never).
+        self.REMINDER_CHECK_SECONDS = float(os.environ.get("REMINDER_CHECK_SECONDS", "300"))
         # Keys within this many days of their expiry are flagged "Expiring soon" (table, filter,
         # dashboard): the one window of sureapp/keys/state.py.
         self.KEY_EXPIRING_SOON_DAYS = int(os.environ.get("KEY_EXPIRING_SOON_DAYS", "7"))

@@ -1,7 +1,7 @@
 """The one builder of external links (invitations, mails; OAuth later). Never from the
 request's Host header unless it is loopback: a forged `Host: evil.example` would otherwise put
 the attacker's address into a link we show or mail (issue 13 finding 6)."""
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -24,7 +24,7 @@ def external_base() -> str | None:
     configured = current_app.config.get("PUBLIC_URL")
     if configured:
         return configured
-    if is_loopback(request.host):
+    if has_request_context() and is_loopback(request.host):
         return request.host_url.rstrip("/")
     return None
 
@@ -32,7 +32,12 @@ def external_base() -> str | None:
 def external_url(endpoint: str, **values) -> str | None:
     """An absolute link to `endpoint` for someone outside this request; None when unknown."""
     base = external_base()
-    return None if base is None else base + url_for(endpoint, **values)
+    if base is None:
+        return None
+    if has_request_context():
+        return base + url_for(endpoint, **values)
+    # Background work (reminders, leak reports): only PUBLIC_URL is known, and no request.
+    return base + current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def public_url_missing() -> bool:

@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..mail import mail_configured
 from ..models import KEY_TYPES
 from ..tenancy.cli import existing_org, existing_workspace
 from ..timeutil import utcnow
@@ -107,7 +108,19 @@ def purge_keys_command(days):
                "days ago.")
 
 
+@click.command("send-key-reminders")
+@with_appcontext
+def send_key_reminders_command():
+    """Send the key-expiry reminders due now (each exactly once; the server also does this)."""
+    from . import reminders
+
+    sent = reminders.send_due_reminders()
+    note = "" if mail_configured() else " (SMTP_URL is not set: shown as banners only, no mail)"
+    click.echo(f"Sent {sent} key expiry reminder{'s' if sent != 1 else ''}{note}.")
+
+
 def init_app(app):
     app.cli.add_command(create_key_command)
     app.cli.add_command(purge_keys_command)
     app.cli.add_command(set_key_policy_command)
+    app.cli.add_command(send_key_reminders_command)

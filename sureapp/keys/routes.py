@@ -24,7 +24,8 @@ from ..timeutil import format_local, from_local, to_local, utcnow
 from ..validation import without_control_characters
 from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_errors,
                    workspace_view)
-from . import abilities as ability_strings, allowlist, cli, lifetime, services, state
+from . import (abilities as ability_strings, allowlist, cli, leaks, lifetime, reminders,
+               services, state)
 from . import housekeeping  # noqa: F401  (declares the purge task)
 from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
 
@@ -223,6 +224,8 @@ def index(workspace):
     total = db.session.scalar(query.with_only_columns(func.count()))
     context = dict(workspace=workspace, page=page, keys=page.items, total=total, notice=notice,
                    filters=filters, now=now, key_types=KEY_TYPES, policy=_policy(workspace),
+                   expiring=reminders.expiring_keys(workspace, now),
+                   leak_revocations=leaks.recent_revocations(workspace, now),
                    status_filters=state.STATUS_FILTER_LABELS)
     if not is_htmx():
         return render_template("keys/index.html", **context)

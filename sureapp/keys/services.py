@@ -218,13 +218,14 @@ def update_key(key: ApiKey, name, abilities, expires_at: datetime | None, active
 
 
 def revoke_key(key: ApiKey, actor: User | None = None, actor_label: str = "",
-               expected_version: int | None = None) -> bool:
-    """Revoke at once (and end any grace period); False if it already was revoked."""
+               expected_version: int | None = None, note: str = "") -> bool:
+    """Revoke at once (and end any grace period); False if it already was revoked. `note`
+    says why, in the audit trail ("reported as leaked (github, https://…)")."""
     key = _claim(key, expected_version)
     if key.status == "revoked":
         return False
     _set_status(key, False, utcnow())
-    record_event(key, "revoked", actor, actor_label)
+    record_event(key, "revoked", actor, actor_label, {"note": note} if note else None)
     _write(key)
     return True
 
@@ -272,16 +273,16 @@ def regenerate_key(key: ApiKey, grace: timedelta | None = None, actor: User | No
 
 
 def end_grace(key: ApiKey, actor: User | None = None, actor_label: str = "",
-              expected_version: int | None = None) -> bool:
+              expected_version: int | None = None, note: str = "") -> bool:
     """Stop the old string now instead of at the end of its grace period; False (no event) if
-    no grace period was running."""
+    no grace period was running. `note` says why, in the audit trail."""
     key = _claim(key, expected_version)
     if key.previous_key_hash is None:
         return False
     pending = state.key_grace_pending(key, utcnow())
     key.previous_key_hash = key.previous_key_expires_at = None  # a lapsed one is cleared too
     if pending:
-        record_event(key, "grace_ended", actor, actor_label)
+        record_event(key, "grace_ended", actor, actor_label, {"note": note} if note else None)
     _write(key)
     return pending
 

@@ -4,7 +4,8 @@ from .contacts import (AUTOMATION_STATUSES, AUTOMATION_TRIGGERS, CAMPAIGN_STATUS
                        Tag, campaign_lists, list_members, tag_members)
 from .idempotency import IdempotentRequest
 from .jobs import FINISHED_STATES, JOB_STATES, Job
-from .keys import ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog
+from .keys import (ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog,
+                   KeyReminder, LeakReport)
 from .sessions import UserSession
 from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Workspace,
                       WorkspaceMembership)
@@ -13,7 +14,7 @@ from .webhooks import DELIVERY_STATES, WebhookDelivery, WebhookEndpoint, Webhook
 __all__ = [
     "ABILITIES", "AUTOMATION_STATUSES", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "DELIVERY_STATES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
-    "ApiRequestLog", "Automation", "Campaign", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
+    "ApiRequestLog", "KeyReminder", "LeakReport", "Automation", "Campaign", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
     "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "UserSession", "WebhookDelivery",
     "WebhookEndpoint", "WebhookEvent", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",

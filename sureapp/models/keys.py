@@ -2,7 +2,8 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -124,3 +125,37 @@ class ApiRequestLog(db.Model):
     # The X-Request-Id the response carried (errorlog.request_id): a client's report names it.
     request_id: Mapped[str] = mapped_column(String(128), nullable=False, default="",
                                             server_default="")
+
+
+class LeakReport(db.Model):
+    """A report of key strings found in public (POST /api/v1/leaked-keys), handled off the
+    request path (keys/leaks.py). Only the SHA-256 digests of well-formed strings are kept."""
+
+    __tablename__ = "leak_reports"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    digests: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    source: Mapped[str] = mapped_column(String(100), nullable=False)
+    url: Mapped[str] = mapped_column(String(2048), nullable=False, default="")
+    client_ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    # Set by the worker that claims the report (one conditional UPDATE: exactly one does).
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+
+
+class KeyReminder(db.Model):
+    """One expiry reminder of one key, claimed by inserting this row before anything is sent:
+    the unique (key, lead, expiry) lets exactly one worker claim it (keys/reminders.py). A new
+    expiry is a new reminder; the rows also feed the keys page's banner."""
+
+    __tablename__ = "key_reminders"
+    __table_args__ = (UniqueConstraint("api_key_id", "lead_days", "expires_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    api_key_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False
+    )
+    lead_days: Mapped[int] = mapped_column(Integer, nullable=False)  # 7 or 1
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    mailed_to: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # mails accepted

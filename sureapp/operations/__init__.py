@@ -5,7 +5,7 @@ other.
 """
 from .registry import (API_PREFIX, METHOD_ABILITY, OPERATIONS, Caller, Operation, acknowledged,
                        find, operation)
-from . import automations, campaigns, contacts, groups, me, reports, webhooks  # noqa: E402,F401  (declare)
+from . import automations, campaigns, contacts, groups, leaks, me, reports, webhooks  # noqa: E402,F401  (declare)
 
 __all__ = ["API_PREFIX", "METHOD_ABILITY", "OPERATIONS", "Caller", "Operation", "acknowledged",
            "find", "operation"]
