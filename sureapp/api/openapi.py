@@ -195,6 +195,7 @@ TAG_DESCRIPTIONS = {
     "Me": "The calling key and its workspace.",
     "Reports": "Counts over the workspace's data.",
     "Webhooks": "Webhook endpoints, their deliveries and signing secrets; the events sent.",
+    "Security": "Reporting leaked API keys (no key needed): the pattern is in SECURITY.md.",
     "Meta": "This document.",
 }
 
