@@ -1,12 +1,14 @@
 """Helpers shared by the server-rendered blueprints: the workspace view decorator, loading a row
 of this workspace, page-or-fragment rendering, service errors on forms, the HTML error pages and
-navigation. Keyed surfaces (/api, /mcp) never use this module."""
+navigation, and the CSRF-only form of every state-changing button. Keyed surfaces (/api, /mcp)
+never use this module."""
 from dataclasses import dataclass
 from functools import wraps
 
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask.globals import request_ctx
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 from wtforms import FieldList, FormField
 
@@ -14,6 +16,11 @@ from .errors import Conflict, DomainError, NotFound, ValidationFailed
 from .extensions import db
 from .policy import Forbidden, Permission, can
 from .tenancy.access import load_workspace, parse_uuid
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes state (confirm, delete, revoke, resend…): only the CSRF token.
+    Forms that must carry more (the keys' version) subclass it."""
 
 
 def is_htmx() -> bool:

@@ -52,7 +52,3 @@ class ChangePasswordForm(FlaskForm):
         "Repeat new password",
         validators=[DataRequired(), EqualTo("new_password", "Passwords differ.")],
     )
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes state: only the CSRF token."""

@@ -7,8 +7,8 @@ from ..extensions import db, limiter, login_manager
 from ..timeutil import utcnow
 from . import sessions, sudo
 from .current import current_record, end_current_session, load_user, start_session
-from ..web import is_htmx, render_page_or_fragment
-from .forms import ChangePasswordForm, ConfirmForm, LoginForm, SignupForm
+from ..web import ConfirmForm, is_htmx, render_page_or_fragment
+from .forms import ChangePasswordForm, LoginForm, SignupForm
 from .services import authenticate, create_user, find_user_by_email, normalize_email, set_password
 
 bp = Blueprint("auth", __name__)

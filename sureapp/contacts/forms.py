@@ -98,10 +98,6 @@ class MembershipForm(FlaskForm):
     target_id = SelectField("Add", coerce=str, validate_choice=True)
 
 
-class DeleteForm(FlaskForm):
-    """Just the CSRF token, for confirm-and-delete buttons."""
-
-
 BULK_ACTIONS = {
     "add_to_list": "Add to list",
     "remove_from_list": "Remove from list",

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..sqlutil import contains_text
-from ..web import (commit_or_show_errors, load_in_workspace_or_404, redirect_to, render_dialog,
-                   render_page_or_fragment, workspace_view)
+from ..web import (ConfirmForm, commit_or_show_errors, load_in_workspace_or_404, redirect_to,
+                   render_dialog, render_page_or_fragment, workspace_view)
 from . import groups, lists, tags
-from .forms import DeleteForm, ListForm, TagForm, validated
+from .forms import ListForm, TagForm, validated
 from .groups import LISTS, TAGS, GroupKind
 from ..policy import Permission, can
 from .schemas import ListCreate, ListPatch, TagCreate, TagPatch
@@ -129,7 +129,7 @@ def make_blueprint(pk: PageKind) -> Blueprint:
     @workspace_view(Permission.DELETE_CONTACTS)
     def delete(workspace, group_id):
         group = load_in_workspace_or_404(pk.kind.model, workspace, group_id)
-        form = DeleteForm()
+        form = ConfirmForm()
         if request.method == "POST" and form.validate_on_submit():
             name = group.name
             pk.delete(workspace, group.id)

@@ -8,10 +8,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import jobs
 from ..extensions import csrf, db
-from ..web import redirect_to, render_page_or_fragment, workspace_view
+from ..web import ConfirmForm, redirect_to, render_page_or_fragment, workspace_view
 from . import csv_import, csv_mapping
 from .csv_mapping import CUSTOM, FIELD_TARGETS, SKIP, UploadError
-from .forms import DeleteForm
 from ..policy import Permission
 
 bp = Blueprint("contact_imports", __name__, url_prefix="/w/<workspace_id>/contacts/import")
@@ -79,7 +78,7 @@ def mapping(workspace, job_id):
     if job.state != "draft":
         return redirect_to(url_for(".progress", workspace_id=workspace.id, job_id=job.id))
     headers = job.params["headers"]
-    form = DeleteForm()
+    form = ConfirmForm()
     errors: list[str] = []
     mapping = job.params["mapping"]
     if request.method == "POST":
@@ -114,14 +113,14 @@ def review(workspace, job_id):
     return render_template(
         "contacts/import_review.html", workspace=workspace, job=job, result=result,
         preview=_preview(job, headers, mapping), preview_columns=preview_columns, labels=labels,
-        form=DeleteForm(), shown_errors=result.errors[:20])
+        form=ConfirmForm(), shown_errors=result.errors[:20])
 
 
 @bp.post("/<job_id>/start")
 @workspace_view(Permission.EDIT_CONTACTS)
 def start(workspace, job_id):
     job = _job_or_404(workspace, job_id)
-    if not DeleteForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     if job.state == "draft":
         # Re-checked at start: the allocation may have filled up since the dry run.
@@ -159,7 +158,7 @@ def report(workspace, job_id):
 @workspace_view(Permission.EDIT_CONTACTS)
 def cancel(workspace, job_id):
     job = _job_or_404(workspace, job_id)
-    if not DeleteForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         jobs.delete_job(job)

@@ -15,13 +15,13 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, Workspace
 from ..timeutil import utcnow
-from ..web import (NavItem, api_keys_url, commit_or_show_errors, is_htmx,
+from ..web import (ConfirmForm, NavItem, api_keys_url, commit_or_show_errors, is_htmx,
                    load_in_workspace_or_404, redirect_to, register_nav, render_dialog,
                    render_page_or_fragment, workspace_view)
 from . import bulk, lists, services, tags
 from .browse import fetch_page, parse_table
 from .csv_export import export_rows
-from .forms import BULK_ACTIONS, BulkForm, ContactForm, DeleteForm, MembershipForm, validated
+from .forms import BULK_ACTIONS, BulkForm, ContactForm, MembershipForm, validated
 from ..policy import Permission, can
 from .query import count_matching
 from .schemas import ContactCreate, ContactPatch
@@ -182,7 +182,7 @@ def update(workspace, contact_id):
 def delete(workspace, contact_id):
     """GET: the confirm dialog (or page without JS); POST: delete and go back to the table."""
     contact = load_in_workspace_or_404(Contact, workspace, contact_id)
-    form = DeleteForm()
+    form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         email = contact.email
         services.delete_contact(workspace, contact.id)
@@ -233,7 +233,7 @@ def remove_membership(workspace, contact_id, kind, target_id):
     if kind not in ("lists", "tags"):
         abort(404)
     contact = load_in_workspace_or_404(Contact, workspace, contact_id)
-    if not DeleteForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     if kind == "lists":
         target = load_in_workspace_or_404(ContactList, workspace, target_id)

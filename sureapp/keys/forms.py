@@ -6,6 +6,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import ABILITIES, KEY_TYPES
+from ..web import ConfirmForm
 from . import abilities as ability_strings
 from .services import GRACE_PERIODS
 
@@ -78,9 +79,10 @@ class CreateKeyForm(KeyFieldsForm):
                            default="api", validate_choice=False)
 
 
-class KeyChangeForm(FlaskForm):
-    """A change to an existing key: carries the key version the page showed, so the change
-    applies only to the key as the person saw it (services compare and set)."""
+class KeyChangeForm(ConfirmForm):
+    """A change to an existing key (revoke, activate, end grace, delete, and the base of edit and
+    regenerate): carries the key version the page showed, so the change applies only to the key
+    as the person saw it (services compare and set)."""
 
     version = HiddenField()
 
@@ -105,10 +107,6 @@ class EditKeyForm(KeyFieldsForm, KeyChangeForm):
 class RegenerateKeyForm(KeyChangeForm):
     grace = RadioField("Keep the old key working for", default="none", validate_choice=False,
                        choices=[(value, label) for value, label, _ in GRACE_PERIODS])
-
-
-class ConfirmForm(KeyChangeForm):
-    """Only the CSRF token and the key version: revoke, activate, end grace and delete."""
 
 
 class KeyPolicyForm(FlaskForm):

@@ -27,7 +27,7 @@ from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_erro
 from . import (abilities as ability_strings, allowlist, cli, leaks, lifetime, reminders,
                services, state)
 from . import housekeeping  # noqa: F401  (declares the purge task)
-from .forms import ConfirmForm, CreateKeyForm, EditKeyForm, RegenerateKeyForm
+from .forms import CreateKeyForm, EditKeyForm, KeyChangeForm, RegenerateKeyForm
 
 bp = Blueprint("keys", __name__, url_prefix="/w/<workspace_id>/settings/api-keys")
 
@@ -394,7 +394,7 @@ def _confirm(workspace, key: ApiKey, action: str, status: int = 200):
     title, question, button, _ = CONFIRMABLE[action]
     return _dialog(workspace, "keys/_confirm_form.html", title, status, key=key, action=action,
                    question=question.format(name=key.name), button=button,
-                   form=ConfirmForm().show(key))
+                   form=KeyChangeForm().show(key))
 
 
 def _confirm_view(action):
@@ -410,7 +410,7 @@ def _action_view(action):
     @workspace_view(Permission.MANAGE_KEYS)
     def act(workspace, key_id):
         key = services.get_key(workspace, key_id)
-        form = ConfirmForm()
+        form = KeyChangeForm()
         if not form.validate_on_submit():
             return _confirm(workspace, key, action, 422)  # only a CSRF failure gets here
         name = key.name
@@ -476,7 +476,7 @@ def regenerate(workspace, key_id):
 def end_grace(workspace, key_id):
     """Stop the previous key string now instead of at the end of its grace period."""
     key = services.get_key(workspace, key_id)
-    form = ConfirmForm()
+    form = KeyChangeForm()
     if not form.validate_on_submit():
         abort(400)
     try:

@@ -28,7 +28,3 @@ class EditEndpointForm(EndpointForm):
 
     def values(self) -> dict:
         return {**super().values(), "enabled": bool(self.enabled.data)}
-
-
-class ConfirmForm(FlaskForm):
-    """Only the CSRF token: enable/disable, rotate, delete, send test, resend."""

@@ -17,11 +17,11 @@ from ..policy import Permission, can
 from ..schema_types import validation_errors
 from ..security import shows_secret
 from ..timeutil import utcnow
-from ..web import (NavItem, commit_or_show_errors, is_htmx, redirect_to, register_nav,
+from ..web import (ConfirmForm, NavItem, commit_or_show_errors, is_htmx, redirect_to, register_nav,
                    render_dialog, show_form_errors, workspace_view)
 from . import delivery  # noqa: F401  (registers the delivery worker's periodic task)
 from . import services, signing
-from .forms import ConfirmForm, EditEndpointForm, EndpointForm
+from .forms import EditEndpointForm, EndpointForm
 from .schemas import DeliveryQuery, WebhookCreate, WebhookPatch, WebhookQuery
 
 bp = Blueprint("webhooks", __name__, url_prefix="/w/<workspace_id>/settings/webhooks")
