@@ -68,6 +68,14 @@ def groups_with_counts(page_kind: PageKind, workspace, search: str = "") -> list
     return [(item, counts.get(item.id, 0)) for item in items]
 
 
+def _delete_consequence(pk: PageKind, group) -> str:
+    count = groups.member_count(pk.kind, group)
+    if not count:
+        return "It has no contacts."
+    return (f"It has {count:,} contact{'' if count == 1 else 's'}. They stay in your workspace; "
+            f"only the {pk.singular} and its memberships are removed.")
+
+
 def make_blueprint(pk: PageKind) -> Blueprint:
     bp = Blueprint(pk.endpoint, __name__, url_prefix=f"/w/<workspace_id>/{pk.endpoint}")
 
@@ -129,17 +137,18 @@ def make_blueprint(pk: PageKind) -> Blueprint:
     @workspace_view(Permission.DELETE_CONTACTS)
     def delete(workspace, group_id):
         group = load_in_workspace_or_404(pk.kind.model, workspace, group_id)
-        form = ConfirmForm()
-        if request.method == "POST" and form.validate_on_submit():
+        if request.method == "POST" and ConfirmForm().validate_on_submit():
             name = group.name
             pk.delete(workspace, group.id)
             db.session.commit()
             flash(f"{pk.singular.title()} “{name}” deleted. Its contacts were kept.", "success")
             return redirect_to(url_for(".index", workspace_id=workspace.id))
         return render_dialog(
-            "lists/_confirm_delete.html", f"Delete the {pk.singular} “{group.name}”?",
-            **context(workspace, group=group, form=form,
-                      count=groups.member_count(pk.kind, group)))
+            "_confirm.html", f"Delete the {pk.singular} “{group.name}”?",
+            **context(workspace, consequence=_delete_consequence(pk, group),
+                      action_url=url_for(".delete", workspace_id=workspace.id, group_id=group.id),
+                      button=f"Delete {pk.singular}",
+                      cancel_url=url_for(".index", workspace_id=workspace.id)))
 
     return bp
 

@@ -182,15 +182,19 @@ def update(workspace, contact_id):
 def delete(workspace, contact_id):
     """GET: the confirm dialog (or page without JS); POST: delete and go back to the table."""
     contact = load_in_workspace_or_404(Contact, workspace, contact_id)
-    form = ConfirmForm()
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
         email = contact.email
         services.delete_contact(workspace, contact.id)
         db.session.commit()
         flash(f"Contact {email} deleted.", "success")
         return redirect_to(url_for(".index", workspace_id=workspace.id))
-    return render_dialog("contacts/_confirm_delete.html", f"Delete {contact.email}?",
-                         workspace=workspace, contact=contact, form=form)
+    return render_dialog(
+        "_confirm.html", f"Delete {contact.email}?", workspace=workspace,
+        consequence="The contact, its list and tag memberships and its timeline are removed "
+                    "permanently.",
+        action_url=url_for(".delete", workspace_id=workspace.id, contact_id=contact.id),
+        button="Delete contact",
+        cancel_url=url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
 
 
 # ---- lists and tags of one contact (inline) ---------------------------------------------------

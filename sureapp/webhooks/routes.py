@@ -173,10 +173,13 @@ CONFIRMATIONS = {
 
 
 def _confirm(workspace, endpoint, action: str, status: int = 200):
-    title, question, button, style = CONFIRMATIONS[action]
-    return _dialog(workspace, "webhooks/_confirm.html", title, status, endpoint=endpoint,
-                   action=action, question=question, button=button, button_style=style,
-                   form=ConfirmForm())
+    title, consequence, button, style = CONFIRMATIONS[action]
+    return _dialog(workspace, "_confirm.html", title, status, consequence=consequence,
+                   subject=endpoint.url, button=button, button_style=style,
+                   action_url=url_for(f"webhooks.{action}", workspace_id=workspace.id,
+                                      endpoint_id=endpoint.id),
+                   cancel_url=_show_url(workspace, endpoint),
+                   answer_in_dialog=action == "rotate")
 
 
 @bp.get("/<endpoint_id>/rotate")
