@@ -3,6 +3,7 @@ roles, the secret shown once, edit, enable/disable, rotate, delete, test event, 
 banner for an automatically disabled endpoint, other workspaces' ids."""
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -149,3 +150,27 @@ def test_posts_without_a_csrf_token_change_nothing(client, as_manager, workspace
     client.post(url(workspace, f"/{endpoint.id}/enabled"), data={"enabled": "0"})
     db.session.expire_all()
     assert endpoint_count() == 1 and db.session.get(WebhookEndpoint, endpoint.id).enabled is True
+
+
+def test_endpoint_page_shows_the_previous_secret_only_while_it_signs(client, as_manager, workspace, receiver, make_endpoint):
+    endpoint, _ = make_endpoint(workspace, receiver.url)
+    assert "Previous secret" not in client.get(url(workspace, f"/{endpoint.id}")).get_data(as_text=True)
+    assert client.post(url(workspace, f"/{endpoint.id}/rotate")).status_code == 200
+    assert "Previous secret" in client.get(url(workspace, f"/{endpoint.id}")).get_data(as_text=True)
+    db.session.expire_all()
+    rotated = db.session.get(WebhookEndpoint, endpoint.id)
+    rotated.previous_secret_expires_at = rotated.previous_secret_expires_at - timedelta(hours=25)
+    db.session.commit()
+    assert "Previous secret" not in client.get(url(workspace, f"/{endpoint.id}")).get_data(as_text=True)
+
+
+def test_rotate_and_delete_confirm_in_the_one_confirm_body(client, as_manager, workspace, receiver, make_endpoint):
+    endpoint, _ = make_endpoint(workspace, receiver.url)
+    rotate = client.get(url(workspace, f"/{endpoint.id}/rotate"), headers=HTMX).get_data(as_text=True)
+    action = url(workspace, f"/{endpoint.id}/rotate")
+    # the secret the POST shows replaces the dialog under htmx
+    assert f'hx-post="{action}" hx-target="#modal-root"' in rotate and f"<code>{receiver.url}</code>" in rotate
+    delete = client.get(url(workspace, f"/{endpoint.id}/delete")).get_data(as_text=True)
+    assert f'<form method="post" action="{url(workspace, f"/{endpoint.id}/delete")}">' in delete
+    assert f'href="{url(workspace, f"/{endpoint.id}")}">Cancel</a>' in delete  # no-JS page: a link back
+    assert endpoint_count() == 1
