@@ -1,4 +1,6 @@
-"""Every state-changing UI route refuses a request without a CSRF token (forms and htmx alike).
+"""Every state-changing UI route refuses a request without a CSRF token (forms and htmx alike),
+anonymous ones (log in, sign up) too, and a refused request writes nothing; the token from the
+page, as a form field or htmx's header, passes.
 
 The routes are read from the app's url_map, so a route added tomorrow is covered tomorrow.
 """
@@ -6,7 +8,12 @@ import re
 import uuid
 
 import pytest
+from sqlalchemy import func, select
 from werkzeug.routing import BuildError
+
+from sureapp.extensions import db
+from sureapp.models import Organization
+from tests.conftest import PASSWORD
 
 from .conftest import sqlite_only
 
@@ -53,6 +60,13 @@ def csrf_token_from(html: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
+def row_counts() -> dict[str, int]:
+    """Rows per table: a refused request must leave every one as it was."""
+    db.session.expire_all()
+    return {table.name: db.session.scalar(select(func.count()).select_from(table))
+            for table in db.metadata.sorted_tables}
+
+
 def test_there_are_state_changing_routes_to_check(app):
     routes = state_changing_routes(app)
     assert ("POST", "/login") in routes and ("POST", "/logout") in routes
@@ -62,6 +76,7 @@ def test_every_state_changing_route_rejects_a_request_without_a_token(app, clien
                                                                         owner_workspace):
     owner, _, workspace = owner_workspace
     login(owner)
+    before = row_counts()
     accepted = []
     for method, url in state_changing_routes(app, {"workspace_id": str(workspace.id)}):
         for headers in ({}, {"HX-Request": "true"}):  # a plain form post, and htmx
@@ -69,6 +84,18 @@ def test_every_state_changing_route_rejects_a_request_without_a_token(app, clien
             if response.status_code != 400 or b"Please try again" not in response.data:
                 accepted.append(f"{method} {url} {headers} -> {response.status_code}")
     assert not accepted, "accepted without a CSRF token:\n" + "\n".join(accepted)
+    assert row_counts() == before
+
+
+def test_logging_in_and_signing_up_without_a_token_are_rejected(client, make_user):
+    """Login CSRF: another site must not log a visitor into an account it controls."""
+    make_user(email="ann@example.com")
+    before = row_counts()
+    assert client.post("/login", data={"email": "ann@example.com", "password": PASSWORD}).status_code == 400
+    assert client.post("/signup", data={"email": "b@example.com", "password": "longenough",
+                                        "confirm": "longenough"}).status_code == 400
+    assert row_counts() == before
+    assert client.get("/organizations").status_code == 302  # still logged out
 
 
 def test_a_wrong_token_is_rejected_too(client, login, owner_workspace):
@@ -87,6 +114,15 @@ def test_the_header_token_htmx_sends_is_accepted(client, login, owner_workspace)
     token = csrf_token_from(client.get(f"/w/{workspace.id}/").get_data(as_text=True))
     response = client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert response.status_code == 302
+
+
+def test_a_form_post_with_the_token_from_its_page_works(client, login, make_user):
+    """Control for plain forms: the hidden field's token passes and the action happens."""
+    login(make_user())
+    token = csrf_token_from(client.get("/organizations").get_data(as_text=True))
+    response = client.post("/organizations", data={"name": "Acme", "csrf_token": token})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Organization)).name == "Acme"
 
 
 def test_the_token_is_sent_by_htmx_on_every_page(client, login, owner_workspace):
