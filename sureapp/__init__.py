@@ -130,7 +130,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     from . import policy
     from .tenancy.access import accessible_workspaces
-    from .timeutil import format_local, relative
+    from .timeutil import format_datetime, relative
     from .web import nav_items
 
     @app.context_processor
@@ -148,9 +148,11 @@ def _register_template_helpers(app: Flask) -> None:
             "nav_items": nav_items,
         }
 
-    def local_time(dt, fmt="%Y-%m-%d %H:%M %Z"):
+    def local_time(dt, date_only=False, seconds=False, zone=True):
+        """The one date filter: timeutil.format_datetime in the open workspace's timezone."""
         ws = getattr(g, "workspace", None)
-        return format_local(dt, ws.timezone if ws else "UTC", fmt)
+        return format_datetime(dt, ws.timezone if ws else "UTC", date_only=date_only,
+                               seconds=seconds, zone=zone)
 
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["relative_time"] = relative

@@ -77,9 +77,19 @@ def counts_per_local_day(timestamp, conditions, tz_name: str, days: int,
     return [(day, counts.get(i, 0)) for i, day in enumerate(day_list)]
 
 
-def format_local(dt: datetime | None, tz_name: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+def format_datetime(dt: datetime | None, tz_name: str, *, date_only: bool = False,
+                    seconds: bool = False, zone: bool = True) -> str:
+    """The one way the UI writes a moment: "Dec 5, 2026, 19:08 CET" in the workspace timezone
+    ("Dec 5, 2026" with `date_only`; seconds only where they matter, e.g. request logs; no
+    zone where the surrounding table names it once)."""
     local = to_local(dt, tz_name)
-    return local.strftime(fmt) if local else ""
+    if local is None:
+        return ""
+    day = f"{local:%b} {local.day}, {local.year}"
+    if date_only:
+        return day
+    text = f"{day}, {local:%H:%M:%S}" if seconds else f"{day}, {local:%H:%M}"
+    return f"{text} {local:%Z}" if zone else text
 
 
 def iso_utc(dt: datetime | None) -> str | None:
@@ -91,18 +101,27 @@ def iso_utc(dt: datetime | None) -> str | None:
     return dt.replace(tzinfo=None).isoformat() + "Z"
 
 
+_UNITS = (("year", 31536000), ("month", 2592000), ("day", 86400), ("hour", 3600),
+          ("minute", 60))
+
+
 def relative(dt: datetime | None, now: datetime | None = None) -> str:
-    """'3 minutes ago', 'in 2 days', or 'Never'."""
+    """'3 minutes ago', 'in 7 days', or 'Never'. Rounded to the nearest unit (6 days 23 hours
+    ahead is "in 7 days", as the invitation that says "expires in 7 days" promised)."""
     if dt is None:
         return "Never"
     now = now or utcnow()
-    seconds = int((now - dt).total_seconds())
+    seconds = (now - dt).total_seconds()
     future = seconds < 0
     seconds = abs(seconds)
-    for unit, size in (("year", 31536000), ("month", 2592000), ("day", 86400),
-                       ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            text = f"{n} {unit}{'s' if n != 1 else ''}"
-            return f"in {text}" if future else f"{text} ago"
-    return "in a moment" if future else "just now"
+    if seconds < 60:
+        return "in a moment" if future else "just now"
+    # The largest unit that fits, rounded half up; a round-up to the next unit moves to it.
+    index = next(i for i, (_, size) in enumerate(_UNITS) if seconds >= size)
+    unit, size = _UNITS[index]
+    n = int(seconds / size + 0.5)
+    if index > 0 and n * size >= _UNITS[index - 1][1]:
+        unit, size = _UNITS[index - 1]
+        n = int(seconds / size + 0.5)
+    text = f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"in {text}" if future else f"{text} ago"

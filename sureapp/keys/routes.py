@@ -11,6 +11,7 @@ from flask import (Blueprint, abort, flash, make_response, redirect, render_temp
                    url_for)
 from flask_login import current_user
 from sqlalchemy import func
+from sqlalchemy.orm import selectinload
 
 from ..errors import ValidationFailed
 from ..charts import BarChart, bar_chart
@@ -20,7 +21,7 @@ from ..pagination import InvalidCursor, keyset_page, newest_first
 from ..auth.sudo import require_sudo, sudo_required
 from ..policy import Permission
 from ..security import shows_secret
-from ..timeutil import format_local, from_local, to_local, utcnow
+from ..timeutil import format_datetime, from_local, to_local, utcnow
 from ..validation import without_control_characters
 from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_errors,
                    workspace_view)
@@ -210,17 +211,18 @@ def index(workspace):
     filters = KeyFilters.from_args(request.args)
     now = utcnow()
     query = services.keys_query(workspace, filters.search, filters.status, filters.key_type, now)
+    rows = query.options(selectinload(ApiKey.created_by))  # the Created column's hover names them
     notice = None
     try:
-        page = keyset_page(query, KEYS_ORDER, PER_PAGE, filters.cursor or None)
+        page = keyset_page(rows, KEYS_ORDER, PER_PAGE, filters.cursor or None)
     except InvalidCursor:
         notice = "That page link is out of date or damaged, so the first page is shown."
         filters = replace(filters, cursor="")
-        page = keyset_page(query, KEYS_ORDER, PER_PAGE)
+        page = keyset_page(rows, KEYS_ORDER, PER_PAGE)
     if filters.cursor and not page.items:
         # A bookmarked page past the end (its keys were deleted): show the first page instead.
         filters = replace(filters, cursor="")
-        page = keyset_page(query, KEYS_ORDER, PER_PAGE)
+        page = keyset_page(rows, KEYS_ORDER, PER_PAGE)
     total = db.session.scalar(query.with_only_columns(func.count()))
     context = dict(workspace=workspace, page=page, keys=page.items, total=total, notice=notice,
                    filters=filters, now=now, key_types=KEY_TYPES, policy=_policy(workspace),
@@ -304,7 +306,7 @@ def describe_change(field: str, value, tz_name: str) -> str:
         return "never" if field in ("expires_at", "old_key_valid_until") else "—"
     if field in ("expires_at", "old_key_valid_until") and isinstance(value, str):
         try:
-            return format_local(datetime.fromisoformat(value.rstrip("Z")), tz_name)
+            return format_datetime(datetime.fromisoformat(value.rstrip("Z")), tz_name)
         except ValueError:
             return value
     if field in ("abilities", "allowed_ips"):
