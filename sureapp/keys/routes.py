@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
-from ..errors import ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..charts import BarChart, bar_chart
 from ..extensions import db
 from ..models import KEY_TYPES, ApiKey, Workspace
