@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from . import models  # noqa: F401  (register every table)
-    from . import accesslog, errorlog, faults, jobs, security, web
+    from . import accesslog, errorlog, faults, jobs, once, security, web
     from .api import routes as api_routes
     from .auth import routes as auth_routes
     from .contacts import routes as contacts_routes
@@ -65,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     jobs.init_app(app, keyed)  # the background thread (webhook deliveries) in every worker
 
     accesslog.init_app(app)  # the dev server's access log redacted like gunicorn's
+    once.init_app(app)  # once_field() in templates: single-use form tokens
     web.init_app(app)  # HTML error pages for the UI (the API and MCP answer in their formats)
     security.init_app(app)  # security headers, Secure cookies over HTTPS, CSRF error page
     for surface in (app, keyed):

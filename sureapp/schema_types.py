@@ -73,7 +73,7 @@ def validated_email(value: str) -> str:
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValueError(f"Enter a valid email address ({exc}).") from None
+        raise ValueError(email_problem(str(exc), value)) from None
     return result.normalized.lower()
 
 
@@ -88,6 +88,43 @@ SPECIAL_USE_EMAIL_DOMAIN = ("[@.](?:" + "|".join(_any_case(n) for n in SPECIAL_U
 _EMAIL_SCHEMA = {"format": "email", "not": {"pattern": SPECIAL_USE_EMAIL_DOMAIN},
                  "description": "An email address; special-use domains (RFC 6761, e.g. .local, "
                                 ".test, .invalid) are refused."}
+# email_validator's reasons, said our way (first match wins): a person reads them next to a field.
+_EMAIL_PROBLEMS = (
+    ("special-use or reserved", "{domain} is a reserved domain that cannot receive mail. Use an "
+                                "address at a real domain."),
+    ("@-sign.", "An email address needs one @ with a name before it and a domain after it, "
+                "like ann@example.com."),
+    ("at-sign", "Use a plain @ in the email address."),
+    ("too long", "That email address is too long."),
+    ("after the @-sign", "The part after the @ is not a valid domain, like example.com."),
+    ("period", "Periods cannot start or end an email address or come twice in a row."),
+)
+
+
+def email_problem(reason: str, value: str) -> str:
+    """What is wrong with an address, in our words (never the library's text)."""
+    domain = value.rpartition("@")[2] or "That"
+    for needle, message in _EMAIL_PROBLEMS:
+        if needle in reason:
+            return message.format(domain=domain)
+    return "Enter a valid email address, like ann@example.com."
+
+
+def normalize_account_email(value: str) -> str:
+    """An account's email (sign-up, log-in, invitations, create-user): the contact rules, except
+    that special-use domains such as corp.local or example.test are accepted — an intranet's
+    accounts live there (Active Directory domains are often .local), while a contact must be
+    reachable by mail, so contacts keep refusing them."""
+    value = (value or "").strip()
+    local, at, domain = value.rpartition("@")
+    lowered = domain.lower()
+    if at and "." in lowered and f".{lowered}".endswith(_SPECIAL_USE_SUFFIXES):
+        # Check everything else as if the reserved name were an ordinary top-level domain.
+        stand_in = normalize_email(f"{local}@{lowered.rsplit('.', 1)[0]}.com")
+        return f"{stand_in.rpartition('@')[0]}@{lowered}"
+    return normalize_email(value)
+
+
 Email = Annotated[str, BeforeValidator(normalize_email), Field(json_schema_extra=_EMAIL_SCHEMA,
                                                                 max_length=EMAIL_MAX)]
 

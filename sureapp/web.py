@@ -2,6 +2,7 @@
 of this workspace, page-or-fragment rendering, service errors on forms, the HTML error pages and
 navigation, and the CSRF-only form of every state-changing button. Keyed surfaces (/api, /mcp)
 never use this module."""
+import json
 from dataclasses import dataclass
 from functools import wraps
 
@@ -59,6 +60,22 @@ def render_dialog(body: str, title: str, status: int = 200, *, in_place: bool = 
                    in_settings=in_settings, back_url=back_url, back_label=back_label)
     fragment = body if in_place else "_dialog.html"
     return render_page_or_fragment("dialog_page.html", fragment, status, **context)
+
+
+def trigger(response, event: str, detail=None):
+    """Add an htmx event to the response's HX-Trigger (JSON, so several events and their
+    details travel together; ASCII-escaped, since header values are Latin-1)."""
+    raw = response.headers.get("HX-Trigger", "")
+    events = json.loads(raw) if raw.startswith("{") else {name: None for name in raw.split(",") if name.strip()}
+    events[event] = detail
+    response.headers["HX-Trigger"] = json.dumps(events, ensure_ascii=True)
+    return response
+
+
+def toast(response, message: str, highlight: str | None = None):
+    """Confirm an htmx action: app.js shows `message` in the role="status" toast region and
+    briefly highlights the element `highlight` (a CSS selector) names. Plain form posts flash."""
+    return trigger(response, "showToast", {"message": message, "highlight": highlight})
 
 
 def redirect_to(url: str):

@@ -29,6 +29,9 @@
       var status = document.getElementById(button.getAttribute("aria-describedby") || "");
       if (status) status.textContent = label;
       button.classList.add("copied");
+      // Copying a secret (or the example that holds it) counts as saving it.
+      var secret = button.closest("[data-show-once]");
+      if (secret) secret.setAttribute("data-copied", "true");
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done);
@@ -64,14 +67,49 @@
   document.addEventListener("htmx:load", function (event) { openDialogs(event.target); });
   document.addEventListener("DOMContentLoaded", function () { openDialogs(document); });
 
-  // <button data-close-dialog> closes its dialog (Escape is handled by <dialog> itself).
+  // Closing a dialog by Escape, its × or its backdrop asks first while it shows a secret that
+  // was not copied (data-show-once); "I've saved my key" (data-close-anyway) just closes.
+  function mayClose(dialog) {
+    var secret = dialog.querySelector("[data-show-once]");
+    if (!secret || secret.getAttribute("data-copied") === "true") return true;
+    var check = secret.querySelector("[data-close-check]");
+    if (!check) return true;
+    check.hidden = false;
+    check.querySelector("[data-close-check-back]").focus();
+    return false;
+  }
+  function requestClose(dialog) { if (mayClose(dialog)) dialog.close(); }
+
   document.addEventListener("click", function (event) {
     var closer = event.target.closest("[data-close-dialog]");
-    if (!closer) return;
-    var dialog = closer.closest("dialog");
-    if (dialog) { event.preventDefault(); dialog.close(); }
+    if (closer) {
+      var dialog = closer.closest("dialog");
+      if (!dialog) return;
+      event.preventDefault();
+      if (closer.hasAttribute("data-close-anyway")) dialog.close(); else requestClose(dialog);
+      return;
+    }
+    var back = event.target.closest("[data-close-check-back]");
+    if (back) {
+      var check = back.closest("[data-close-check]");
+      check.hidden = true;
+      var copy = check.closest("[data-show-once]").querySelector("[data-copy-target]");
+      if (copy) copy.focus();
+      return;
+    }
+    // A click on the backdrop lands on the <dialog> itself, outside its box (confirm dialogs
+    // only: a side panel's form would lose what was typed).
+    if (event.target.matches("dialog.confirm-dialog[open]")) {
+      var box = event.target.getBoundingClientRect();
+      var outside = event.clientX < box.left || event.clientX > box.right ||
+                    event.clientY < box.top || event.clientY > box.bottom;
+      if (outside) requestClose(event.target);
+    }
   });
-
+  // Escape fires "cancel" on the open dialog.
+  document.addEventListener("cancel", function (event) {
+    if (event.target.matches("dialog") && !mayClose(event.target)) event.preventDefault();
+  }, true);
   // The server asks (HX-Trigger: closeDialog) to close the open dialog after a successful action.
   document.addEventListener("DOMContentLoaded", function () {
     document.body.addEventListener("closeDialog", function () {
@@ -249,4 +287,55 @@
   });
   document.addEventListener("DOMContentLoaded", function () { syncAll(document); });
   document.addEventListener("htmx:load", function (event) { syncAll(event.target); });
+})();
+
+// Feedback after htmx actions (HX-Trigger showToast, see web.toast): a toast in the
+// role="status" region and a brief highlight of the changed row. After a row is deleted, focus
+// moves to the next row's first action (or the previous row's, or the page heading) instead of
+// falling to <body>.
+(function () {
+  "use strict";
+  var TOAST_MS = 5000, HIGHLIGHT_MS = 2000;
+  function showToast(detail) {
+    var region = document.getElementById("toasts");
+    if (!region || !detail || !detail.message) return;
+    var toast = document.createElement("div");
+    toast.className = "toast";
+    toast.textContent = detail.message;
+    region.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, TOAST_MS);
+  }
+  function highlight(selector) {
+    var row = selector && document.querySelector(selector);
+    if (!row) return;
+    row.classList.remove("just-changed");
+    void row.offsetWidth;  // restart the animation when the same row changes twice
+    row.classList.add("just-changed");
+    setTimeout(function () { row.classList.remove("just-changed"); }, HIGHLIGHT_MS);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("showToast", function (event) {
+      showToast(event.detail);
+      // The row is swapped in after the trigger fires: highlight once it is in place.
+      setTimeout(function () { highlight(event.detail && event.detail.highlight); }, 50);
+    });
+  });
+
+  function firstAction(row) {
+    return row && (row.querySelector("td.actions a, td.actions button") || row.querySelector("a, button"));
+  }
+  // An empty answer swapped over a table row deletes it. The row (and the dialog's form that
+  // asked) leave the document, so htmx's later events never reach it: look once it is gone.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.tagName !== "TR" || event.detail.xhr.responseText.trim() !== "") return;
+    var next = firstAction(target.nextElementSibling) || firstAction(target.previousElementSibling);
+    if (!next) {
+      next = document.querySelector("main h1");
+      if (next) next.setAttribute("tabindex", "-1");
+    }
+    setTimeout(function () {
+      if (next && !document.body.contains(target) && document.body.contains(next)) next.focus();
+    }, 50);
+  });
 })();

@@ -1,7 +1,8 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from ..schema_types import normalize_account_email
 from ..validation import has_control_characters
 
 def strip(value):
@@ -16,19 +17,28 @@ def visible_text(allow_newlines: bool = False):
     return check
 
 
+def account_email(form, field):
+    """An account's address (schema_types.normalize_account_email: .local and other special-use
+    domains allowed), with what is wrong said in our words."""
+    try:
+        normalize_account_email(field.data or "")
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 PASSWORD_RULES = [DataRequired(), Length(min=8, max=1024, message="Use 8 to 1024 characters.")]
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", filters=[strip],
-                       validators=[DataRequired(), Email(), Length(max=255)])
+                       validators=[DataRequired(), Length(max=255), account_email])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
 class SignupForm(FlaskForm):
     name = StringField("Your name", validators=[Length(max=255), visible_text()])
     email = EmailField("Email", filters=[strip],
-                       validators=[DataRequired(), Email(), Length(max=255)])
+                       validators=[DataRequired(), Length(max=255), account_email])
     password = PasswordField("Password", validators=PASSWORD_RULES)
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]

@@ -7,24 +7,26 @@ htmx (HX-Request) the same views answer with just the fragment to swap: a dialog
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request,
+from flask import (Blueprint, flash, make_response, redirect, render_template, request,
                    url_for)
 from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
+from .. import once
 from ..errors import NotFound, ValidationFailed
 from ..charts import BarChart, bar_chart
 from ..extensions import db
 from ..models import KEY_TYPES, ApiKey, Workspace
+from ..links import external_base
 from ..pagination import InvalidCursor, keyset_page, newest_first
 from ..auth.sudo import require_sudo, sudo_required
 from ..policy import Permission
 from ..security import shows_secret
 from ..timeutil import format_datetime, from_local, to_local, utcnow
 from ..validation import without_control_characters
-from ..web import (NavItem, is_htmx, register_nav, render_dialog, show_form_errors,
-                   workspace_view)
+from ..web import (NavItem, is_htmx, redirect_to, register_nav, render_dialog,
+                   show_form_errors, toast, trigger, workspace_view)
 from . import (abilities as ability_strings, allowlist, cli, leaks, lifetime, reminders,
                services, state)
 from . import housekeeping  # noqa: F401  (declares the purge task)
@@ -45,8 +47,13 @@ CONFIRMABLE = {
     "delete": ("Delete API key", "“{name}” and its whole audit trail and request log will be "
                "deleted permanently. Integrations using it stop working at once.",
                "Delete permanently", None),
+    "end_grace": ("Stop the previous key string", "The string “{name}” had before it was "
+                  "regenerated stops working now, before its grace period ends. Integrations "
+                  "still using it fail at once.", "Stop it now", services.end_grace),
 }
-ACTION_DONE = {"revoke": "revoked", "activate": "activated", "delete": "deleted"}
+ACTION_DONE = {"revoke": "API key “{name}” revoked.", "activate": "API key “{name}” activated.",
+               "delete": "API key “{name}” deleted.",
+               "end_grace": "The previous string of “{name}” no longer works."}
 
 
 @dataclass(frozen=True)
@@ -113,13 +120,14 @@ def _row(workspace, key: ApiKey, **context) -> str:
                            policy=_policy(workspace), **context)
 
 
-def _row_response(workspace, key: ApiKey, deleted: bool = False):
-    """The affected row (or nothing, once deleted) in place of the old one; closes the dialog."""
+def _row_response(workspace, key: ApiKey, message: str, deleted: bool = False):
+    """The affected row (or nothing, once deleted) in place of the old one; closes the dialog
+    and confirms the action in a toast (the row flashes briefly)."""
     response = make_response("" if deleted else _row(workspace, key))
     response.headers["HX-Retarget"] = f"#key-row-{key.id}"
     response.headers["HX-Reswap"] = "outerHTML"
-    response.headers["HX-Trigger"] = "closeDialog"
-    return response
+    trigger(response, "closeDialog")
+    return toast(response, message, None if deleted else f"#key-row-{key.id}")
 
 
 def _no_store(response):
@@ -132,7 +140,7 @@ def _no_store(response):
 
 def _show_once(workspace, key: ApiKey, plaintext: str, title: str, created: bool):
     response = _dialog(workspace, "keys/_show_once.html", title, key=key, plaintext=plaintext,
-                       now=utcnow(), no_history=True,
+                       now=utcnow(), no_history=True, api_base=external_base(),
                        after_dialog=None if created else "keys/_row_oob.html")
     if not is_htmx():
         return _no_store(response)
@@ -142,6 +150,50 @@ def _show_once(workspace, key: ApiKey, plaintext: str, title: str, created: bool
     if created:
         response.headers["HX-Trigger"] = "keysChanged"  # the table re-fetches with its filters
     return _no_store(response)
+
+
+# A key shown once: under htmx in the POST's own answer (a dialog; no reload can resend it),
+# without JavaScript on a page of its own after a redirect (once.py), so reloading it never
+# creates or regenerates again.
+REVEAL_PURPOSES = {"key.created": ("Your new API key", True),
+                   "key.regenerated": ("Your regenerated API key", False)}
+
+
+def _key_shown(workspace, key: ApiKey, plaintext: str, purpose: str, claim: once.Claim):
+    title, created = REVEAL_PURPOSES[purpose]
+    if is_htmx():
+        claim.done(_return_url(workspace, key))
+        db.session.commit()
+        return _show_once(workspace, key, plaintext, title, created=created)
+    stashed = once.stash(current_user.id, purpose, key.id, plaintext)
+    url = url_for("keys.reveal", workspace_id=workspace.id, key_id=key.id,
+                  reveal_id=stashed.reveal_id)
+    claim.done(url)
+    db.session.commit()
+    return once.redirect_to_reveal(url, stashed)
+
+
+def _resubmitted(workspace, exc: once.Resubmitted):
+    """The browser sent a form again that already acted: show what the first one did."""
+    db.session.rollback()
+    flash(exc.message, "info")
+    return redirect_to(exc.result_url or url_for("keys.index", workspace_id=workspace.id))
+
+
+@bp.get("/<key_id>/shown/<reveal_id>")
+@workspace_view(Permission.MANAGE_KEYS)
+def reveal(workspace, key_id, reveal_id):
+    """The one page that shows a key without JavaScript; reloading it says it was shown."""
+    key = services.get_key(workspace, key_id)
+    revealed = once.take(reveal_id, current_user.id, key.id, once.reveal_cookie())
+    db.session.commit()
+    if revealed is None or revealed.purpose not in REVEAL_PURPOSES:
+        response = _dialog(workspace, "keys/_already_shown.html", "This key was already shown",
+                           410, key=key)
+    else:
+        title, created = REVEAL_PURPOSES[revealed.purpose]
+        response = _show_once(workspace, key, revealed.secret, title, created=created)
+    return once.forget_reveal_cookie(response)
 
 
 def _changed_meanwhile(workspace, key_id, message: str):
@@ -263,13 +315,15 @@ def create(workspace):
             services.validate_key_fields(form.name.data, form.chosen_abilities(), None,
                                          form.key_type.data, allowed_ips=form.allowed_ips.data)
         else:
+            claim = once.claim(once.submitted_token(), current_user.id)
             key, plaintext = services.create_key(workspace, form.name.data,
                                                  form.chosen_abilities(), expires_at,
                                                  form.key_type.data, **_actor(),
                                                  allowed_ips=form.allowed_ips.data)
-            db.session.commit()
-            return _show_once(workspace, key, plaintext, "Your new API key", created=True)
-    except ValidationFailed as exc:
+            return _key_shown(workspace, key, plaintext, "key.created", claim)
+    except once.Resubmitted as exc:
+        return _resubmitted(workspace, exc)
+    except (ValidationFailed, once.FormExpired) as exc:
         db.session.rollback()
         show_form_errors(form, exc)
     return _invalid_form(workspace, "keys/_create_form.html", "Create API Key", side=True,
@@ -377,9 +431,10 @@ def update(workspace, key_id):
                                           expected_version=form.expected_version(),
                                           allowed_ips=form.allowed_ips.data)
             db.session.commit()
+            message = f"Saved changes to “{key.name}”." if changes else "Nothing changed."
             if is_htmx():
-                return _row_response(workspace, key)
-            flash(f"Saved changes to “{key.name}”." if changes else "Nothing changed.", "success")
+                return _row_response(workspace, key, message)
+            flash(message, "success")
             return redirect(_return_url(workspace, key))
     except services.KeyChanged as exc:
         return _changed_meanwhile(workspace, key_id, exc.message)
@@ -425,9 +480,10 @@ def _action_view(action):
         except services.KeyChanged as exc:
             return _changed_meanwhile(workspace, key_id, exc.message)
         db.session.commit()
+        message = ACTION_DONE[action].format(name=name)
         if is_htmx():
-            return _row_response(workspace, key, deleted=action == "delete")
-        flash(f"API key “{name}” {ACTION_DONE[action]}.", "success")
+            return _row_response(workspace, key, message, deleted=action == "delete")
+        flash(message, "success")
         return redirect(_return_url(workspace, None if action == "delete" else key))
 
     act.__name__ = action
@@ -435,8 +491,9 @@ def _action_view(action):
 
 
 for _action in CONFIRMABLE:
-    bp.add_url_rule(f"/<key_id>/{_action}", view_func=_confirm_view(_action), methods=["GET"])
-    bp.add_url_rule(f"/<key_id>/{_action}", view_func=_action_view(_action), methods=["POST"])
+    _path = f"/<key_id>/{_action.replace('_', '-')}"
+    bp.add_url_rule(_path, view_func=_confirm_view(_action), methods=["GET"])
+    bp.add_url_rule(_path, view_func=_action_view(_action), methods=["POST"])
 
 
 # ---- regenerate and its grace period --------------------------------------------------------
@@ -458,7 +515,10 @@ def regenerate(workspace, key_id):
     if form.validate_on_submit():
         try:
             grace = services.grace_period(form.grace.data)
-        except ValidationFailed as exc:
+            claim = once.claim(once.submitted_token(), current_user.id)
+        except once.Resubmitted as exc:
+            return _resubmitted(workspace, exc)
+        except (ValidationFailed, once.FormExpired) as exc:
             show_form_errors(form, exc)
         else:
             try:
@@ -466,30 +526,9 @@ def regenerate(workspace, key_id):
                                                     expected_version=form.expected_version())
             except services.KeyChanged as exc:
                 return _changed_meanwhile(workspace, key_id, exc.message)
-            db.session.commit()
-            return _show_once(workspace, key, plaintext, "Your regenerated API key",
-                              created=False)
+            return _key_shown(workspace, key, plaintext, "key.regenerated", claim)
     return _invalid_form(workspace, "keys/_regenerate_form.html", "Regenerate API key",
                          key=key, form=form, now=utcnow())
-
-
-@bp.post("/<key_id>/end-grace")
-@workspace_view(Permission.MANAGE_KEYS)
-def end_grace(workspace, key_id):
-    """Stop the previous key string now instead of at the end of its grace period."""
-    key = services.get_key(workspace, key_id)
-    form = KeyChangeForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.end_grace(key, **_actor(), expected_version=form.expected_version())
-    except services.KeyChanged as exc:
-        return _changed_meanwhile(workspace, key_id, exc.message)
-    db.session.commit()
-    if is_htmx():
-        return _row_response(workspace, key)
-    flash(f"The previous string of “{key.name}” no longer works.", "success")
-    return redirect(_return_url(workspace, key))
 
 
 @bp.after_request

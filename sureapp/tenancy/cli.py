@@ -71,11 +71,11 @@ def _current_owner(org: Organization) -> OrgMembership | None:
 @click.option("--timezone", default="UTC", show_default=True, help="For a new workspace.")
 def create_user_command(email, password, org_ref, ws_ref, role, timezone):
     """Create (or update) a user and give them ROLE in WORKSPACE of ORG."""
-    from email_validator import EmailNotValidError, validate_email
+    from ..schema_types import normalize_account_email
 
     try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError as exc:
+        normalize_account_email(email)  # .local and other special-use domains are fine here
+    except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL")
     if password is not None and not 8 <= len(password) <= 1024:
         raise click.BadParameter("must be 8 to 1024 characters.", param_hint="--password")

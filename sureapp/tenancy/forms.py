@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..auth.forms import strip, visible_text
+from ..auth.forms import account_email, strip, visible_text
 from ..models import Role
 from .services import MAX_CONTACT_ALLOCATION
 from ..timeutil import is_valid_timezone
@@ -44,8 +44,8 @@ def role_choices(roles: list[Role]) -> list[tuple[str, str]]:
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", filters=[strip], validators=[DataRequired(), Email("Enter a valid email address."),
-                                            Length(max=255)])
+    email = EmailField("Email", filters=[strip], validators=[DataRequired(), Length(max=255),
+                                                             account_email])
     role = SelectField("Role", validators=[DataRequired()])
 
 

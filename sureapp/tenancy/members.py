@@ -1,9 +1,10 @@
 """Workspace settings → Members: people with access, invitations, roles, ownership transfer.
 Every rule is in sureapp/policy.py (asked by tenancy.services). A ValidationFailed is shown on its
 form here; NotFound and policy.Forbidden reach web's error handler (404 / 403 page, rolled back)."""
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import once
 from ..auth.sudo import require_sudo
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
@@ -12,6 +13,7 @@ from ..links import external_url, public_url_missing
 from ..mail import send_mail
 from ..models import Role, Workspace
 from ..policy import Permission
+from ..security import shows_secret
 from . import services
 from ..web import render_dialog, show_form_errors, workspace_view
 from .forms import InviteForm, RoleForm, TransferOwnershipForm, role_choices
@@ -33,7 +35,7 @@ def _role_form(member: services.Member | None = None) -> RoleForm:
 
 
 def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_form=None,
-          invited=False, invite_link=None, invite_mailed=False):
+          invited=None, invite_link=None, link_already_shown=False):
     role = g.workspace_role
     members = services.workspace_members(workspace)
     return render_template(
@@ -47,7 +49,8 @@ def _page(workspace: Workspace, status: int = 200, invite_form=None, transfer_fo
         may_handle_invitation=lambda inv: policy.may_invite(role, Role.from_slug(inv.role)),
         may_transfer=policy.can(role, Permission.TRANSFER_OWNERSHIP),
         transfer_candidates=[m for m in members if m.role != Role.OWNER],
-        invited=invited, invite_link=invite_link, invite_mailed=invite_mailed, Role=Role,
+        invited=invited, invite_link=invite_link, link_already_shown=link_already_shown,
+        Role=Role,
         public_url_missing=public_url_missing(),
     ), status
 
@@ -62,11 +65,10 @@ def index(workspace: Workspace):
     return _page(workspace)
 
 
-def _mail(invitation, token: str) -> tuple[str | None, bool]:
-    """The link (None while no public address is known: then nothing is mailed either)."""
-    link = external_url("invitations.show", token=token)
+def _mail(invitation, link: str | None) -> bool:
+    """Mail the link (nothing while no public address is known)."""
     if link is None:
-        return None, False
+        return False
     inviter = current_user.name or current_user.email
     workspace_name = invitation.workspace.name
     mailed = send_mail(
@@ -75,7 +77,50 @@ def _mail(invitation, token: str) -> tuple[str | None, bool]:
         f"{Role.from_slug(invitation.role).label}.\n\n"
         f"Accept the invitation:\n{link}\n\n"
         "The link works once and expires in 7 days. If you did not expect it, ignore this mail.\n")
-    return link, mailed
+    return mailed
+
+
+def _invitation_sent(workspace: Workspace, invitation, token: str, claim: once.Claim):
+    """Post/Redirect/Get: the link is shown once on the page the browser is sent to (once.py),
+    so a reload never invites (or resends) again; the form comes back empty."""
+    link = external_url("invitations.show", token=token)
+    stashed = once.stash(current_user.id, "invitation.link", invitation.id, link) if link else None
+    url = (url_for(".invited", workspace_id=workspace.id, invitation_id=invitation.id,
+                   reveal_id=stashed.reveal_id) if stashed
+           else url_for(".index", workspace_id=workspace.id))
+    claim.done(url)
+    db.session.commit()
+    mailed = _mail(invitation, link)
+    if link is None:
+        flash(f"Invitation to {invitation.email} created, but no link can be shown or mailed: "
+              "this server does not know the address people reach it at. Ask your administrator "
+              "to set PUBLIC_URL, then use Resend.", "error")
+        return redirect(url, code=303)
+    flash(f"Invited {invitation.email} as {Role.from_slug(invitation.role).label}."
+          + (" We emailed them the link." if mailed else " Send them the link below."), "success")
+    return once.redirect_to_reveal(url, stashed)
+
+
+def _resubmitted(workspace: Workspace, exc: once.Resubmitted):
+    db.session.rollback()
+    flash(exc.message, "info")
+    return redirect(exc.result_url or url_for(".index", workspace_id=workspace.id), code=303)
+
+
+@bp.get("/invitations/<invitation_id>/shown/<reveal_id>")
+@workspace_view(Permission.INVITE)
+def invited(workspace: Workspace, invitation_id, reveal_id):
+    """The one page that shows an invitation link; reloading it says it was shown."""
+    invitation = services.find_invitation(workspace, invitation_id)
+    revealed = once.take(reveal_id, current_user.id, invitation.id, once.reveal_cookie())
+    db.session.commit()
+    link = revealed.secret if revealed and revealed.purpose == "invitation.link" else None
+    body, status = _page(workspace, invited=invitation, invite_link=link,
+                         link_already_shown=link is None)
+    response = make_response(body, status)
+    if link:
+        shows_secret()
+    return once.forget_reveal_cookie(response)
 
 
 @bp.post("/invitations")
@@ -86,17 +131,17 @@ def invite(workspace: Workspace):
         if Role.from_slug(form.role.data).is_org_role:
             require_sudo()  # an Org Admin opens every workspace of the organization
         try:
+            claim = once.claim(once.submitted_token(), current_user.id)
             invitation, token = services.invite(
                 current_user, g.workspace_role, workspace, form.email.data,
                 Role.from_slug(form.role.data))
-        except ValidationFailed as exc:
+        except once.Resubmitted as exc:
+            return _resubmitted(workspace, exc)
+        except (ValidationFailed, once.FormExpired) as exc:
             db.session.rollback()
             show_form_errors(form, exc)
         else:
-            db.session.commit()
-            link, mailed = _mail(invitation, token)
-            # The link is shown in this response only (never flashed, stored or logged).
-            return _page(workspace, invited=True, invite_link=link, invite_mailed=mailed)
+            return _invitation_sent(workspace, invitation, token, claim)
     return _page(workspace, 422, invite_form=form)
 
 
@@ -105,13 +150,15 @@ def invite(workspace: Workspace):
 def resend(workspace: Workspace, invitation_id):
     invitation = services.find_invitation(workspace, invitation_id)
     try:
+        claim = once.claim(once.submitted_token(), current_user.id)
         token = services.resend_invitation(g.workspace_role, invitation)
-    except Conflict as exc:
+    except once.Resubmitted as exc:
+        return _resubmitted(workspace, exc)
+    except (Conflict, once.FormExpired) as exc:
+        db.session.rollback()
         flash(exc.message, "error")
         return _back_to_members(workspace)
-    db.session.commit()
-    link, mailed = _mail(invitation, token)
-    return _page(workspace, invited=True, invite_link=link, invite_mailed=mailed)
+    return _invitation_sent(workspace, invitation, token, claim)
 
 
 def _confirm(workspace: Workspace, title: str, consequence: str, action_url: str, button: str):

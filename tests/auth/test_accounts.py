@@ -32,7 +32,8 @@ def test_signup_creates_a_hashed_account_and_logs_in(client):
 
 @pytest.mark.parametrize("data, error", [
     ({"email": "", "password": "longenough", "confirm": "longenough"}, "This field is required."),
-    ({"email": "nope", "password": "longenough", "confirm": "longenough"}, "Invalid email address."),
+    ({"email": "nope", "password": "longenough", "confirm": "longenough"},
+     "An email address needs one @ with a name before it and a domain after it"),
     ({"email": "a" * 250 + "@x.com", "password": "longenough", "confirm": "longenough"},
      "Field cannot be longer than 255 characters."),
     ({"email": "a@example.com", "password": "short", "confirm": "short"}, "Use 8 to 1024 characters."),
@@ -43,7 +44,7 @@ def test_signup_creates_a_hashed_account_and_logs_in(client):
     ({"name": "A\x00n", "email": "a@example.com", "password": "longenough", "confirm": "longenough"},
      "Use visible characters only"),
     ({"email": "a\x00@example.com", "password": "longenough", "confirm": "longenough"},
-     "Invalid email address."),
+     "Enter a valid email address, like ann@example.com."),
 ])
 def test_signup_bad_input(data, error, client):
     response = client.post("/signup", data=data)

@@ -97,7 +97,8 @@ GUARDED = [
 GUARDED_IDS = [g[0] for g in GUARDED]
 # What each action answers once it runs without JavaScript: the new key or the invitation link
 # is shown on the 200 page (once), every other action redirects to the page showing the change.
-DONE_STATUS = {"create key": 200, "regenerate key": 200, "invite an org admin": 200,
+# 303: Post/Redirect/Get to the page that shows the key or the invitation link once.
+DONE_STATUS = {"create key": 303, "regenerate key": 303, "invite an org admin": 303,
                "delete key": 302, "change abilities": 302, "promote to org admin": 302,
                "transfer ownership": 302}
 
@@ -191,7 +192,7 @@ def test_within_sudo_minutes_no_prompt(client, login, owner_ws):
     login(users["manager"])
     password_entered(minutes_ago=9)
     response = fresh(client).post(keys_url(workspace), data={
-        "name": "Make.com", "abilities": ["read"], "key_type": "api"})
+        "name": "Make.com", "abilities": ["read"], "key_type": "api"}, follow_redirects=True)
     assert response.status_code == 200 and "Your new API key" in response.get_data(as_text=True)
 
 
@@ -210,7 +211,7 @@ def test_sudo_minutes_come_from_the_config(client, login, owner_ws):
      lambda u: {"name": "Renamed", "abilities": ["read", "write"], "active": "y"}, 302),
     (lambda ws, u, k: keys_url(ws, f"/{k.id}/revoke"), lambda u: {}, 302),
     (lambda ws, u, k: members_url(ws, "/invitations"),
-     lambda u: {"email": "new-member@example.com", "role": "member"}, 200),  # shows the link
+     lambda u: {"email": "new-member@example.com", "role": "member"}, 303),  # to its link, once
     (lambda ws, u, k: members_url(ws, f"/{u['member'].id}/role"), lambda u: {"role": "manager"},
      302),
 ], ids=["rename key", "revoke key", "invite a member", "promote to manager"])
@@ -287,5 +288,5 @@ class TestCsrf:
         replay["sudo_password"] = PASSWORD
         assert fresh(client).post("/sudo", data=replay).status_code == 307
         done = fresh(client).post(keys_url(workspace), data=replay)
-        assert done.status_code == 200
+        assert done.status_code == 303  # to the page that shows the key once
         assert db.session.scalar(select(ApiKey).where(ApiKey.name == "Via replay")) is not None

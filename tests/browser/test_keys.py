@@ -135,7 +135,8 @@ def test_whole_key_lifecycle(page, live_server, browser_login, manager, screensh
     expect(zapier).to_contain_text("Old key works until")
     assert api_status(page, live_server, plaintext) == 200
     assert api_status(page, live_server, new_plaintext) == 200
-    zapier.get_by_role("button", name=re.compile("^End now")).click()
+    zapier.get_by_role("link", name=re.compile("^End now")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Stop it now").click()
     expect(zapier).not_to_contain_text("Old key works until")
     assert api_status(page, live_server, plaintext) == 401
     assert api_status(page, live_server, new_plaintext) == 200

@@ -43,8 +43,9 @@ def invite_via_ui(client, login):
     """Invite `email` as `role` into `workspace` through the Members page, as `actor`; returns the path."""
     def invite(actor, workspace, email, role="member"):
         login(actor)
+        # Post/Redirect/Get: the link is on the page the POST redirects to (once.py).
         response = client.post(f"/w/{workspace.id}/settings/members/invitations",
-                               data={"email": email, "role": role})
+                               data={"email": email, "role": role}, follow_redirects=True)
         assert response.status_code == 200, response.get_data(as_text=True)
         link = invite_link_from(response.get_data(as_text=True))
         return link.split("localhost", 1)[1]

@@ -186,7 +186,8 @@ def test_resend_issues_a_new_link_and_kills_the_old_one(setup, client, login, ma
     invitation = db.session.scalar(select(Invitation))
     invitation.expires_at = utcnow() - timedelta(days=1)  # even an expired one can be resent
     db.session.commit()
-    response = client.post(f"/w/{workspace.id}/settings/members/invitations/{invitation.id}/resend")
+    response = client.post(f"/w/{workspace.id}/settings/members/invitations/{invitation.id}/resend",
+                           follow_redirects=True)
     assert response.status_code == 200
     new_path = invite_link_from(response.get_data(as_text=True)).split("localhost", 1)[1]
     assert new_path != old_path
@@ -211,9 +212,9 @@ def test_a_second_pending_invitation_to_the_same_email_is_refused(setup, client,
 
 @pytest.mark.parametrize("data, message", [
     ({"email": "", "role": "member"}, "This field is required."),
-    ({"email": "not-an-email", "role": "member"}, "Enter a valid email address."),
+    ({"email": "not-an-email", "role": "member"}, "An email address needs one @ with a name"),
     ({"email": "a" * 250 + "@example.com", "role": "member"}, "Field cannot be longer than 255"),
-    ({"email": "a@exam\x00ple.com", "role": "member"}, "Enter a valid email address."),
+    ({"email": "a@exam\x00ple.com", "role": "member"}, "The part after the @ is not a valid domain"),
     ({"email": "a@example.com", "role": "emperor"}, "Not a valid choice"),
     ({"email": "a@example.com"}, "This field is required."),
 ])
@@ -253,3 +254,33 @@ def test_without_smtp_nothing_is_mailed(setup, client, invite_via_ui, smtp_serve
     workspace, manager = setup
     invite_via_ui(manager, workspace, "bob@example.com")
     assert smtp_server.messages == []
+
+
+def test_invite_is_post_redirect_get_and_a_resend_of_the_form_invites_once(setup, client, login):
+    from sureapp import once
+
+    workspace, manager = setup
+    login(manager)
+    base = f"/w/{workspace.id}/settings/members"
+    data = {"email": "bob@example.com", "role": "member", "once_token": once.new_form_token()}
+    first = client.post(base + "/invitations", data=data)
+    assert first.status_code == 303 and "/shown/" in first.headers["Location"]
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "Invited bob@example.com as Member." in page
+    assert invite_link_from(page) and "expires in 7 days" in page
+    assert 'value="bob@example.com"' not in page  # the form is empty again
+    # Reload: the link is not shown again and nobody is invited again.
+    again = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "was shown once and is not shown again" in again and 'id="invite-link"' not in again
+    second = client.post(base + "/invitations", data=data)  # the browser resends the form
+    assert second.headers["Location"] == first.headers["Location"]
+    assert len(db.session.scalars(select(Invitation)).all()) == 1
+    # Resend alike: one new link per Resend form, however often it is sent.
+    invitation = db.session.scalar(select(Invitation))
+    resend = {"once_token": once.new_form_token()}
+    client.post(f"{base}/invitations/{invitation.id}/resend", data=resend)
+    db.session.refresh(invitation)
+    token_hash = invitation.token_hash
+    client.post(f"{base}/invitations/{invitation.id}/resend", data=resend)
+    db.session.refresh(invitation)
+    assert invitation.token_hash == token_hash
