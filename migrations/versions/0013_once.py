@@ -1,15 +1,15 @@
 """one_time_reveals and form_submissions: show-once secrets after a redirect, single-use forms
 
-Revision ID: 0007_once
-Revises: 0006_request_log_outcomes
+Revision ID: 0013_once
+Revises: 0012_key_lifetime_policy
 Create Date: 2026-12-02 01:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007_once'
-down_revision = '0006_request_log_outcomes'
+revision = '0013_once'
+down_revision = '0012_key_lifetime_policy'
 branch_labels = None
 depends_on = None
 
