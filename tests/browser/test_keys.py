@@ -71,7 +71,7 @@ def test_whole_key_lifecycle(page, live_server, browser_login, manager, screensh
     plaintext = dialog.get_by_label("API key for “Zapier”").input_value()
     assert KEY_PATTERN.match(plaintext) and keystring.is_well_formed(plaintext)
     screenshot(page, "keys-show-once-dialog")
-    dialog.get_by_role("button", name="Copy").click()
+    dialog.get_by_role("button", name="Copy", exact=True).click()
     expect(dialog.get_by_text("Copied!")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == plaintext
     dialog.get_by_role("button", name="I've saved my key – Close").click()
@@ -274,7 +274,7 @@ def test_every_action_works_without_javascript(browser, live_server, manager, ma
         page.get_by_role("link", name="I've saved my key – Close").click()
 
         key_row = row(page, "No-JS key")
-        expect(key_row).to_contain_text("Jan 01, 2099")
+        expect(key_row).to_contain_text("Jan 1, 2099, 10:00")  # the one date format
         key_row.get_by_role("link", name="Revoke").click()
         page.get_by_role("button", name="Revoke key").click()
         expect(page.get_by_text("API key “No-JS key” revoked.")).to_be_visible()

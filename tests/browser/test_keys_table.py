@@ -118,5 +118,5 @@ def test_columns_do_not_move_when_a_row_is_swapped(page, live_server, browser_lo
     row.get_by_role("link", name="Revoke").click()
     page.get_by_role("dialog").get_by_role("button", name="Revoke key").click()
     expect(row.get_by_text("Revoked", exact=True)).to_be_visible()
-    assert row.get_attribute("class") == "is-inactive"
+    expect(row).to_have_class(re.compile(r"\bis-inactive\b"))
     assert page.evaluate(COLUMN_WIDTHS) == before
