@@ -1,15 +1,15 @@
 """one_time_reveals and form_submissions: show-once secrets after a redirect, single-use forms
 
-Revision ID: 0013_once
-Revises: 0012_key_lifetime_policy
+Revision ID: 0014_once
+Revises: 0013_key_scopes
 Create Date: 2026-12-02 01:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013_once'
-down_revision = '0012_key_lifetime_policy'
+revision = '0014_once'
+down_revision = '0013_key_scopes'
 branch_labels = None
 depends_on = None
 
