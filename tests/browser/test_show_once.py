@@ -44,7 +44,7 @@ def test_without_js_reloading_the_show_once_pages_never_acts_again(no_js_page, b
     browser_login(page, user.email)
     page.goto(f"/w/{workspace.id}/settings/api-keys/new")
     page.get_by_label("Name").fill("Nightly sync")
-    page.get_by_label("Read").check()
+    page.get_by_label("Read", exact=True).check()
     page.get_by_role("button", name="Create API Key").click()
 
     expect(page).to_have_url(re.compile(r"/shown/"))
@@ -94,7 +94,7 @@ def test_show_once_dialog_asks_before_the_key_is_lost(page, browser_login, manag
     page.get_by_role("link", name="Create API Key").first.click()
     panel = page.get_by_role("dialog", name="Create API Key")
     panel.get_by_label("Name").fill("Zapier")
-    panel.get_by_label("Read").check()
+    panel.get_by_label("Read", exact=True).check()
     panel.get_by_role("button", name="Create API Key").click()
 
     dialog = page.get_by_role("dialog", name="Your new API key")
@@ -130,7 +130,7 @@ def test_copying_the_key_lets_escape_close_it(page, browser_login, manager, live
     page.get_by_role("link", name="Create API Key").first.click()
     panel = page.get_by_role("dialog", name="Create API Key")
     panel.get_by_label("Name").fill("Zapier")
-    panel.get_by_label("Read").check()
+    panel.get_by_label("Read", exact=True).check()
     panel.get_by_role("button", name="Create API Key").click()
     dialog = page.get_by_role("dialog", name="Your new API key")
     dialog.get_by_role("button", name="Copy", exact=True).click()
