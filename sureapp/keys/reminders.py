@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import jobs
 from ..extensions import db
 from ..models import ApiKey, KeyReminder, Workspace
-from ..timeutil import format_local, utcnow
+from ..timeutil import format_datetime, utcnow
 from . import notices
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
 
 def _mail(key: ApiKey, lead: int) -> int:
     workspace = key.workspace
-    when = format_local(key.expires_at, workspace.timezone)
+    when = format_datetime(key.expires_at, workspace.timezone)
     in_words = "tomorrow" if lead == 1 else f"in {lead} days"
     text = (f"The API key “{key.name}” ({key.masked}) in the workspace “{workspace.name}” "
             f"expires {in_words}, on {when}. After that, requests with it are refused.\n\n"

@@ -1,15 +1,15 @@
 """one_time_reveals and form_submissions: show-once secrets after a redirect, single-use forms
 
-Revision ID: 0014_once
-Revises: 0013_key_scopes
+Revision ID: 0015_once
+Revises: 0014_key_reminders_leak_reports
 Create Date: 2026-12-02 01:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014_once'
-down_revision = '0013_key_scopes'
+revision = '0015_once'
+down_revision = '0014_key_reminders_leak_reports'
 branch_labels = None
 depends_on = None
 
