@@ -100,7 +100,8 @@ GUARDED_IDS = [g[0] for g in GUARDED]
 # 303: Post/Redirect/Get to the page that shows the key or the invitation link once.
 DONE_STATUS = {"create key": 303, "regenerate key": 303, "invite an org admin": 303,
                "delete key": 302, "change abilities": 302, "promote to org admin": 302,
-               "transfer ownership": 302}
+               "transfer ownership": 302, "restrict to scopes": 302,
+               "change allowed addresses": 302}
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
