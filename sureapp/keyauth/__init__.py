@@ -10,6 +10,8 @@ from its address failed. The calling key is `g.key`, a KeyContext; `finish(respo
 ETag of a GET (conditional.py: 304 for a matching If-None-Match), the X-RateLimit-* headers
 and queues the request-log entry (usage/recorder.py).
 """
+from collections.abc import Sequence
+
 from flask import Request, current_app, g, request
 
 from ..keys import abilities, allowlist, keystring, state
@@ -115,18 +117,20 @@ def scope_refused(ability: str, resource: str | None) -> ApiProblem:
                              else abilities.scope(ability, resource)})
 
 
-def finish(response, *paths: str | None):
+def finish(response, *paths: str | None, reasons: Sequence[str | None] = ()):
     """after_request of a keyed surface: ETag (304 for a matching If-None-Match) on a GET,
     X-RateLimit-* from the budget this request was charged to, the request-log entries, and no
     caching. One entry per path given (a path may name what was called; /mcp gives one per
-    message of a batch, as it charged one unit each), else one."""
+    message of a batch, as it charged one unit each), else one; `reasons[i]` is why entry i was
+    refused (an MCP tool outside the key's scope) when the request as a whole was not."""
     tag_or_not_modified(request.method, request.headers.get("If-None-Match"), response)
     budget = g.get("budget")
     if budget is not None:
         response.headers.update(budget.headers())
     key, reason = g.get("refused") or (g.get("key"), None)
     if key is not None:
-        for path in paths or (None,):
-            record_request(key, response.status_code, path, reason)
+        for i, path in enumerate(paths or (None,)):
+            record_request(key, response.status_code, path,
+                           reason or (reasons[i] if i < len(reasons) else None))
     response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -100,15 +100,23 @@ class Envelope:
     version: str | None
 
 
+def called_tool(message: Any) -> str | None:
+    """The tool a tools/call message names, else None."""
+    if not isinstance(message, dict) or message.get("method") != "tools/call":
+        return None
+    params = message.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def describe(message: Any) -> str:
     """"tools/call create_contact", "ping", … for a message (what the request log shows); ""
     when it has no method."""
     if not isinstance(message, dict) or not isinstance(message.get("method"), str):
         return ""
-    params = message.get("params")
-    name = params.get("name") if isinstance(params, dict) else None
+    tool = called_tool(message)
     method = message["method"][:64]
-    return f"{method} {name[:64]}" if method == "tools/call" and isinstance(name, str) else method
+    return f"{method} {tool[:64]}" if tool is not None else method
 
 
 def _error(id_: Any, error: RpcError) -> dict:

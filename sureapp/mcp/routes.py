@@ -17,7 +17,7 @@ from ..errorlog import log_unexpected
 from ..problems import ApiProblem
 from .protocol import (INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Envelope, Reply, ServerInfo,
                        describe)
-from .tools import WorkspaceTools, server_instructions
+from .tools import WorkspaceTools, refusal_code, server_instructions
 
 
 bp = Blueprint("mcp", __name__)
@@ -108,7 +108,8 @@ def endpoint():
         return refusal
     if isinstance(envelope, Reply):
         return _reply_response(envelope)
-    g.mcp_calls = [describe(m) for m in messages]  # one request-log row each (finish)
+    # One request-log row each (finish), with its reason when the key may not call its tool.
+    g.mcp_calls = [(describe(m), refusal_code(key, m)) for m in messages]
     return _reply_response(dispatcher.answer(envelope))
 
 
@@ -147,7 +148,8 @@ def finish(response):
     # The key's request log says what was called, e.g. "/mcp tools/call create_contact": one
     # row per message of the body (each was charged), one row for a body refused as a whole.
     calls = g.pop("mcp_calls", ())
-    return keyauth.finish(response, *(f"{request.path} {c}" if c else None for c in calls))
+    return keyauth.finish(response, *(f"{request.path} {c}" if c else None for c, _ in calls),
+                          reasons=[reason for _, reason in calls])
 
 
 @bp.errorhandler(Exception)

@@ -18,7 +18,8 @@ from ..operations import API_PREFIX, Caller, Operation, find
 from ..problems import ApiProblem
 from ..schema_types import Strict, validation_errors
 from ..validation import json_tree_problem
-from .protocol import InvalidArguments, ToolFailed, UnknownTool, at_least
+from ..keys.state import Refusal
+from .protocol import InvalidArguments, ToolFailed, UnknownTool, at_least, called_tool
 
 
 class NoArguments(Strict):
@@ -149,7 +150,8 @@ class WorkspaceTools:
         if found is None:
             raise UnknownTool(name)
         if not self.key.allows(found.ability, found.resource):
-            # A tool error inside a 200, one of maybe several messages: not a refused request.
+            # A tool error inside a 200 (one of maybe several messages); the request log still
+            # records this message as refused for its scope (refusal_code).
             problem = scope_refused(found.ability, found.resource)
             raise ToolFailed(f"Not allowed: {problem.detail}",
                              {**problem.extra, "key_abilities": self.key.ability_list})
@@ -250,3 +252,13 @@ tool("get_campaign", "Get a campaign", "show_campaign",
 tool("create_campaign", "Create a campaign", "create_campaign",
      "Create an email campaign; `list_ids` must be lists of this workspace, and a 'scheduled' "
      "campaign needs `scheduled_at`. Nothing is sent.")
+
+
+def refusal_code(key: KeyContext, message: Any) -> str | None:
+    """The request-log reason of one message: "scope" for a tools/call of a tool this key may
+    not call (call_tool answers it with a tool error naming the scope), else None. A static
+    property of key and tool, so it can be decided per message without running it."""
+    tool = TOOLS.get(called_tool(message) or "")
+    if tool is not None and not key.allows(tool.ability, tool.resource):
+        return Refusal.SCOPE.code
+    return None

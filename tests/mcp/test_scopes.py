@@ -97,3 +97,27 @@ def test_the_sdk_client_sees_only_the_allowed_tools(sdk_session, make_key, works
     assert refused.is_error is True
     assert "needs the 'contacts:write' scope" in refused.content[0].text
     assert db.session.query(Contact).count() == 0
+
+
+def test_a_tool_outside_the_scope_is_logged_as_refused_for_its_scope(rpc, make_key, workspace):
+    from flask import current_app
+    from sqlalchemy import select
+
+    from sureapp.models import ApiRequestLog
+    from sureapp.usage.recorder import get_recorder
+
+    key, reader = make_key(workspace, ("contacts:read",))
+    body = rpc([{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                 "params": {"name": "list_contacts", "arguments": {}}},
+                {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                 "params": {"name": "create_contact", "arguments": {"email": "x@example.com"}}}],
+               key=reader, version="2025-03-26").get_json()  # the one revision with batches
+    assert [r["result"].get("isError", False) for r in sorted(body, key=lambda r: r["id"])] == [
+        False, True]
+    get_recorder(current_app).flush()
+    rows = db.session.execute(select(ApiRequestLog.path, ApiRequestLog.reason)
+                              .where(ApiRequestLog.api_key_id == key.id)
+                              .order_by(ApiRequestLog.id)).all()
+    assert sorted(rows) == [("/mcp tools/call create_contact", "scope"),
+                            ("/mcp tools/call list_contacts", None)]
+    assert db.session.query(Contact).count() == 0
