@@ -91,7 +91,7 @@ def test_the_create_panel_offers_only_what_the_policy_allows(client, setup):
 def test_a_preset_sets_the_expiry_from_now(client, setup):
     workspace, _ = setup
     before = utcnow()
-    assert _create(client, workspace, expiry="7d").status_code == 200
+    assert _create(client, workspace, expiry="7d").status_code == 303  # to the show-once page
     [key] = _keys()
     assert before + timedelta(days=7) <= key.expires_at <= utcnow() + timedelta(days=7)
 
@@ -116,7 +116,7 @@ def test_a_crafted_create_post_cannot_get_past_the_policy(client, setup, data, m
 def test_a_custom_date_within_the_maximum_is_accepted(client, setup):
     workspace, _ = setup
     soon = (utcnow() + timedelta(days=29)).strftime("%Y-%m-%dT%H:%M")
-    assert _create(client, workspace, expiry="custom", expires_at=soon).status_code == 200
+    assert _create(client, workspace, expiry="custom", expires_at=soon).status_code == 303  # to the show-once page
     assert len(_keys()) == 1
 
 
