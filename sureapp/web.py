@@ -16,7 +16,7 @@ from wtforms import FieldList, FormField
 from .errors import Conflict, DomainError, NotFound, ValidationFailed
 from .extensions import db
 from .policy import Forbidden, Permission, can
-from .tenancy.access import load_workspace, parse_uuid
+from .tenancy.access import load_workspace, row_in_workspace
 
 
 class ConfirmForm(FlaskForm):
@@ -33,9 +33,8 @@ def is_htmx() -> bool:
 def load_in_workspace_or_404(model, workspace, raw_id):
     """The `model` row with this id in this workspace; a malformed id, a missing row and another
     workspace's row are the same 404, so ids of other workspaces cannot be probed."""
-    ident = parse_uuid(raw_id)
-    row = db.session.get(model, ident) if ident else None
-    if row is None or row.workspace_id != workspace.id:
+    row = row_in_workspace(model, workspace.id, raw_id)
+    if row is None:
         abort(404)
     return row
 

@@ -20,7 +20,7 @@ from .. import jobs
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, Workspace
-from ..tenancy.access import parse_uuid
+from ..tenancy.access import row_in_workspace
 from ..timeutil import utcnow
 from . import lists, outbox, tags
 from .browse import owned_contact_ids
@@ -64,9 +64,8 @@ class BulkPlan:
 def _owned(model, workspace: Workspace, raw: str, missing: str):
     if not raw:
         raise BulkError(missing)
-    ident = parse_uuid(raw)
-    obj = db.session.get(model, ident) if ident else None
-    if obj is None or obj.workspace_id != workspace.id:
+    obj = row_in_workspace(model, workspace.id, raw)
+    if obj is None:
         raise NotFound("No such list or tag in this workspace.")
     return obj
 
@@ -197,8 +196,8 @@ def _run_job(ctx: jobs.JobContext) -> dict:
     workspace = db.session.get(Workspace, ctx.workspace_id)
     target = None
     if p["target_kind"]:
-        target = db.session.get(_TARGET_MODELS[p["target_kind"]], uuid.UUID(p["target_id"]))
-        if target is None or target.workspace_id != workspace.id:
+        target = row_in_workspace(_TARGET_MODELS[p["target_kind"]], workspace.id, p["target_id"])
+        if target is None:
             raise BulkError("the list or tag was deleted meanwhile")
     job_plan = BulkPlan(p["action"], [uuid.UUID(i) for i in p["contact_ids"]], p["scope"], target,
                         p["status"])

@@ -1,6 +1,5 @@
 """API key lifecycle, shared by the UI, the CLI and the API: the only code that creates key strings
 and the one place for the rules of creating, editing, revoking, regenerating and deleting keys."""
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
@@ -14,6 +13,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog, User, Workspace
 from ..sqlutil import contains_text, lock_rows
+from ..tenancy.access import row_in_workspace
 from ..timeutil import counts_per_local_day, last_local_days, local_midnight_utc, utcnow
 from ..validation import has_control_characters
 from . import abilities as ability_strings, allowlist, keystring, lifetime, state
@@ -129,12 +129,8 @@ def create_key(workspace: Workspace, name: str, abilities, expires_at: datetime 
 
 def get_key(workspace: Workspace, key_id) -> ApiKey:
     """The workspace's key by id; NotFound for a malformed id or another workspace's key."""
-    try:
-        key_uuid = key_id if isinstance(key_id, uuid.UUID) else uuid.UUID(str(key_id))
-    except ValueError:
-        raise NotFound("No such API key.") from None
-    key = db.session.get(ApiKey, key_uuid)
-    if key is None or key.workspace_id != workspace.id:
+    key = row_in_workspace(ApiKey, workspace.id, key_id)
+    if key is None:
         raise NotFound("No such API key.")
     return key
 

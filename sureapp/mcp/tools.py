@@ -15,7 +15,6 @@ from ..contacts.schemas import SEARCH_DESCRIPTION, ContactQuery, Listing, Search
 from ..errors import DomainError, LimitExceeded, ValidationFailed
 from ..keyauth import KeyContext, scope_refused
 from ..operations import API_PREFIX, Caller, Operation, find
-from ..problems import ApiProblem
 from ..schema_types import Strict, validation_errors
 from ..validation import json_tree_problem
 from ..keys.state import Refusal

@@ -42,6 +42,15 @@ def parse_uuid(value) -> uuid.UUID | None:
         return None
 
 
+def row_in_workspace(model, workspace_id: uuid.UUID, raw_id):
+    """The `model` row with this id in this workspace, else None: a malformed id, a missing row
+    and another workspace's row look the same, so other workspaces' ids cannot be probed. The
+    one such lookup: views 404 on None (web.load_in_workspace_or_404), services raise NotFound."""
+    ident = parse_uuid(raw_id)
+    row = db.session.get(model, ident) if ident else None
+    return row if row is not None and row.workspace_id == workspace_id else None
+
+
 def load_workspace(user_id: uuid.UUID, workspace_id, permission: Permission):
     """Workspace and the user's role in it. NotFound if the user cannot see it (missing, malformed
     id and someone else's look the same); policy.Forbidden if their role lacks `permission`."""

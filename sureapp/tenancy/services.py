@@ -18,7 +18,7 @@ from ..models import (Invitation, Organization, OrgMembership, Role, User, Works
 from ..policy import Forbidden, Permission, org_wide_roles, require
 from .. import policy
 from ..timeutil import is_valid_timezone, utcnow
-from .access import org_role, parse_uuid, workspace_role
+from .access import org_role, parse_uuid, row_in_workspace, workspace_role
 from ..validation import has_control_characters
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -275,9 +275,8 @@ def pending_invitations(workspace: Workspace) -> list[Invitation]:
 
 
 def find_invitation(workspace: Workspace, invitation_id) -> Invitation:
-    inv_uuid = parse_uuid(invitation_id)
-    invitation = db.session.get(Invitation, inv_uuid) if inv_uuid else None
-    if invitation is None or invitation.workspace_id != workspace.id:
+    invitation = row_in_workspace(Invitation, workspace.id, invitation_id)
+    if invitation is None:
         raise NotFound("Invitation not found.")
     return invitation
 

@@ -16,7 +16,7 @@ from ..errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookEndpoint, Workspace
 from ..pagination import Page, keyset_page, newest_first
-from ..tenancy.access import parse_uuid
+from ..tenancy.access import parse_uuid, row_in_workspace
 from ..timeutil import utcnow
 from . import signing
 from .schemas import DeliveryQuery, WebhookCreate, WebhookOut, WebhookPatch, WebhookQuery
@@ -45,9 +45,8 @@ def list_endpoints(workspace: Workspace, query: WebhookQuery) -> Page[WebhookEnd
 
 def get_endpoint(workspace: Workspace, endpoint_id) -> WebhookEndpoint:
     """The workspace's endpoint; NotFound for a malformed id or another workspace's endpoint."""
-    ident = parse_uuid(endpoint_id)
-    endpoint = db.session.get(WebhookEndpoint, ident) if ident else None
-    if endpoint is None or endpoint.workspace_id != workspace.id:
+    endpoint = row_in_workspace(WebhookEndpoint, workspace.id, endpoint_id)
+    if endpoint is None:
         raise NotFound("No such webhook endpoint.")
     return endpoint
 
