@@ -185,6 +185,17 @@ def no_js_page(browser, live_server):
 
 
 @pytest.fixture
+def manager(make_user, make_org, add_member):
+    """(a Manager of workspace Main of Acme, that workspace); Acme's owner is owner@example.com."""
+    from sureapp.models import Role
+
+    owner = make_user(email="owner@example.com")
+    _, workspace = make_org(owner, name="Acme", workspace_name="Main")
+    user = add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
+    return user, workspace
+
+
+@pytest.fixture
 def browser_login(live_server):
     def log_in(page, email: str, password: str = PASSWORD):
         page.goto(f"{live_server.url}/login")

@@ -1,20 +1,11 @@
 """The restricted-key panel in a real browser: All resources or the resource × ability grid, by
 keyboard, in the htmx side panel and on the no-JS page; what the key may then do."""
-import pytest
 from playwright.sync_api import expect
 
 from sureapp.extensions import db
-from sureapp.models import ApiKey, Role
+from sureapp.models import ApiKey
 
 from .test_keys import keys_page_url, row
-
-
-@pytest.fixture
-def manager(make_user, make_org, add_member):
-    owner = make_user(email="owner@example.com")
-    _, workspace = make_org(owner, name="Acme", workspace_name="Main")
-    user = add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
-    return user, workspace
 
 
 def _stored(name):

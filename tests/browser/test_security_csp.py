@@ -6,8 +6,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from sureapp.models import Role
-
 # Injected by the browser driver before any page script; it records what the CSP blocks and
 # the errors htmx reports (htmx:evalDisallowedError and friends).
 WATCH = """
@@ -20,14 +18,6 @@ document.addEventListener("htmx:evalDisallowedError", function () {
   window.__violations.push("htmx needed eval");
 });
 """
-
-
-@pytest.fixture
-def manager(make_user, make_org, add_member):
-    owner = make_user(email="owner@example.com")
-    _, workspace = make_org(owner, name="Acme", workspace_name="Main")
-    user = add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
-    return user, workspace
 
 
 @pytest.fixture

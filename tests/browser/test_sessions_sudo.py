@@ -5,18 +5,10 @@ import pytest
 from playwright.sync_api import expect
 
 from sureapp.extensions import db
-from sureapp.models import ApiKey, Role, UserSession
+from sureapp.models import ApiKey, UserSession
 from sureapp.timeutil import utcnow
 
 from .conftest import PASSWORD
-
-
-@pytest.fixture
-def manager(make_user, make_org, add_member):
-    owner = make_user(email="owner@example.com")
-    _, workspace = make_org(owner, name="Acme", workspace_name="Main")
-    user = add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
-    return user, workspace
 
 
 @pytest.fixture

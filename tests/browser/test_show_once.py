@@ -9,17 +9,9 @@ from sqlalchemy import func, select
 
 from sureapp.extensions import db
 from sureapp.keys import keystring
-from sureapp.models import ApiKey, Invitation, Role
+from sureapp.models import ApiKey, Invitation
 
 KEY = re.compile(r"sure[A-Za-z0-9]{56}")
-
-
-@pytest.fixture
-def manager(make_user, make_org, add_member):
-    owner = make_user(email="owner@example.com")
-    _, workspace = make_org(owner, name="Acme", workspace_name="Main")
-    user = add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
-    return user, workspace
 
 
 @pytest.fixture

@@ -4,23 +4,15 @@ deletes it; and the same basics without JavaScript."""
 import re
 import time
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from sureapp.extensions import db
-from sureapp.models import Role, WebhookEndpoint
+from sureapp.models import WebhookEndpoint
 from tests.webhooks.conftest import receiver  # noqa: F401  (a real receiver on 127.0.0.1)
 
 SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")
-
-
-@pytest.fixture
-def manager(make_user, make_org, add_member):
-    owner = make_user(email="owner@example.com")
-    _, workspace = make_org(owner, name="Acme", workspace_name="Main")
-    return add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER), workspace
 
 
 def wait_for(condition, timeout=15):
