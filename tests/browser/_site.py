@@ -31,6 +31,10 @@ SKIPPED = {
     "main.favicon": "redirects to static/favicon.svg",
     "contacts.export": "CSV download",
     "contact_imports.report": "CSV download (the import's error report)",
+    "keys.reveal": "one-time page, reachable only by the redirect of the create/regenerate POST "
+                   "that set its cookie (a visit without it is the 410 'already shown'); the "
+                   "no-JS flow and its reload are tests/browser/test_show_once.py",
+    "members.invited": "one-time page of an invitation link, as keys.reveal (test_show_once.py)",
     "workspace_settings.leave": "the seeded owner may not leave (403); its confirm is the same "
                                 "_confirm.html body that members.remove shows",
 }
