@@ -173,7 +173,7 @@ def test_new_contact_with_custom_fields_lists_and_tags(ws, as_role, make_list, m
 
 @pytest.mark.parametrize("data, field, message", [
     ({"email": ""}, "email", "Enter an email address."),
-    ({"email": "not-an-email"}, "email", "valid email"),
+    ({"email": "not-an-email"}, "email", "An email address needs one @"),
     ({"email": "x@example.com", "status": "vip"}, "status", "Not a valid choice"),
     ({"email": "x@example.com", "first_name": "x" * 300}, "first_name", "255"),
     ({"email": "x@example.com", "custom_fields-0-key": "", "custom_fields-0-value": "orphan"},
@@ -242,7 +242,7 @@ def test_edit_with_bad_email_changes_nothing(ws, as_role, make_contact):
     contact = make_contact(workspace, email="keep@example.com", first_name="Keep")
     response = as_role("member").post(url(workspace, f"/{contact.id}"), data={
         "email": "broken", "first_name": "Changed", "status": "active"})
-    assert response.status_code == 422 and b"valid email" in response.data
+    assert response.status_code == 422 and b"An email address needs one @" in response.data
     db.session.expire_all()
     assert db.session.get(Contact, contact.id).first_name == "Keep"
 
