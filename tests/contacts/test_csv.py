@@ -63,7 +63,7 @@ def test_full_flow_with_bad_rows(ws, as_role, make_contact):
     review = client.get(f"{base}/review").get_data(as_text=True)
     counts = re.findall(r'stat-value">([\d,]+)<', review)
     assert counts[:3] == ["1", "1", "3"]  # ana created, bob updated; 3 bad rows
-    assert "The email cell is empty" in review and "valid email" in review
+    assert "The email cell is empty" in review and "An email address needs one @" in review
     assert "Duplicate of row 2" in review
     assert count_contacts() == 1  # a dry run writes nothing
 
