@@ -3,21 +3,66 @@
 The `app` fixture runs each test on SQLite and, when TEST_DATABASE_URL is set, again on
 PostgreSQL (in a private schema, so parallel runs never collide).
 """
+import contextlib
 import os
 import socket
+import sqlite3
 import uuid
 from email import message_from_bytes, policy as email_policy
 from email.message import EmailMessage
 
 import pytest
 from flask import g
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from sureapp import create_app
 from sureapp.extensions import db
 from sureapp.models import Organization, OrgMembership, Role, User, Workspace
 
 PASSWORD = "correct horse battery staple"
+
+@contextlib.contextmanager
+def driver_statements():
+    """(first word of the SQL, autocommit?) for every statement this app's engine's connections
+    send inside the block, counted at the DBAPI level — the keyed hot reads (prepared.py) bypass
+    SQLAlchemy's engine events: sqlite3's trace callback (it sees implicit BEGINs too) or a
+    counting psycopg cursor. Needs an app context."""
+    seen = []
+    traced = []
+
+    def record(sql, autocommit):
+        seen.append((sql.strip().split()[0].upper(), autocommit))
+
+    def trace(dbapi_connection, record_, proxy=None):
+        if dbapi_connection in traced:
+            return
+        traced.append(dbapi_connection)
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(
+                lambda sql: record(sql, not dbapi_connection.in_transaction))
+        else:
+            import psycopg
+
+            class CountingCursor(psycopg.Cursor):
+                def execute(self, query, *args, **kwargs):
+                    record(str(query), self.connection.autocommit)
+                    return super().execute(query, *args, **kwargs)
+
+            dbapi_connection.cursor_factory = CountingCursor
+
+    event.listen(db.engine, "checkout", trace)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "checkout", trace)
+        for dbapi_connection in traced:
+            if isinstance(dbapi_connection, sqlite3.Connection):
+                dbapi_connection.set_trace_callback(None)
+            else:
+                import psycopg
+
+                dbapi_connection.cursor_factory = psycopg.Cursor
+
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 

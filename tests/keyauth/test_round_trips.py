@@ -2,14 +2,13 @@
 its workspace; the contact with its list and tag ids), no write, no transaction, and one
 rate-limit storage operation — counted, not timed."""
 import os
-import sqlite3
 import uuid
 
 import pytest
-from sqlalchemy import event
 
-from sureapp.extensions import db
 from sureapp.keyauth.budget import MemoryCounters
+
+from tests.conftest import driver_statements
 
 from .conftest import assert_problem
 
@@ -18,42 +17,10 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 @pytest.fixture
 def statements(app):
-    """(first word of the SQL, autocommit?) for every statement the driver sends meanwhile,
-    counted at the DBAPI level (the hot reads bypass SQLAlchemy's engine events): sqlite3's
-    trace callback, which sees the implicit BEGINs too, or psycopg's cursor factory."""
-    seen = []
-    traced = []
-
-    def record(sql, autocommit):
-        seen.append((sql.strip().split()[0].upper(), autocommit))
-
-    def trace(dbapi_connection, record_, proxy=None):
-        if dbapi_connection in traced:
-            return
-        traced.append(dbapi_connection)
-        if isinstance(dbapi_connection, sqlite3.Connection):
-            dbapi_connection.set_trace_callback(
-                lambda sql: record(sql, not dbapi_connection.in_transaction))
-        else:
-            import psycopg
-
-            class CountingCursor(psycopg.Cursor):
-                def execute(self, query, *args, **kwargs):
-                    record(str(query), self.connection.autocommit)
-                    return super().execute(query, *args, **kwargs)
-
-            dbapi_connection.cursor_factory = CountingCursor
-
-    event.listen(db.engine, "checkout", trace)
-    yield seen
-    event.remove(db.engine, "checkout", trace)
-    for dbapi_connection in traced:
-        if isinstance(dbapi_connection, sqlite3.Connection):
-            dbapi_connection.set_trace_callback(None)
-        else:
-            import psycopg
-
-            dbapi_connection.cursor_factory = psycopg.Cursor
+    """(first word of the SQL, autocommit?) for every statement the driver sends meanwhile
+    (tests/conftest.driver_statements: the hot reads bypass SQLAlchemy's engine events)."""
+    with driver_statements() as seen:
+        yield seen
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """Fixtures for the security suite: a seeded workspace with keys of every ability, a counter of
 SQL statements, and helpers that build requests the way an attacker would."""
-import contextlib
 import uuid
 
 import pytest
-from sqlalchemy import event
 
 from sureapp.extensions import db
 
@@ -14,22 +12,6 @@ KEY_ABILITIES = {
     "read_write": ["read", "write"],
     "all": ["read", "write", "delete"],
 }
-
-
-@contextlib.contextmanager
-def count_statements():
-    """Counts SQL statements sent by this app's engine inside the block: `with ... as n: n[0]`."""
-    counter = [0]
-
-    def before_cursor_execute(*_args, **_kwargs):
-        counter[0] += 1
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield counter
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
 @pytest.fixture

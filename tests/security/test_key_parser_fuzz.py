@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from sureapp.keys import keystring
 
-from .conftest import count_statements, sqlite_only
+from tests.conftest import driver_statements
+
+from .conftest import sqlite_only
 
 backend = sqlite_only()  # nothing here depends on the database engine
 
@@ -79,11 +81,11 @@ def assert_rejected_cleanly(response, presented: str):
 @example(value="ß" * 60)
 def test_any_x_api_key_value_is_a_clean_401_without_a_query_when_malformed(client, value):
     candidate = as_wsgi(value)
-    with count_statements() as statements:
+    with driver_statements() as statements:
         response = call_me(client, {"HTTP_X_API_KEY": candidate})
     assert_rejected_cleanly(response, candidate)
     if not keystring.is_well_formed(candidate.strip()):
-        assert statements[0] == 0, "a malformed key must be rejected before any database query"
+        assert len(statements) == 0, "a malformed key must be rejected before any database query"
 
 
 @FUZZ
@@ -92,22 +94,22 @@ def test_any_x_api_key_value_is_a_clean_401_without_a_query_when_malformed(clien
 def test_any_authorization_header_is_a_clean_401_without_a_query_when_malformed(client, scheme,
                                                                                  value):
     candidate = as_wsgi(f"{scheme} {value}" if scheme else value)
-    with count_statements() as statements:
+    with driver_statements() as statements:
         response = call_me(client, {"HTTP_AUTHORIZATION": candidate})
     assert_rejected_cleanly(response, value)
     token = candidate.strip().partition(" ")[2].strip()
     if not keystring.is_well_formed(token):
-        assert statements[0] == 0
+        assert len(statements) == 0
 
 
 @FUZZ
 @given(data=st.data())
 def test_a_key_with_a_single_typo_never_reaches_the_database(client, api_keys, data):
     typo = mutate(api_keys["all"], data)
-    with count_statements() as statements:
+    with driver_statements() as statements:
         response = call_me(client, {"HTTP_X_API_KEY": typo})
     assert_rejected_cleanly(response, typo)
-    assert statements[0] == 0
+    assert len(statements) == 0
 
 
 @settings(max_examples=60, deadline=None,
@@ -129,6 +131,6 @@ def test_the_same_key_in_both_headers_is_accepted(client, api_keys):
     key = api_keys["read"]
     response = call_me(client, {"HTTP_X_API_KEY": key, "HTTP_AUTHORIZATION": f"Bearer {key}"})
     assert response.status_code == 200
-    with count_statements() as statements:
+    with driver_statements() as statements:
         assert call_me(client, {"HTTP_X_API_KEY": key}).status_code == 200
-    assert statements[0] >= 1  # the counter does see the lookup of a well-formed key
+    assert len(statements) >= 1  # the counter does see the lookup of a well-formed key
