@@ -25,7 +25,8 @@ SQL = ("SELECT c.{columns}, m.kind, m.group_id FROM contacts c LEFT JOIN ("
 def _timestamp(value) -> str:
     if isinstance(value, str):  # SQLite keeps DATETIME as text
         value = datetime.fromisoformat(value)
-    return value.isoformat(timespec="seconds") + "Z"
+    # As the API prints them (timeutil.iso_utc): to the microsecond stored, whole seconds bare.
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def _sqlite_reader(path: str):
