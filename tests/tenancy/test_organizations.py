@@ -243,6 +243,7 @@ def test_member_rows_show_their_own_role_after_an_invite_post(workspace_with_rol
     workspace, users = workspace_with_roles
     login(users["owner"])
     page = client.post(f"/w/{workspace.id}/settings/members/invitations",
-                       data={"email": "new@example.com", "role": "manager"}).get_data(as_text=True)
+                       data={"email": "new@example.com", "role": "manager"},
+                       follow_redirects=True).get_data(as_text=True)  # to its one-time page
     row = page.split(f'id="member-{users["member"].id}"')[1].split("</tr>")[0]
     assert '<option selected value="member">' in row

@@ -26,8 +26,10 @@ def invite(client, workspace, headers=None, email="bob@example.com"):
     if host:  # a browser sends the session cookie to the host it was set for
         for cookie in list(client._cookies.values()):
             client.set_cookie(cookie.key, cookie.value, domain=host_name(host))
+    # The POST redirects to the invitation's one-time page (once.py), which shows the link.
     return client.post(f"/w/{workspace.id}/settings/members/invitations",
-                       data={"email": email, "role": "member"}, headers=headers or {})
+                       data={"email": email, "role": "member"}, headers=headers or {},
+                       follow_redirects=True)
 
 
 class TestSet:
@@ -76,7 +78,8 @@ class TestUnset:
         invitation = db.session.query(Invitation).one()
         invite(client, setup, headers=EVIL, email="carol@example.com")  # the cookie, for evil
         response = client.post(
-            f"/w/{setup.id}/settings/members/invitations/{invitation.id}/resend", headers=EVIL)
+            f"/w/{setup.id}/settings/members/invitations/{invitation.id}/resend", headers=EVIL,
+            follow_redirects=True)
         assert response.status_code == 200 and "evil.example" not in response.get_data(as_text=True)
 
     @pytest.mark.parametrize("host, base", [("localhost", "http://localhost"),
