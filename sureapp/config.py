@@ -81,6 +81,8 @@ class Config:
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         self.SMTP_URL = os.environ.get("SMTP_URL", "")
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "sureapp@localhost")
+        # Workspace SMTP servers on loopback/private addresses (an intranet relay; tests).
+        self.SMTP_ALLOW_PRIVATE_HOSTS = _bool("SMTP_ALLOW_PRIVATE_HOSTS", False)
         self.REQUEST_LOG_RETENTION_DAYS = int(os.environ.get("REQUEST_LOG_RETENTION_DAYS", "90"))
         # The request log is buffered and written in batches (sureapp/usage/recorder.py).
         self.REQUEST_LOG_FLUSH_SECONDS = float(os.environ.get("REQUEST_LOG_FLUSH_SECONDS", "5"))

@@ -1,5 +1,7 @@
-"""Outgoing mail over SMTP (the SMTP_URL setting). Without it nothing is sent and callers show
-what they would have mailed in the page instead (invitation links, key reminders as banners).
+"""Outgoing mail over SMTP. `send_mail` is the instance's own mail (invitations, reminders) over
+the SMTP_URL setting: without it nothing is sent and callers show what they would have mailed in
+the page instead. `build_message` and `deliver` are the one way any mail is built and handed to
+an SMTP server; sending/transport.py uses them for mail to contacts on a workspace's connection.
 
 SMTP_URL: smtp://[user:pass@]host[:port][?starttls=1] or smtps://… (implicit TLS). TLS always
 verifies the server's certificate against the system's trust store. Nothing here ever logs the
@@ -60,21 +62,82 @@ def _one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
-def build_message(to: str, subject: str, text: str, headers: Mapping[str, str] | None = None
-                  ) -> EmailMessage:
-    sender = current_app.config["MAIL_FROM"]
+def build_message(to: str, subject: str, text: str, headers: Mapping[str, str] | None = None,
+                  *, sender: str | None = None, html: str | None = None) -> EmailMessage:
+    """A plain-text mail (with an HTML alternative when `html` is given) from `sender`
+    (default MAIL_FROM); `headers` are added or replace ours, each on one line."""
+    sender = sender or current_app.config["MAIL_FROM"]
     message = EmailMessage()
     message["From"] = sender
     message["To"] = _one_line(to)
     message["Subject"] = _one_line(subject)
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">") or "localhost")
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
     for name, value in (headers or {}).items():
         del message[name]
         message[name] = _one_line(value)
     message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """Dials the address the caller checked (netguard), while the host name stays the one TLS
+    verifies the certificate against."""
+
+    def __init__(self, address: str, *args, **kwargs):
+        self._address = address
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        return super()._get_socket(self._address, port, timeout)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    def __init__(self, address: str, *args, **kwargs):
+        self._address = address
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host, port, timeout):  # wraps with server_hostname=self._host
+        return super()._get_socket(self._address, port, timeout)
+
+
+def _connect(settings: SmtpSettings, address: str | None, context: ssl.SSLContext
+             ) -> smtplib.SMTP:
+    if settings.implicit_tls:
+        if address:
+            return _PinnedSMTPSSL(address, settings.host, settings.port,
+                                  timeout=SMTP_TIMEOUT_SECONDS, context=context)
+        return smtplib.SMTP_SSL(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS,
+                                context=context)
+    if address:
+        return _PinnedSMTP(address, settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS)
+    return smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS)
+
+
+def deliver(settings: SmtpSettings, message: EmailMessage, *,
+            addresses: tuple[str, ...] = ()) -> None:
+    """Hand one message to the server (TLS verified, login when a user is set). `addresses`:
+    the checked addresses to dial, tried in order (else the host name is resolved). Raises
+    smtplib.SMTPException / OSError: the caller decides what a failure means."""
+    context = ssl.create_default_context()
+    failure: OSError | None = None
+    for address in addresses or (None,):
+        try:
+            smtp = _connect(settings, address, context)
+        except (ConnectionError, TimeoutError) as exc:  # this address is down: try the next
+            failure = exc
+            continue
+        with smtp:
+            if settings.starttls and not settings.implicit_tls:
+                smtp.starttls(context=context)
+            if settings.username:
+                smtp.login(settings.username, settings.password or "")
+            smtp.send_message(message)
+        return
+    raise failure
 
 
 def send_mail(to: str, subject: str, text: str, *, headers: Mapping[str, str] | None = None
@@ -85,20 +148,7 @@ def send_mail(to: str, subject: str, text: str, *, headers: Mapping[str, str] | 
     if not url:
         return False
     try:
-        settings = smtp_settings(url)
-        message = build_message(to, subject, text, headers)
-        context = ssl.create_default_context()
-        if settings.implicit_tls:
-            smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS,
-                                    context=context)
-        else:
-            smtp = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS)
-        with smtp:
-            if settings.starttls:
-                smtp.starttls(context=context)
-            if settings.username:
-                smtp.login(settings.username, settings.password or "")
-            smtp.send_message(message)
+        deliver(smtp_settings(url), build_message(to, subject, text, headers))
     except (OSError, smtplib.SMTPException, ValueError) as exc:
         log.warning("A mail could not be sent: %s", type(exc).__name__)
         return False

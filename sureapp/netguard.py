@@ -71,6 +71,36 @@ def is_public_address(address: str) -> bool:
                                  or ip.is_link_local or ip.is_unspecified or ip.is_private)
 
 
+def normalize_host(raw: str) -> str:
+    """A host name (IDNA-encoded, lower case) or IP address as the server would dial it, or
+    UnsafeURL saying what is wrong; shared by URLs and bare hosts (SMTP servers)."""
+    host = raw.rstrip(".")
+    if not host:
+        raise UnsafeURL("The URL needs a host name.")
+    if any(unicodedata.category(c) in _INVISIBLE for c in host) or "/" in host:
+        raise UnsafeURL("The host name is not valid.")
+    if ":" not in host:  # a name or an IPv4 address
+        if _NUMERIC_HOST.match(host):
+            try:
+                host = str(ipaddress.IPv4Address(host))  # dotted decimal, four parts, no zeros
+            except ValueError:
+                raise UnsafeURL("Write an IPv4 address as four decimal numbers (e.g. "
+                                "203.0.113.7).") from None
+            if host != raw.rstrip("."):
+                raise UnsafeURL("Write an IPv4 address as four decimal numbers (e.g. 203.0.113.7).")
+            return host
+        try:
+            return host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise UnsafeURL("The host name is not valid.") from None
+    if "%" in host:
+        raise UnsafeURL("An IPv6 zone id is not allowed.")
+    try:
+        return str(ipaddress.IPv6Address(host))
+    except ValueError:
+        raise UnsafeURL("The IPv6 address is not valid.") from None
+
+
 def parse_url(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, path) of an http(s) URL, or UnsafeURL saying what is wrong. No
     network access: what a form can check as you type."""
@@ -96,30 +126,7 @@ def parse_url(url: str) -> tuple[str, str, int, str]:
                         "secret to authenticate deliveries.")
     if parts.fragment:
         raise UnsafeURL("Remove the #fragment: it is never sent to the server.")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise UnsafeURL("The URL needs a host name.")
-    if ":" not in host:  # a name or an IPv4 address
-        if _NUMERIC_HOST.match(host):
-            try:
-                host = str(ipaddress.IPv4Address(host))  # dotted decimal, four parts, no zeros
-            except ValueError:
-                raise UnsafeURL("Write an IPv4 address as four decimal numbers (e.g. "
-                                "203.0.113.7).") from None
-            if host != (parts.hostname or "").rstrip("."):
-                raise UnsafeURL("Write an IPv4 address as four decimal numbers (e.g. 203.0.113.7).")
-        else:
-            try:
-                host = host.encode("idna").decode("ascii").lower()
-            except UnicodeError:
-                raise UnsafeURL("The host name is not valid.") from None
-    else:
-        try:
-            host = str(ipaddress.IPv6Address(host.split("%", 1)[0]))
-        except ValueError:
-            raise UnsafeURL("The IPv6 address is not valid.") from None
-        if "%" in (parts.hostname or ""):
-            raise UnsafeURL("An IPv6 zone id is not allowed.")
+    host = normalize_host(parts.hostname or "")
     if port == 0:
         raise UnsafeURL("Port 0 is not a valid port.")
     port = port or (443 if scheme == "https" else 80)
@@ -133,6 +140,13 @@ def resolve_target(url: str, *, allow_private: bool = False) -> Target:
     """Check `url` and resolve its host; UnsafeURL unless every address is public (or
     `allow_private`). Connect to the returned addresses, not to the name."""
     scheme, host, port, path = parse_url(url)
+    return Target(scheme, host, port, path, resolve_addresses(host, port,
+                                                              allow_private=allow_private))
+
+
+def resolve_addresses(host: str, port: int, *, allow_private: bool = False) -> tuple[str, ...]:
+    """The addresses a checked host resolves to (connect to these, not to the name again);
+    UnsafeURL unless every one is public (or `allow_private`)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
@@ -146,4 +160,4 @@ def resolve_target(url: str, *, allow_private: bool = False) -> Target:
             raise UnsafeURL(f"{host} resolves to {refused[0]}, which is not a public internet "
                             "address (loopback, private, link-local, shared or reserved "
                             "ranges are refused).")
-    return Target(scheme, host, port, path, addresses)
+    return addresses

@@ -154,7 +154,9 @@ def free_port() -> int:
 class SmtpTestServer:
     """aiosmtpd on 127.0.0.1 and a free port. `messages`: every accepted mail, parsed
     (envelope recipients in `recipients`); `logins`: usernames that authenticated. AUTH is
-    offered (plain text is fine on loopback) and optional; only SMTP_USERNAME/PASSWORD pass."""
+    offered (plain text is fine on loopback) and optional; only SMTP_USERNAME/PASSWORD pass.
+    `refuse[address] = "550 No such user"` answers RCPT TO for that address with that reply
+    (a bounce, or a 4xx deferral)."""
 
     def __init__(self, *, tls_context=None):
         from aiosmtpd.controller import Controller
@@ -162,6 +164,7 @@ class SmtpTestServer:
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
         self.logins: list[str] = []
+        self.refuse: dict[str, str] = {}
         self.controller = Controller(
             self, hostname="127.0.0.1", port=free_port(), authenticator=self._authenticate,
             auth_require_tls=False, tls_context=tls_context, require_starttls=bool(tls_context))
@@ -187,6 +190,12 @@ class SmtpTestServer:
         if self.controller.server is not None:
             self.controller.stop()
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            return self.refuse[address.lower()]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
         self.recipients.append(list(envelope.rcpt_tos))
@@ -199,7 +208,7 @@ class SmtpTestServer:
               and auth_data.password == SMTP_PASSWORD.encode())
         if ok:
             self.logins.append(SMTP_USERNAME)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # a refusal is answered 535
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from .jobs import FINISHED_STATES, JOB_STATES, Job
 from .keys import (ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog,
                    KeyReminder, LeakReport)
 from .once import FormSubmission, OneTimeReveal
+from .sending import TLS_MODES, SmtpConnection
 from .sessions import UserSession
 from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Workspace,
                       WorkspaceMembership)
@@ -15,7 +16,7 @@ from .webhooks import DELIVERY_STATES, WebhookDelivery, WebhookEndpoint, Webhook
 __all__ = [
     "ABILITIES", "AUTOMATION_STATUSES", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "DELIVERY_STATES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
-    "ApiRequestLog", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
+    "ApiRequestLog", "SmtpConnection", "TLS_MODES", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
     "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "UserSession", "WebhookDelivery",
     "WebhookEndpoint", "WebhookEvent", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",

@@ -1,28 +1,23 @@
 """Webhook signing secrets and Standard Webhooks signatures.
 
 A secret is `whsec_` + base64 of 32 random bytes, shown once. The server must sign with it on
-every delivery, so it cannot be stored as a digest: it is stored encrypted (Fernet: AES-128-CBC
-+ HMAC-SHA256) with a key derived from SECRET_KEY by HKDF, so a database dump alone reveals
-no secret. Changing SECRET_KEY makes stored secrets unreadable: deliveries then fail with a
-message asking to rotate the secret.
+every delivery, so it cannot be stored as a digest: it is stored encrypted (sureapp/secretbox.py,
+a key derived from SECRET_KEY), so a database dump alone reveals no secret. Changing SECRET_KEY
+makes stored secrets unreadable: deliveries then fail with a message asking to rotate the secret.
 """
 import base64
 import hashlib
 import hmac
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from ..errors import DomainError
+from .. import secretbox
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 _HKDF_INFO = b"sureapp webhook signing secrets v1"
 
 
-class SecretUnreadable(DomainError):
+class SecretUnreadable(secretbox.Unreadable):
     """A stored secret cannot be decrypted (SECRET_KEY changed since it was stored)."""
 
 
@@ -30,20 +25,14 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def _fernet(secret_key: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=_HKDF_INFO).derive(secret_key.encode("utf-8"))
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def encrypt(secret: str, secret_key: str) -> str:
-    return _fernet(secret_key).encrypt(secret.encode("ascii")).decode("ascii")
+    return secretbox.encrypt(secret, secret_key, purpose=_HKDF_INFO)
 
 
 def decrypt(token: str, secret_key: str) -> str:
     try:
-        return _fernet(secret_key).decrypt(token.encode("ascii")).decode("ascii")
-    except (InvalidToken, ValueError):
+        return secretbox.decrypt(token, secret_key, purpose=_HKDF_INFO)
+    except secretbox.Unreadable:
         raise SecretUnreadable("The signing secret cannot be read (the server's SECRET_KEY "
                                "changed since it was created); rotate the secret.") from None
 
