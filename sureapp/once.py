@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import redirect, request
+from flask import flash, redirect, request
 from markupsafe import Markup, escape
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,7 @@ from .errors import DomainError
 from .extensions import db
 from .models import FormSubmission, OneTimeReveal
 from .timeutil import utcnow
+from .web import redirect_to
 
 REVEAL_LIFETIME = timedelta(minutes=10)  # from the POST to the page that shows the secret
 REVEAL_COOKIE = "sureapp_reveal"
@@ -184,6 +185,25 @@ class Claim:
             self.row.result_url = result_url
 
 
+def ensure_unsent(token: str, user_id, now: datetime | None = None) -> None:
+    """Raise what `claim` would for a form already sent (Resubmitted) or too old (FormExpired),
+    without claiming it: for a view whose work first reads what a first sending changed (a bulk
+    delete finds nothing left to delete) and that can claim only later. `claim` still decides
+    between two sendings that race."""
+    if not token:
+        return
+    if not _is_fresh(token, now or utcnow()):
+        raise FormExpired("This form was opened too long ago. Check it and send it again.")
+    used = db.session.get(FormSubmission, token)
+    if used is not None:
+        raise _resubmitted(used, user_id)
+
+
+def _resubmitted(used: FormSubmission | None, user_id) -> Resubmitted:
+    # Someone else's token (copied from their page) tells nothing about their result.
+    return Resubmitted(used.result_url if used is not None and used.user_id == user_id else "")
+
+
 def claim(token: str, user_id, now: datetime | None = None) -> Claim:
     """Claim a form token before doing any work, in the action's transaction (rolled back with
     it if the action fails, so the corrected form can be sent again). Raises Resubmitted if it
@@ -191,25 +211,27 @@ def claim(token: str, user_id, now: datetime | None = None) -> Claim:
     if not token:
         return Claim(None)
     now = now or utcnow()
-    if not _is_fresh(token, now):
-        raise FormExpired("This form was opened too long ago. Check it and send it again.")
-    used = db.session.get(FormSubmission, token)
-    if used is None:
-        row = FormSubmission(token=token, user_id=user_id, created_at=now)
-        db.session.add(row)
-        try:
-            db.session.flush()  # a concurrent first submission holds the key: wait for it
-        except IntegrityError:
-            # It committed first. Claims come before any work, so dropping the transaction
-            # loses nothing (a savepoint would be committed early by SQLite's driver).
-            db.session.rollback()
-            used = db.session.get(FormSubmission, token)
-        else:
-            db.session.execute(delete(FormSubmission)
-                               .where(FormSubmission.created_at < now - TOKEN_LIFETIME))
-            return Claim(row)
-    # Someone else's token (copied from their page) tells nothing about their result.
-    raise Resubmitted(used.result_url if used is not None and used.user_id == user_id else "")
+    ensure_unsent(token, user_id, now)
+    row = FormSubmission(token=token, user_id=user_id, created_at=now)
+    db.session.add(row)
+    try:
+        db.session.flush()  # a concurrent first submission holds the key: wait for it
+    except IntegrityError:
+        # It committed first. Whatever this transaction did was for this resent form, so
+        # dropping it loses nothing (a savepoint would be committed early by SQLite's driver).
+        db.session.rollback()
+        raise _resubmitted(db.session.get(FormSubmission, token), user_id) from None
+    db.session.execute(delete(FormSubmission)
+                       .where(FormSubmission.created_at < now - TOKEN_LIFETIME))
+    return Claim(row)
+
+
+def answer_resubmitted(exc: Resubmitted, fallback_url: str):
+    """The answer to a form sent again: nothing is done twice (its transaction is dropped) and the
+    browser goes to what the first sending produced, or `fallback_url` if that is not known."""
+    db.session.rollback()
+    flash(exc.message, "info")
+    return redirect_to(exc.result_url or fallback_url)
 
 
 def init_app(app) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select, update
 from .. import jobs
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, Workspace
+from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Job, Tag, Workspace
 from ..tenancy.access import row_in_workspace
 from ..timeutil import utcnow
 from . import lists, outbox, tags
@@ -214,9 +214,9 @@ JOB = jobs.register(
                                 f"{exc.message if isinstance(exc, DomainError) else 'an unexpected error'}.")
 
 
-def start_in_background(workspace: Workspace, plan: BulkPlan, source: str, user_id) -> str:
-    """Queue the plan as a job (committed here: the job must exist before its thread looks for
-    it) and start it; returns the job id."""
+def queue_job(workspace: Workspace, plan: BulkPlan, source: str, user_id) -> Job:
+    """The plan as a queued job in the caller's transaction (the caller commits, then calls
+    `jobs.start`: the job must exist before its thread looks for it)."""
     target_kind = {ContactList: "list", Tag: "tag"}.get(type(plan.target), "")
     job = jobs.create(JOB, workspace.id, user_id, title=plan.describe(), params={
         "action": plan.action, "scope": plan.scope, "status": plan.status, "source": source,
@@ -224,9 +224,7 @@ def start_in_background(workspace: Workspace, plan: BulkPlan, source: str, user_
         "contact_ids": [str(i) for i in plan.contact_ids],
     })
     job.progress = {"done": 0, "total": plan.count}
-    db.session.commit()
-    jobs.start(job.id)
-    return job.id
+    return job
 
 
 def load_job(job_id: str, workspace: Workspace, user_id):

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import jobs
+from .. import jobs, once
 from ..extensions import csrf, db
 from ..web import ConfirmForm, redirect_to, render_page_or_fragment, workspace_view
 from . import csv_import, csv_mapping
@@ -56,10 +56,21 @@ def upload(workspace):
     data = upload.stream.read(csv_mapping.MAX_UPLOAD_BYTES + 1)
     try:
         job = csv_import.create_job(workspace, current_user.id, upload.filename, data)
+        # Claimed after the draft is written, not before: jobs.create sweeps old jobs on a
+        # connection of its own, which would wait for this transaction's lock on SQLite. A
+        # resent form rolls its draft back with the claim.
+        claim = once.claim(once.submitted_token(), current_user.id)
+    except once.Resubmitted as exc:
+        return once.answer_resubmitted(exc, url_for(".new", workspace_id=workspace.id))
+    except once.FormExpired as exc:
+        db.session.rollback()
+        return _upload_page(workspace, exc.message, 422)
     except UploadError as exc:
         return _upload_page(workspace, str(exc), 413 if len(data) > csv_mapping.MAX_UPLOAD_BYTES else 422)
+    url = url_for(".mapping", workspace_id=workspace.id, job_id=job.id)
+    claim.done(url)
     db.session.commit()
-    return redirect_to(url_for(".mapping", workspace_id=workspace.id, job_id=job.id))
+    return redirect_to(url)
 
 
 def _target_choices() -> list[tuple[str, str]]:
@@ -122,17 +133,21 @@ def start(workspace, job_id):
     job = _job_or_404(workspace, job_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if job.state == "draft":
-        # Re-checked at start: the allocation may have filled up since the dry run.
-        result = csv_import.dry_run(workspace, job)
-        if not result.can_import:
-            flash(result.allocation_error or "There is nothing to import.", "error")
-            return redirect_to(url_for(".review", workspace_id=workspace.id, job_id=job.id))
-        queued = csv_import.queue(job, source="Import")
-        db.session.commit()
-        if queued:  # a double click queues (and starts) it once
-            jobs.start(job.id)
-    return redirect_to(url_for(".progress", workspace_id=workspace.id, job_id=job.id))
+    progress_url = url_for(".progress", workspace_id=workspace.id, job_id=job.id)
+    if job.state != "draft":
+        # The draft itself is this form's single-use token: once queued, a resent form (a double
+        # click, Back and resubmit) starts nothing and says so.
+        return once.answer_resubmitted(once.Resubmitted(progress_url), progress_url)
+    # Re-checked at start: the allocation may have filled up since the dry run.
+    result = csv_import.dry_run(workspace, job)
+    if not result.can_import:
+        flash(result.allocation_error or "There is nothing to import.", "error")
+        return redirect_to(url_for(".review", workspace_id=workspace.id, job_id=job.id))
+    queued = csv_import.queue(job, source="Import")
+    db.session.commit()
+    if queued:  # of two requests racing on one draft, one queues (and starts) it
+        jobs.start(job.id)
+    return redirect_to(progress_url)
 
 
 @bp.get("/<job_id>/progress")

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import jobs
+from .. import jobs, once
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, Workspace
@@ -264,24 +264,40 @@ def bulk_action(workspace):
         abort(403)
     if not form.validate_on_submit():
         return _bulk_problem(workspace, "Choose an action.", back)
+    confirmed = form.confirmed.data == "yes"
     try:
+        if confirmed:  # before planning: a resent delete would find nothing left to delete
+            once.ensure_unsent(once.submitted_token(), current_user.id)
         plan = bulk.plan(workspace, form.action.data, table.filter, scope=form.scope.data,
                          contact_ids=request.form.getlist("contact_ids"), list_id=form.list_id.data,
                          tag_id=form.tag_id.data, status=form.new_status.data)
     except NotFound:
         abort(404)
-    except bulk.BulkError as exc:
+    except once.Resubmitted as exc:
+        return once.answer_resubmitted(exc, back)
+    except (bulk.BulkError, once.FormExpired) as exc:
         return _bulk_problem(workspace, exc.message, back)
-    if form.confirmed.data != "yes":
+    if not confirmed:
         return render_dialog("contacts/_bulk_confirm.html", BULK_ACTIONS[form.action.data],
                              workspace=workspace, plan=plan, form=form, table=table, back=back)
-    if plan.count > bulk.INLINE_LIMIT:
-        job_id = bulk.start_in_background(workspace, plan, ui_source(), current_user.id)
-        return redirect_to(url_for(".bulk_progress", workspace_id=workspace.id, job_id=job_id,
-                                   back=back))
     try:
-        message = bulk.apply(workspace, plan, source=ui_source())
+        if plan.count > bulk.INLINE_LIMIT:
+            job = bulk.queue_job(workspace, plan, ui_source(), current_user.id)
+            # Claimed after the job is written (jobs.create sweeps on a connection of its own,
+            # which must not wait for this transaction's lock on SQLite), committed with it.
+            claim = once.claim(once.submitted_token(), current_user.id)
+            progress_url = url_for(".bulk_progress", workspace_id=workspace.id, job_id=job.id,
+                                   back=back)
+            claim.done(progress_url)
+            db.session.commit()
+            jobs.start(job.id)
+            return redirect_to(progress_url)
+        once.claim(once.submitted_token(), current_user.id).done(back)
+        message = bulk.apply(workspace, plan, source=ui_source())  # commits the claim with it
+    except once.Resubmitted as exc:  # a sending racing this one won
+        return once.answer_resubmitted(exc, back)
     except DomainError as exc:
+        db.session.rollback()
         return _bulk_problem(workspace, f"Nothing was changed: {exc.message}", back)
     flash(message, "success")
     return redirect_to(back)

@@ -25,7 +25,7 @@ from ..policy import Permission
 from ..security import shows_secret
 from ..timeutil import format_datetime, from_local, to_local, utcnow
 from ..validation import without_control_characters
-from ..web import (NavItem, is_htmx, redirect_to, register_nav, render_dialog,
+from ..web import (NavItem, is_htmx, register_nav, render_dialog,
                    show_form_errors, toast, trigger, workspace_view)
 from . import (abilities as ability_strings, allowlist, cli, leaks, lifetime, reminders,
                services, state)
@@ -173,13 +173,6 @@ def _key_shown(workspace, key: ApiKey, plaintext: str, purpose: str, claim: once
     return once.redirect_to_reveal(url, stashed)
 
 
-def _resubmitted(workspace, exc: once.Resubmitted):
-    """The browser sent a form again that already acted: show what the first one did."""
-    db.session.rollback()
-    flash(exc.message, "info")
-    return redirect_to(exc.result_url or url_for("keys.index", workspace_id=workspace.id))
-
-
 @bp.get("/<key_id>/shown/<reveal_id>")
 @workspace_view(Permission.MANAGE_KEYS)
 def reveal(workspace, key_id, reveal_id):
@@ -322,7 +315,7 @@ def create(workspace):
                                                  allowed_ips=form.allowed_ips.data)
             return _key_shown(workspace, key, plaintext, "key.created", claim)
     except once.Resubmitted as exc:
-        return _resubmitted(workspace, exc)
+        return once.answer_resubmitted(exc, url_for("keys.index", workspace_id=workspace.id))
     except (ValidationFailed, once.FormExpired) as exc:
         db.session.rollback()
         show_form_errors(form, exc)
@@ -517,7 +510,7 @@ def regenerate(workspace, key_id):
             grace = services.grace_period(form.grace.data)
             claim = once.claim(once.submitted_token(), current_user.id)
         except once.Resubmitted as exc:
-            return _resubmitted(workspace, exc)
+            return once.answer_resubmitted(exc, url_for("keys.index", workspace_id=workspace.id))
         except (ValidationFailed, once.FormExpired) as exc:
             show_form_errors(form, exc)
         else:

@@ -101,12 +101,6 @@ def _invitation_sent(workspace: Workspace, invitation, token: str, claim: once.C
     return once.redirect_to_reveal(url, stashed)
 
 
-def _resubmitted(workspace: Workspace, exc: once.Resubmitted):
-    db.session.rollback()
-    flash(exc.message, "info")
-    return redirect(exc.result_url or url_for(".index", workspace_id=workspace.id), code=303)
-
-
 @bp.get("/invitations/<invitation_id>/shown/<reveal_id>")
 @workspace_view(Permission.INVITE)
 def invited(workspace: Workspace, invitation_id, reveal_id):
@@ -136,7 +130,7 @@ def invite(workspace: Workspace):
                 current_user, g.workspace_role, workspace, form.email.data,
                 Role.from_slug(form.role.data))
         except once.Resubmitted as exc:
-            return _resubmitted(workspace, exc)
+            return once.answer_resubmitted(exc, url_for(".index", workspace_id=workspace.id))
         except (ValidationFailed, once.FormExpired) as exc:
             db.session.rollback()
             show_form_errors(form, exc)
@@ -153,7 +147,7 @@ def resend(workspace: Workspace, invitation_id):
         claim = once.claim(once.submitted_token(), current_user.id)
         token = services.resend_invitation(g.workspace_role, invitation)
     except once.Resubmitted as exc:
-        return _resubmitted(workspace, exc)
+        return once.answer_resubmitted(exc, url_for(".index", workspace_id=workspace.id))
     except (Conflict, once.FormExpired) as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -1,11 +1,17 @@
-"""Bulk actions: confirm states the count, all-or-nothing, roles, other workspaces' ids."""
+"""Bulk actions: confirm states the count, all-or-nothing, roles, other workspaces' ids, and a
+confirmed form sent again never acts twice."""
+import re
+import uuid
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
-from sureapp import jobs
+from sureapp import jobs, once
 from sureapp.contacts import bulk
 from sureapp.extensions import db
-from sureapp.models import Contact, ContactEvent, tag_members
+from sureapp.models import Contact, ContactEvent, FormSubmission, Job, tag_members
+from sureapp.timeutil import utcnow
 
 
 def bulk_url(workspace):
@@ -217,3 +223,93 @@ def test_large_selections_run_in_the_background_all_or_nothing(ws, as_role, make
     assert "Nothing was changed" in body
     db.session.expire_all()
     assert members(tag_members, tag_members.c.tag_id, tag) == {p.id for p in people}
+
+
+# ---- act once: the confirm dialog's single-use token (sureapp/once.py) --------------------------
+
+def confirm_token(client, workspace, data) -> str:
+    """The once token of the confirm dialog the first (unconfirmed) post opens."""
+    dialog = client.post(bulk_url(workspace), data=data).get_data(as_text=True)
+    return re.search(r'name="once_token" value="([^"]+)"', dialog).group(1)
+
+
+def test_a_resent_confirmed_delete_deletes_nothing_more_and_says_so(ws, as_role, three,
+                                                                   make_contact):
+    workspace, _ = ws
+    client = as_role("manager")
+    data = {"action": "delete", "scope": "all", "q": "acme"}
+    token = confirm_token(client, workspace, data)
+    first = client.post(bulk_url(workspace), data={**data, "confirmed": "yes", "once_token": token})
+    assert first.status_code == 303 and "q=acme" in first.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+
+    # The browser sends the confirmed form again (Back + resubmit, a double click): it is sent
+    # where the first one went, not told that nothing matches any more.
+    again = client.post(bulk_url(workspace), data={**data, "confirmed": "yes", "once_token": token})
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This form was already sent, so nothing was done again." in page
+    # And a contact that matches the filter meanwhile is not deleted by a resend.
+    make_contact(workspace, email="new@acme.example", company="Acme")
+    client.post(bulk_url(workspace), data={**data, "confirmed": "yes", "once_token": token})
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+
+    # With htmx (the dialog's form) alike: a full navigation to the same page.
+    hx = client.post(bulk_url(workspace), headers={"HX-Request": "true"},
+                     data={**data, "confirmed": "yes", "once_token": token})
+    assert hx.status_code == 204 and hx.headers["HX-Redirect"] == first.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+
+
+def test_a_resent_background_action_goes_to_its_job_and_starts_no_second(ws, as_role, make_contact,
+                                                                        make_tag, monkeypatch):
+    workspace, _ = ws
+    monkeypatch.setattr(bulk, "INLINE_LIMIT", 2)
+    for i in range(4):
+        make_contact(workspace, email=f"job{i}@example.com")
+    tag = make_tag(workspace)
+    client = as_role("member")
+    data = {"action": "add_tag", "tag_id": str(tag.id), "scope": "all"}
+    token = confirm_token(client, workspace, data)
+    first = client.post(bulk_url(workspace), data={**data, "confirmed": "yes", "once_token": token})
+    assert first.status_code == 303 and "/contacts/bulk/" in first.headers["Location"]
+    jobs.wait_for(first.headers["Location"].split("/contacts/bulk/")[1].split("?")[0])
+
+    again = client.post(bulk_url(workspace), data={**data, "confirmed": "yes", "once_token": token})
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 1
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This form was already sent, so nothing was done again." in page
+    assert "Tagged 4 contacts" in page
+
+
+def test_a_failed_bulk_action_claims_nothing_and_another_users_token_tells_nothing(
+        ws, as_role, three, make_list):
+    workspace, _ = ws
+    lst = make_list(workspace)
+    client = as_role("member")
+    data = {"action": "add_to_list", "list_id": str(lst.id), "scope": "all"}
+    token = confirm_token(client, workspace, data)
+    # The list is deleted before the confirmation: refused, and the token stays unclaimed.
+    failing = client.post(bulk_url(workspace), data={**data, "list_id": str(uuid.uuid4()),
+                                                     "confirmed": "yes", "once_token": token})
+    assert failing.status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(FormSubmission)) == 0
+    assert client.post(bulk_url(workspace), data={**data, "confirmed": "yes",
+                                                  "once_token": token}).status_code == 303
+    assert lst.contacts.count() == 3
+
+    # Another user sending the same token (copied from the page) learns nothing of the result.
+    other = as_role("manager").post(bulk_url(workspace), data={**data, "confirmed": "yes",
+                                                              "once_token": token})
+    assert other.status_code == 303 and other.headers["Location"] == f"/w/{workspace.id}/contacts"
+
+
+def test_an_old_bulk_form_is_refused_and_changes_nothing(ws, as_role, three):
+    workspace, _ = ws
+    old = once.new_form_token(utcnow() - timedelta(days=2))
+    response = as_role("manager").post(bulk_url(workspace), data={
+        "action": "delete", "scope": "all", "confirmed": "yes", "once_token": old})
+    assert response.status_code == 422
+    assert "This form was opened too long ago" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 3

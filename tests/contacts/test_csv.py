@@ -282,5 +282,62 @@ def test_an_import_starts_only_once(ws, as_role, monkeypatch):
     started = []
     monkeypatch.setattr(jobs.threading.Thread, "start", lambda self: started.append(self))
     assert client.post(f"{base}/start").status_code == 303 and len(started) == 1
-    assert client.post(f"{base}/start").status_code == 303 and len(started) == 1  # double click
+    again = client.post(f"{base}/start")  # a double click, Back + resubmit
+    assert again.status_code == 303 and again.headers["Location"] == f"{base}/progress"
+    assert len(started) == 1
+    assert "This form was already sent, so nothing was done again." in client.get(
+        again.headers["Location"]).get_data(as_text=True)
     assert jobs.claim(job) is True and jobs.claim(job) is False  # one runner, ever
+
+
+def upload_token(client, workspace) -> str:
+    page = client.get(f"/w/{workspace.id}/contacts/import").get_data(as_text=True)
+    return re.search(r'name="once_token" value="([^"]+)"', page).group(1)
+
+
+def test_sending_the_upload_form_again_makes_no_second_import(ws, as_role):
+    workspace, _ = ws
+    client = as_role("member")
+    token = upload_token(client, workspace)
+    url = f"/w/{workspace.id}/contacts/import"
+
+    def send():
+        return client.post(url, content_type="multipart/form-data", data={
+            "file": (io.BytesIO(b"email\na@example.com\n"), "contacts.csv"), "once_token": token})
+
+    first = send()
+    assert first.status_code == 303 and "/import/" in first.headers["Location"]
+    again = send()  # Back + resubmit, a double click, a reload of a POST answer
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    assert count_jobs() == 1
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This form was already sent, so nothing was done again." in page
+
+
+def test_an_old_upload_form_is_refused_with_a_fresh_one(ws, as_role):
+    workspace, _ = ws
+    client = as_role("member")
+    old = f"{int((utcnow() - timedelta(days=2)).timestamp())}.abc"
+    response = client.post(f"/w/{workspace.id}/contacts/import", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(b"email\na@example.com\n"), "c.csv"),
+                                 "once_token": old})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "This form was opened too long ago. Check it and send it again." in html
+    assert re.search(r'name="once_token" value="([^"]+)"', html).group(1) != old
+    assert count_jobs() == 0
+
+
+def test_a_refused_upload_claims_nothing(ws, as_role):
+    workspace, _ = ws
+    client = as_role("member")
+    token = upload_token(client, workspace)
+    url = f"/w/{workspace.id}/contacts/import"
+    bad = client.post(url, content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(b""), "empty.csv"), "once_token": token})
+    assert bad.status_code == 422 and count_jobs() == 0
+    # The corrected file, sent with the same form: imported once.
+    good = client.post(url, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(b"email\na@example.com\n"), "c.csv"),
+                             "once_token": token})
+    assert good.status_code == 303 and count_jobs() == 1
