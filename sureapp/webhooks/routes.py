@@ -4,13 +4,18 @@ endpoint with its delivery log, and dialogs to create, edit, rotate the secret a
 Every action is a real form post that works without JavaScript (a page, then a redirect); with
 htmx the forms open in the one dialog pattern (web.render_dialog) and a success navigates
 (web.redirect_to). Creating an endpoint, rotating its secret and pointing it at a new URL are
-credential actions: sudo mode first (auth/sudo.py), as for API keys.
+credential actions: sudo mode first (auth/sudo.py), as for API keys. A new signing secret is
+shown once, as a key is (once.py): in the form's own answer under htmx, on a one-time page after
+a redirect without JavaScript; their forms carry a single-use token, so a resent one never
+creates or rotates again.
 """
 from flask import Blueprint, flash, g, render_template, request, url_for
+from flask_login import current_user
 from pydantic import ValidationError
 
+from .. import once
 from ..auth.sudo import require_sudo, sudo_required
-from ..errors import Conflict
+from ..errors import Conflict, DomainError
 from ..extensions import db
 from ..pagination import InvalidCursor
 from ..policy import Permission, can
@@ -55,7 +60,11 @@ def _parsed(form, schema):
         return None
 
 
-def _show_secret(workspace, endpoint, secret: str, title: str):
+SECRET_TITLES = {"webhook.created": "Your webhook signing secret",
+                 "webhook.rotated": "Your new signing secret"}
+
+
+def _secret_dialog(workspace, endpoint, secret: str, title: str):
     """The one response that carries a signing secret: never cached, never in history."""
     shows_secret()
     response = _dialog(workspace, "webhooks/_secret.html", title, endpoint=endpoint,
@@ -64,6 +73,38 @@ def _show_secret(workspace, endpoint, secret: str, title: str):
         response.headers["HX-Retarget"] = "#modal-root"
         response.headers["HX-Reswap"] = "innerHTML"
     return response
+
+
+def _show_secret(workspace, endpoint, secret: str, purpose: str, claim: once.Claim):
+    """A new signing secret, shown once: under htmx in the POST's own answer (a dialog; a reload
+    never resends an XHR), without JavaScript on a page of its own after a redirect (once.py), so
+    reloading it never creates or rotates again. Commits the action with its form's claim."""
+    if is_htmx():
+        claim.done(_show_url(workspace, endpoint))
+        db.session.commit()
+        return _secret_dialog(workspace, endpoint, secret, SECRET_TITLES[purpose])
+    stashed = once.stash(current_user.id, purpose, endpoint.id, secret)
+    url = url_for("webhooks.reveal", workspace_id=workspace.id, endpoint_id=endpoint.id,
+                  reveal_id=stashed.reveal_id)
+    claim.done(url)
+    db.session.commit()
+    return once.redirect_to_reveal(url, stashed)
+
+
+@bp.get("/<endpoint_id>/shown/<reveal_id>")
+@workspace_view(Permission.MANAGE_WEBHOOKS)
+def reveal(workspace, endpoint_id, reveal_id):
+    """The one page that shows a signing secret without JavaScript; reloading it says it was shown."""
+    endpoint = services.get_endpoint(workspace, endpoint_id)
+    revealed = once.take(reveal_id, current_user.id, endpoint.id, once.reveal_cookie())
+    db.session.commit()
+    if revealed is None or revealed.purpose not in SECRET_TITLES:
+        response = _dialog(workspace, "webhooks/_already_shown.html",
+                           "This signing secret was already shown", 410, endpoint=endpoint)
+    else:
+        response = _secret_dialog(workspace, endpoint, revealed.secret,
+                                  SECRET_TITLES[revealed.purpose])
+    return once.forget_reveal_cookie(response)
 
 
 # ---- list and detail --------------------------------------------------------------------------
@@ -109,11 +150,17 @@ def new(workspace):
 def create(workspace):
     form = EndpointForm()
     data = _parsed(form, WebhookCreate)
-    created = data and commit_or_show_errors(
-        form, lambda: services.create_endpoint(workspace, data))
-    if created:
-        endpoint, secret = created
-        return _show_secret(workspace, endpoint, secret, "Your webhook signing secret")
+    if data is not None:
+        try:
+            claim = once.claim(once.submitted_token(), current_user.id)
+            endpoint, secret = services.create_endpoint(workspace, data)
+        except once.Resubmitted as exc:
+            return once.answer_resubmitted(exc, url_for("webhooks.index", workspace_id=workspace.id))
+        except DomainError as exc:
+            db.session.rollback()
+            show_form_errors(form, exc)
+        else:
+            return _show_secret(workspace, endpoint, secret, "webhook.created", claim)
     return _dialog(workspace, "webhooks/_form.html", "Add webhook endpoint", 422, side=True,
                    in_place=True, form=form)
 
@@ -172,10 +219,11 @@ CONFIRMATIONS = {
 }
 
 
-def _confirm(workspace, endpoint, action: str, status: int = 200):
+def _confirm(workspace, endpoint, action: str, status: int = 200, error: str = ""):
     title, consequence, button, style = CONFIRMATIONS[action]
     return _dialog(workspace, "_confirm.html", title, status, consequence=consequence,
-                   subject=endpoint.url, button=button, button_style=style,
+                   subject=endpoint.url, button=button, button_style=style, error=error,
+                   act_once=action == "rotate",
                    action_url=url_for(f"webhooks.{action}", workspace_id=workspace.id,
                                       endpoint_id=endpoint.id),
                    cancel_url=_show_url(workspace, endpoint),
@@ -195,9 +243,15 @@ def rotate(workspace, endpoint_id):
     endpoint = services.get_endpoint(workspace, endpoint_id)
     if not ConfirmForm().validate_on_submit():
         return _confirm(workspace, endpoint, "rotate", 422)
+    try:
+        claim = once.claim(once.submitted_token(), current_user.id)
+    except once.Resubmitted as exc:  # a reload would otherwise kill the secret just shown
+        return once.answer_resubmitted(exc, _show_url(workspace, endpoint))
+    except once.FormExpired as exc:
+        db.session.rollback()
+        return _confirm(workspace, endpoint, "rotate", 422, error=exc.message)
     endpoint, secret = services.rotate_secret(workspace, endpoint.id)
-    db.session.commit()
-    return _show_secret(workspace, endpoint, secret, "Your new signing secret")
+    return _show_secret(workspace, endpoint, secret, "webhook.rotated", claim)
 
 
 @bp.get("/<endpoint_id>/delete")

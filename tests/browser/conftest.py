@@ -34,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 SERVER_START_TIMEOUT = 20  # seconds
 PASSWORD = "correct horse battery staple"  # the root conftest's factory password
+LIVE_SECRET_KEY = "browser-tests-secret"  # the live server's SECRET_KEY (reads what it encrypted)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -96,7 +97,7 @@ def live_server(tmp_path_factory):
     log_path = folder / "server.log"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "RATELIMIT_STORAGE_URI"}}
     # Webhook pages deliver to a receiver on 127.0.0.1 (the SSRF refusals are tested in-process).
-    env.update(DATABASE_URL=database_url, SECRET_KEY="browser-tests-secret", WEBHOOK_ALLOW_PRIVATE_URLS="1",
+    env.update(DATABASE_URL=database_url, SECRET_KEY=LIVE_SECRET_KEY, WEBHOOK_ALLOW_PRIVATE_URLS="1",
                PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO_ROOT))
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
