@@ -91,6 +91,11 @@ class Config:
         self.API_AUTH_FAILURE_LIMIT = os.environ.get("API_AUTH_FAILURE_LIMIT", "30 per minute")
         # Leaked-key reports (POST /api/v1/leaked-keys, no key) allowed per client IP.
         self.LEAK_REPORT_RATE_LIMIT = os.environ.get("LEAK_REPORT_RATE_LIMIT", "30 per minute")
+        # The public pages of subscriptions/ (unsubscribe, preferences, confirm), per client IP:
+        # every request, and links refused as damaged or expired.
+        self.SUBSCRIPTION_RATE_LIMIT = os.environ.get("SUBSCRIPTION_RATE_LIMIT", "120 per minute")
+        self.SUBSCRIPTION_BAD_LINK_RATE_LIMIT = os.environ.get(
+            "SUBSCRIPTION_BAD_LINK_RATE_LIMIT", "20 per minute")
         # How often each process looks for due key-expiry reminders (keys/reminders.py; 0: never).
         self.REMINDER_CHECK_SECONDS = float(os.environ.get("REMINDER_CHECK_SECONDS", "300"))
         # Keys within this many days of their expiry are flagged "Expiring soon" (table, filter,

@@ -2,8 +2,8 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Index, String, Table, Text,
-                        UniqueConstraint, Uuid)
+from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, String, Table, Text,
+                        UniqueConstraint, Uuid, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -104,6 +104,13 @@ class ContactList(db.Model):
     )
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Contacts may join or leave it on their preferences page (subscriptions/); off by
+    # default, since a list's name may be internal ("Churn risk").
+    show_on_preferences: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                      server_default=false())
+    # Contacts added from the API or MCP are `pending` until they confirm by mail.
+    double_opt_in: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                server_default=false())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -14,6 +14,7 @@ from sureapp.contacts.schemas import ContactCreate, ListCreate, TagCreate
 from sureapp.extensions import db
 from sureapp.keys import services as key_services
 from sureapp.models import Role
+from sureapp.subscriptions import links
 from sureapp.tenancy import services as tenancy
 from sureapp.timeutil import utcnow
 from sureapp import jobs
@@ -40,7 +41,8 @@ SKIPPED = {
                                 "_confirm.html body that members.remove shows",
 }
 # Pages a signed-out visitor sees (visited signed out too; signed in they redirect).
-ANONYMOUS = ("auth.login", "auth.signup", "invitations.show")
+ANONYMOUS = ("auth.login", "auth.signup", "invitations.show", "subscriptions.unsubscribe",
+             "subscriptions.one_click_page", "subscriptions.preferences", "subscriptions.confirm")
 
 # Long enough to find where text does not wrap (names of people, companies, keys, lists, tags).
 LONG = "Supercalifragilistic Internationalization Department"
@@ -74,6 +76,8 @@ def seed() -> Site:
     tenancy.grant_role(workspace, manager, Role.MANAGER)
 
     newsletter = lists.create_list(workspace, ListCreate(name=f"Newsletter {LONG}", description="Monthly news " * 8))
+    offers = lists.create_list(workspace, ListCreate(name=f"Offers {LONG}"))
+    newsletter.show_on_preferences = offers.show_on_preferences = True
     vip = tags.create_tag(workspace, TagCreate(name=f"VIP {LONG}", color="#dc2626", description="Big accounts"))
     contacts = []
     for i, status in enumerate(("active", "pending", "bounced", "unsubscribed", "invalid", "active")):
@@ -115,6 +119,13 @@ def seed() -> Site:
     endpoint, failing = _seed_webhooks(workspace)
 
     key_ids = {"keys.confirm_activate": revoked.id}
+    active_contact, pending_contact = contacts[0], contacts[1]
+    link_tokens = {
+        "subscriptions.unsubscribe": (links.UNSUBSCRIBE, active_contact),
+        "subscriptions.one_click_page": (links.UNSUBSCRIBE, active_contact),
+        "subscriptions.preferences": (links.PREFERENCES, active_contact),
+        "subscriptions.confirm": (links.CONFIRM, pending_contact),
+    }
     return Site(
         values={"workspace_id": workspace.id, "org_id": org.id, "contact_id": contacts[0].id,
                 "key_id": active.id, "token": token, "endpoint_id": endpoint.id},
@@ -128,6 +139,8 @@ def seed() -> Site:
             "contacts.bulk_progress": {"job_id": bulk_job.id},
             "members.remove": {"user_id": manager.id},  # the confirm dialog / page
             "members.revoke": {"invitation_id": invitation.id},
+            **{endpoint: {"token": links.make_token(purpose, workspace.id, contact.id)}
+               for endpoint, (purpose, contact) in link_tokens.items()},
         })
 
 

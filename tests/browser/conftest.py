@@ -34,7 +34,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 SERVER_START_TIMEOUT = 20  # seconds
 PASSWORD = "correct horse battery staple"  # the root conftest's factory password
-LIVE_SECRET_KEY = "browser-tests-secret"  # the live server's SECRET_KEY (reads what it encrypted)
+# The live server's SECRET_KEY (reads what it encrypted); the seeding app signs with it too, so
+# links signed while seeding (unsubscribe, preferences) verify on the server.
+LIVE_SECRET_KEY = "browser-tests-secret"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -136,7 +138,7 @@ def seeding_app(live_server):
 
     seed_app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": live_server.database_url,
-        "SERVER_NAME": live_server.url.removeprefix("http://"),
+        "SERVER_NAME": live_server.url.removeprefix("http://"), "SECRET_KEY": LIVE_SECRET_KEY,
     })
     with seed_app.app_context():
         yield seed_app
