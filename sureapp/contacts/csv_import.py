@@ -148,7 +148,9 @@ def _run_import(ctx: jobs.JobContext) -> dict:
             return
         try:
             outcomes = [(r.status, describe_errors(r.errors or {})) for r in
-                        services.upsert_contacts(workspace, [p for _, p in batch], source).results]
+                        # An import is a manager's or the CLI operator's: they vouch for consent.
+                        services.upsert_contacts(workspace, [p for _, p in batch], source,
+                                                 confirmed_consent=True).results]
         except DomainError as exc:  # e.g. the allocation filled up since the dry run
             db.session.rollback()
             outcomes = [("failed", exc.message)] * len(batch)

@@ -2,7 +2,7 @@
 the rules that matter (email validity and uniqueness, allocation, names) are the services'."""
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
-from wtforms import (EmailField, FieldList, Form, FormField, HiddenField, SelectField,
+from wtforms import (BooleanField, EmailField, FieldList, Form, FormField, HiddenField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import ColorInput
@@ -83,6 +83,14 @@ class ContactForm(FlaskForm):
 class ListForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="Enter a name."), Length(max=255)])
     description = TextAreaField("Description", validators=[Length(max=2000)])
+    show_on_preferences = BooleanField(
+        "Show on the preferences page",
+        description="Contacts can join or leave this list from the preferences link in your mails.")
+    double_opt_in = BooleanField(
+        "Double opt-in",
+        description="New contacts added from the API or an assistant get a confirmation mail and "
+                    "stay Pending until they click its link. Contacts you add here or import "
+                    "are active at once: you confirm they agreed.")
 
 
 class TagForm(FlaskForm):

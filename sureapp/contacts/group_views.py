@@ -10,7 +10,7 @@ from ..extensions import db
 from ..sqlutil import contains_text
 from ..web import (ConfirmForm, commit_or_show_errors, load_in_workspace_or_404, redirect_to,
                    render_dialog, render_page_or_fragment, workspace_view)
-from . import groups, lists, tags
+from . import groups, lists, optin, tags
 from .forms import ListForm, TagForm, validated
 from .groups import LISTS, TAGS, GroupKind
 from ..policy import Permission, can
@@ -48,6 +48,9 @@ class PageKind:
         data = {"name": form.name.data or "", "description": form.description.data or ""}
         if hasattr(form, "color"):
             data["color"] = form.color.data or ""
+        for setting in ("show_on_preferences", "double_opt_in"):
+            if hasattr(form, setting):
+                data[setting] = bool(getattr(form, setting).data)
         return validated(schema, data)
 
 
@@ -95,7 +98,8 @@ def make_blueprint(pk: PageKind) -> Blueprint:
         """The new/edit side panel; a 422 answers the panel's own form, which replaces itself."""
         title = f"Edit {pk.singular}" if group else f"New {pk.singular}"
         return render_dialog("lists/_form.html", title, status, in_place=status == 422,
-                             side_panel=True, **context(workspace, form=form, group=group))
+                             side_panel=True, **context(workspace, form=form, group=group,
+                                                        can_mail_contacts=optin.can_mail(workspace.id)))
 
     def save(workspace, form, group=None):
         """Create or update through the services: the saved group, or None with the errors on

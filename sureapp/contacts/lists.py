@@ -19,7 +19,9 @@ def get_list(workspace: Workspace, list_id) -> ContactList:
 
 def create_list(workspace: Workspace, data: ListCreate) -> ContactList:
     _ensure_name_free(workspace, data.name)
-    item = ContactList(workspace_id=workspace.id, name=data.name, description=data.description)
+    item = ContactList(workspace_id=workspace.id, name=data.name, description=data.description,
+                       show_on_preferences=data.show_on_preferences,
+                       double_opt_in=data.double_opt_in)
     db.session.add(item)
     db.session.flush()
     return item

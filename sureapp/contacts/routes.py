@@ -18,6 +18,7 @@ from ..timeutil import utcnow
 from ..web import (ConfirmForm, NavItem, api_keys_url, commit_or_show_errors, is_htmx,
                    load_in_workspace_or_404, redirect_to, register_nav, render_dialog,
                    render_page_or_fragment, workspace_view)
+from ..subscriptions import confirmations
 from . import bulk, lists, services, tags
 from .browse import fetch_page, parse_table
 from .csv_export import export_rows
@@ -116,7 +117,7 @@ def new(workspace):
             created = commit_or_show_errors(form, lambda: services.create_contact(
                 workspace, validated(ContactCreate, {
                     **data, "list_ids": form.lists.data, "tag_ids": form.tags.data}),
-                source=ui_source()), conflict_field="email")
+                source=ui_source(), confirmed_consent=True), conflict_field="email")
         if created is not None:
             flash(f"Contact {created.email} created.", "success")
             return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=created.id))
@@ -139,7 +140,9 @@ def _membership_context(workspace, contact):
     list_form.target_id.choices = [(str(x.id), x.name) for x in all_lists if x.id not in in_lists]
     tag_form.target_id.choices = [(str(x.id), x.name) for x in all_tags if x.id not in in_tags]
     return {"contact": contact, "list_form": list_form, "tag_form": tag_form,
-            "has_lists": bool(all_lists), "has_tags": bool(all_tags)}
+            "has_lists": bool(all_lists), "has_tags": bool(all_tags),
+            "confirmation": (confirmations.state_of(contact) if contact.status == "pending"
+                             else None)}
 
 
 @bp.get("/<contact_id>")
@@ -175,6 +178,24 @@ def update(workspace, contact_id):
         contact = load_in_workspace_or_404(Contact, workspace, contact_id)
     return _contact_form_page("contacts/show.html", workspace, form, status=422,
                               **_show_context(workspace, contact))
+
+
+@bp.post("/<contact_id>/confirmation/resend")
+@workspace_view(Permission.EDIT_CONTACTS)
+def resend_confirmation(workspace, contact_id):
+    """Mail a pending contact's double opt-in confirmation again (at most one per
+    confirmations.RESEND_INTERVAL)."""
+    contact = load_in_workspace_or_404(Contact, workspace, contact_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            confirmations.resend(contact)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"A confirmation mail will be sent to {contact.email}.", "success")
+    return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=contact.id))
 
 
 @bp.route("/<contact_id>/delete", methods=["GET", "POST"])

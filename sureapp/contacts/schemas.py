@@ -174,14 +174,25 @@ Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
                                         pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 
 
+SHOW_ON_PREFERENCES = ("Contacts may join or leave this list on the preferences page their "
+                       "mails link to (only lists with this on are shown there).")
+DOUBLE_OPT_IN = ("New contacts added to this list through the API or MCP are `pending` until "
+                 "they click the confirmation link mailed to them; refused (409) while the "
+                 "workspace cannot send mail.")
+
+
 class ListCreate(Strict):
     name: Name
     description: LongText = ""
+    show_on_preferences: bool = Field(False, description=SHOW_ON_PREFERENCES)
+    double_opt_in: bool = Field(False, description=DOUBLE_OPT_IN)
 
 
 class ListPatch(Patch):
     name: Name = None
     description: LongText = None
+    show_on_preferences: bool = Field(None, description=SHOW_ON_PREFERENCES)
+    double_opt_in: bool = Field(None, description=DOUBLE_OPT_IN)
 
 
 class TagCreate(Strict):
@@ -203,7 +214,7 @@ class GroupQuery(Listing):
     search: Search | None = Field(None, description="Matches the name.")
 
 
-class ListOut(BaseModel):
+class GroupOut(BaseModel):
     id: uuid.UUID
     name: str
     description: str
@@ -212,14 +223,19 @@ class ListOut(BaseModel):
     updated_at: UtcDatetime
 
 
+class ListOut(GroupOut):
+    show_on_preferences: bool
+    double_opt_in: bool
+
     @classmethod
     def of(cls, item, member_count: int) -> "ListOut":
         return cls(id=item.id, name=item.name, description=item.description,
-                   member_count=member_count, created_at=item.created_at,
+                   member_count=member_count, show_on_preferences=item.show_on_preferences,
+                   double_opt_in=item.double_opt_in, created_at=item.created_at,
                    updated_at=item.updated_at)
 
 
-class TagOut(ListOut):
+class TagOut(GroupOut):
     slug: str
     color: str
 

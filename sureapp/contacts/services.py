@@ -23,7 +23,7 @@ from ..prepared import PreparedRead
 from ..schema_types import validation_errors
 from ..sqlutil import lock_rows
 from ..timeutil import utcnow
-from . import groups, outbox
+from . import groups, optin, outbox
 from .groups import LISTS, TAGS
 from .query import ContactFilter, check_groups, page_of_contacts
 from .schemas import ContactCreate, ContactPatch, ContactQuery
@@ -203,17 +203,26 @@ def _flush_or_conflict(workspace: Workspace, events: list[ContactEvent]) -> None
     outbox.emit_timeline(workspace.id, [(e.contact_id, e.action, e.changes) for e in events])
 
 
-def create_contact(workspace: Workspace, data: ContactCreate, source: str) -> Contact:
-    """A new contact; Conflict on a duplicate email, LimitExceeded past the allocation."""
+def create_contact(workspace: Workspace, data: ContactCreate, source: str, *,
+                   confirmed_consent: bool = False) -> Contact:
+    """A new contact; Conflict on a duplicate email, LimitExceeded past the allocation.
+    `confirmed_consent`: the caller (a manager in the UI, an import) vouches that the person
+    agreed, so double opt-in lists do not make it pending (contacts/optin.py)."""
     if find_by_email(workspace, data.email) is not None:
         raise Conflict(DUPLICATE_EMAIL)
-    groups.resolve_groups(LISTS, workspace, data.list_ids)  # 404 before any write
+    joined = groups.resolve_groups(LISTS, workspace, data.list_ids)  # 404 before any write
     groups.resolve_groups(TAGS, workspace, data.tag_ids)
+    confirming = optin.confirming_list(joined, data.status, confirmed_consent)
+    if confirming is not None:
+        optin.check_can_mail(workspace.id, confirming)
+        data = data.model_copy(update={"status": "pending"})
     ensure_room_for(workspace, 1)
     contact = Contact(id=uuid.uuid4(), workspace_id=workspace.id)
     events = _apply(workspace, contact, data, _fields_to_apply(data, replace=True), source,
                     is_new=True)
     _flush_or_conflict(workspace, events)
+    if confirming is not None:
+        optin.request_confirmations(workspace.id, [(contact.id, confirming.id)])
     return contact
 
 
@@ -265,12 +274,14 @@ def _known_groups(kind, workspace, rows) -> dict:
         kind.model.id.in_(wanted), kind.model.workspace_id == workspace.id))}
 
 
-def upsert_contacts(workspace: Workspace, rows: list, source: str) -> BulkResult:
+def upsert_contacts(workspace: Workspace, rows: list, source: str, *,
+                    confirmed_consent: bool = False) -> BulkResult:
     """Create or update contacts matched by email, validating each row on its own.
 
     Rows that fail validation (or name lists/tags outside the workspace) are reported and
     skipped; the rest are written in the caller's transaction. If the new contacts would not
-    fit the allocation, nothing is written and LimitExceeded is raised."""
+    fit the allocation, nothing is written and LimitExceeded is raised. New contacts joining a
+    double opt-in list are pending (see create_contact's `confirmed_consent`)."""
     result = BulkResult([None] * len(rows))
     valid: list[tuple[int, ContactCreate]] = []
     first_row_of: dict[str, int] = {}
@@ -309,19 +320,32 @@ def upsert_contacts(workspace: Workspace, rows: list, source: str) -> BulkResult
     # orders would otherwise deadlock.
     lock_rows(Workspace, Workspace.id == workspace.id)
     existing = _existing_rows(workspace, [data.email for _, data in checked])
-    ensure_room_for(workspace, sum(1 for _, data in checked if data.email not in existing))
 
-    updates, new_rows = [], []
+    updates, new_rows, confirming = [], [], {}  # confirming: row index → its double opt-in list
     for index, data in checked:
         row = existing.get(data.email)
-        if row is None:
-            new_rows.append((index, data))
-        else:
+        if row is not None:
             updates.append((row, data))
             result.results[index] = RowResult(index, data.email, "updated", row["id"])
+            continue
+        item = optin.confirming_list([known_groups[i] for i in data.list_ids], data.status,
+                                     confirmed_consent)
+        if item is not None:
+            if not optin.can_mail(workspace.id):
+                result.results[index] = RowResult(index, data.email, "failed", errors={
+                    "list_ids": [optin.cannot_mail(item.name).message]})
+                continue
+            confirming[index] = item
+            data = data.model_copy(update={"status": "pending"})
+        new_rows.append((index, data))
+    ensure_room_for(workspace, len(new_rows))
     _update_existing_contacts(workspace, updates, known_groups, source)
+    pending = []
     for index, data, contact_id in _insert_new_contacts(workspace, new_rows, known_groups, source):
         result.results[index] = RowResult(index, data.email, "created", contact_id)
+        if index in confirming:
+            pending.append((contact_id, confirming[index].id))
+    optin.request_confirmations(workspace.id, pending)
     return result
 
 

@@ -9,6 +9,7 @@ from .keys import (ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent,
 from .once import FormSubmission, OneTimeReveal
 from .sending import TLS_MODES, SmtpConnection
 from .sessions import UserSession
+from .subscriptions import ConfirmationRequest
 from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Workspace,
                       WorkspaceMembership)
 from .webhooks import DELIVERY_STATES, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -16,7 +17,7 @@ from .webhooks import DELIVERY_STATES, WebhookDelivery, WebhookEndpoint, Webhook
 __all__ = [
     "ABILITIES", "AUTOMATION_STATUSES", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "DELIVERY_STATES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
-    "ApiRequestLog", "SmtpConnection", "TLS_MODES", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
+    "ApiRequestLog", "ConfirmationRequest", "SmtpConnection", "TLS_MODES", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
     "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "UserSession", "WebhookDelivery",
     "WebhookEndpoint", "WebhookEvent", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",

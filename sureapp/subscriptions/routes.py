@@ -9,7 +9,7 @@ from ..errors import NotFound
 from ..extensions import csrf, db, limiter
 from ..models import ContactList
 from ..tenancy.access import parse_uuid, row_in_workspace
-from . import links, services
+from . import confirmations, links, services
 from .links import BadLink
 
 bp = Blueprint("subscriptions", __name__)
@@ -65,9 +65,12 @@ def _too_many(exc):
 @bp.errorhandler(BadLink)
 def _bad_link(exc: BadLink):
     db.session.rollback()
+    # An expired confirmation link may ask for a new one (resend_confirmation checks it again).
+    resend_url = (url_for(".resend_confirmation", token=request.view_args["token"])
+                  if exc.expired and request.endpoint == "subscriptions.confirm" else None)
     return _page("subscriptions/problem.html", 410 if exc.expired else 400, workspace=None,
                  title="This link has expired" if exc.expired else "This link does not work",
-                 message=exc.message)
+                 message=exc.message, resend_url=resend_url)
 
 
 @bp.errorhandler(NotFound)
@@ -185,6 +188,33 @@ def confirm_subscription(token):
     changed = services.confirm(contact, source=SOURCE_CONFIRM)
     db.session.commit()
     return _confirm_page(token, changed=changed)
+
+
+@bp.post("/confirm/<token>/resend")
+def resend_confirmation(token):
+    """An expired confirmation link's page offers a new mail: the token must be genuine (its
+    age does not matter here), and a contact gets at most one per RESEND_INTERVAL."""
+    try:
+        claims = links.read_token(links.CONFIRM, token)
+    except BadLink as exc:
+        if not exc.expired or exc.claims is None:
+            raise
+        claims = exc.claims
+    workspace, contact = services.contact_of(claims)
+    if contact.status != "pending":
+        return _page("subscriptions/problem.html", 409, workspace=workspace,
+                     title="Nothing to confirm",
+                     message=f"{contact.email} is not waiting for a confirmation any more.")
+    try:
+        confirmations.resend(contact)
+    except confirmations.ResendTooSoon as exc:
+        db.session.rollback()
+        return _page("subscriptions/problem.html", 429, workspace=workspace,
+                     title="A mail is already on its way", message=exc.message)
+    db.session.commit()
+    return _page("subscriptions/problem.html", 200, workspace=workspace,
+                 title="Check your inbox", sent=True,
+                 message=f"A new confirmation link is on its way to {contact.email}.")
 
 
 def init_app(app) -> None:

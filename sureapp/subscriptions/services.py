@@ -13,6 +13,7 @@ from ..tenancy.access import row_in_workspace
 from ..contacts import groups, services as contacts
 from ..contacts.groups import LISTS
 from ..contacts.schemas import ContactPatch
+from . import confirmations
 from .links import LinkClaims
 
 # Statuses a contact may leave by asking to receive mail again (a bounced or invalid address,
@@ -59,6 +60,7 @@ def confirm(contact: Contact, *, source: str) -> bool:
     if contact.status != "pending":
         return False
     _set_status(db.session.get(Workspace, contact.workspace_id), contact, "active", source)
+    confirmations.record_confirmed(contact)
     return True
 
 

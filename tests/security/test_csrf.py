@@ -20,8 +20,10 @@ from .conftest import sqlite_only
 backend = sqlite_only()  # nothing here depends on the database engine
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
-# Authenticated by API keys, not cookies: CSRF does not apply there.
-KEY_AUTHENTICATED_PREFIXES = ("/api/", "/mcp")
+# Authenticated by API keys, not cookies: CSRF does not apply there. Nor to the contacts'
+# signed-link pages (subscriptions/): no session, the signed token in the URL is the authority
+# (tests/subscriptions: forged and foreign tokens change nothing).
+KEY_AUTHENTICATED_PREFIXES = ("/api/", "/mcp", "/unsubscribe/", "/preferences/", "/confirm/")
 
 
 @pytest.fixture
