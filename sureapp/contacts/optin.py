@@ -14,14 +14,14 @@ from sqlalchemy import insert
 from ..errors import Conflict
 from ..events import deliveries_queued
 from ..extensions import db
-from ..mail import mail_configured
 from ..models import ConfirmationRequest
+from ..sending.transport import can_send
 from ..timeutil import utcnow
 
 
 def can_mail(workspace_id) -> bool:
-    """Can a confirmation be mailed for this workspace?"""
-    return mail_configured()
+    """Can a confirmation be mailed for this workspace (its SMTP connection, or SMTP_URL)?"""
+    return can_send(workspace_id)
 
 
 def cannot_mail(list_name: str) -> Conflict:

@@ -18,8 +18,10 @@ from ..contacts import optin
 from ..errors import DomainError
 from ..events import deliveries_queued
 from ..extensions import db
-from ..mail import send_mail
+from ..contacts import services as contacts
+from ..contacts.schemas import ContactPatch
 from ..models import ConfirmationRequest, Contact, ContactList, Workspace
+from ..sending.transport import Outcome, SendingUnavailable, send
 from ..timeutil import utcnow
 from . import links
 
@@ -108,23 +110,33 @@ def _claim(request_id, due_at: datetime, now: datetime) -> bool:
     return claimed
 
 
-def _mail(request: ConfirmationRequest, contact: Contact) -> str:
-    """Send one confirmation; '' on success, else why not (our words)."""
+def _mail(request: ConfirmationRequest, contact: Contact) -> Outcome:
+    """Send one confirmation through the workspace's sending (sending/transport.py)."""
     workspace = db.session.get(Workspace, contact.workspace_id)
     item = db.session.get(ContactList, request.list_id) if request.list_id else None
     try:
         url = links.confirm_url(workspace.id, contact.id, request.list_id)
     except links.LinksUnavailable:
-        return "PUBLIC_URL is not set, so the mail would have no working link"
+        return Outcome("failed", "PUBLIC_URL is not set, so the mail would have no working link",
+                       retry=True)
     what = f"the list “{item.name}”" if item else "mail"
     text = (f"Hello{' ' + contact.first_name if contact.first_name else ''},\n\n"
             f"please confirm that you want to receive {what} from {workspace.name} at "
             f"{contact.email}:\n\n{url}\n\n"
             f"The link works for {links.CONFIRM_VALID.days} days. If you did not sign up, "
             f"ignore this mail: nothing will be sent to you.\n")
-    if not send_mail(contact.email, f"Please confirm your subscription to {workspace.name}", text):
-        return "the mail server did not accept it"
-    return ""
+    try:
+        return send(workspace.id, contact.email,
+                    f"Please confirm your subscription to {workspace.name}", text)
+    except SendingUnavailable as exc:
+        return Outcome("failed", exc.message, retry=True)
+
+
+def _mark_bounced(contact: Contact) -> None:
+    """A 5xx for the address: the contact is `bounced`, as a campaign's bounce would make it."""
+    workspace = db.session.get(Workspace, contact.workspace_id)
+    contacts.update_contact(workspace, contact.id, ContactPatch(status="bounced"),
+                            "Double opt-in mail (the address was refused)")
 
 
 def mail_due(now: datetime | None = None) -> float:
@@ -144,15 +156,22 @@ def mail_due(now: datetime | None = None) -> float:
         if contact is None or contact.status != "pending":
             request.mail_due_at = None  # confirmed, unsubscribed or changed by hand meanwhile
         else:
-            problem = _mail(request, contact)
-            if problem:
-                request.failures += 1
-                request.last_error = problem
-                request.mail_due_at = now + RETRY_AFTER[min(request.failures, len(RETRY_AFTER)) - 1]
-                log.warning("A confirmation mail could not be sent (attempt %s)", request.failures)
-            else:
+            outcome = _mail(request, contact)
+            if outcome.sent:
                 request.mails_sent += 1
                 request.last_mailed_at, request.mail_due_at, request.last_error = now, None, ""
+            else:
+                request.failures += 1
+                request.last_error = outcome.error[:255]
+                if outcome.status == "bounced":  # the address does not exist: never retried
+                    request.mail_due_at = None
+                    _mark_bounced(contact)
+                else:
+                    request.mail_due_at = now + (
+                        timedelta(seconds=outcome.retry_after) if outcome.retry_after
+                        else RETRY_AFTER[min(request.failures, len(RETRY_AFTER)) - 1])
+                log.warning("A confirmation mail was not sent (%s, attempt %s)",
+                            outcome.status, request.failures)
         db.session.commit()
     if len(due) == BATCH:
         return 0.0
