@@ -75,7 +75,9 @@ def resend(contact: Contact, now: datetime | None = None) -> None:
     ResendTooSoon within RESEND_INTERVAL of the last one. Only for a pending contact."""
     now = now or utcnow()
     if contact.status != "pending":
-        raise DomainError("Only a pending contact can be asked to confirm.")
+        raise DomainError(f"{contact.email} is not waiting for a confirmation.")
+    if not optin.can_mail(contact.workspace_id):
+        raise DomainError("No confirmation can be mailed: this workspace cannot send mail yet.")
     request = db.session.get(ConfirmationRequest, contact.id)
     if request is None:
         optin.request_confirmations(contact.workspace_id, [(contact.id, None)])

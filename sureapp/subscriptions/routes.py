@@ -5,7 +5,7 @@ which only the contact has) and the pages never set a cookie. Rate limited per c
 each page answers with its own small layout (the workspace's name, no sureapp navigation)."""
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from ..errors import NotFound
+from ..errors import DomainError, NotFound
 from ..extensions import csrf, db, limiter
 from ..models import ContactList
 from ..tenancy.access import parse_uuid, row_in_workspace
@@ -37,19 +37,10 @@ def _failed(response) -> bool:
     return response.status_code >= 400
 
 
-def _rate_limited(_limit):
-    response = current_app.make_response(_page(
-        "subscriptions/problem.html", 429, workspace=None, title="Slow down",
-        message="Too many requests from your address. Please wait a minute and try again."))
-    response.headers["Retry-After"] = "60"
-    return response
-
-
 # Every public page shares two budgets per client IP: all requests, and refused links (a
 # guesser runs out of the second long before the first).
-limiter.shared_limit(_link_rate_limit, "subscription-links", on_breach=_rate_limited)(bp)
-limiter.shared_limit(_bad_link_rate_limit, "subscription-bad-links", deduct_when=_failed,
-                     on_breach=_rate_limited)(bp)
+limiter.shared_limit(_link_rate_limit, "subscription-links")(bp)
+limiter.shared_limit(_bad_link_rate_limit, "subscription-bad-links", deduct_when=_failed)(bp)
 
 
 def _page(template: str, status: int = 200, **context):
@@ -57,9 +48,12 @@ def _page(template: str, status: int = 200, **context):
 
 
 @bp.errorhandler(429)
-def _too_many(exc):
-    # Limits checked before the view: the app's generic 429 page would otherwise win.
-    return exc.response or _rate_limited(None)
+def _too_many(_exc):
+    """Past a limit: this layout, not the app's 429 page (whose layout starts a session)."""
+    body, status, headers = _page(
+        "subscriptions/problem.html", 429, workspace=None, title="Slow down",
+        message="Too many requests from your address. Please wait a minute and try again.")
+    return body, status, {**headers, "Retry-After": "60"}
 
 
 @bp.errorhandler(BadLink)
@@ -86,10 +80,10 @@ def _contact(purpose: str, token: str):
     return services.contact_of(links.read_token(purpose, token))
 
 
-def _unsubscribe_page(token: str, status: int = 200, *, done: bool = False, changed=False):
+def _unsubscribe_page(token: str, *, done: bool = False, changed: bool = False):
     claims = links.read_token(links.UNSUBSCRIBE, token)
     workspace, contact = services.contact_of(claims)
-    return _page("subscriptions/unsubscribe.html", status, workspace=workspace, contact=contact,
+    return _page("subscriptions/unsubscribe.html", workspace=workspace, contact=contact,
                  done=done, changed=changed, token=token,
                  preferences_url=_preferences_path(workspace, contact))
 
@@ -201,16 +195,16 @@ def resend_confirmation(token):
             raise
         claims = exc.claims
     workspace, contact = services.contact_of(claims)
-    if contact.status != "pending":
-        return _page("subscriptions/problem.html", 409, workspace=workspace,
-                     title="Nothing to confirm",
-                     message=f"{contact.email} is not waiting for a confirmation any more.")
     try:
         confirmations.resend(contact)
     except confirmations.ResendTooSoon as exc:
         db.session.rollback()
         return _page("subscriptions/problem.html", 429, workspace=workspace,
                      title="A mail is already on its way", message=exc.message)
+    except DomainError as exc:  # not pending any more, or no mail can go out
+        db.session.rollback()
+        return _page("subscriptions/problem.html", 409, workspace=workspace,
+                     title="No new link can be sent", message=exc.message)
     db.session.commit()
     return _page("subscriptions/problem.html", 200, workspace=workspace,
                  title="Check your inbox", sent=True,

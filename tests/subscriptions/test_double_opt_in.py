@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from sureapp.contacts import services as contact_services
 from sureapp.contacts.schemas import ContactCreate
+from sureapp.errors import DomainError
 from sureapp.extensions import db
 from sureapp.models import ConfirmationRequest, Contact, ContactEvent
 from sureapp.subscriptions import confirmations
@@ -216,3 +217,16 @@ def test_the_list_settings_in_the_ui(client, login, workspace):
     client.post(f"/w/{workspace.id}/lists/{item.id}/edit", data={"name": "Beta"})
     db.session.expire_all()
     assert not db.session.get(ContactList, item.id).double_opt_in  # unticked: off
+
+
+def test_no_new_link_is_promised_when_no_mail_can_go_out(app, client, api, workspace, news, mail):
+    from sureapp.subscriptions import links
+
+    api.post("/contacts", json={"email": "ana@example.com", "list_ids": [str(news.id)]})
+    contact = contact_by_email("ana@example.com")
+    app.config["SMTP_URL"] = ""
+    token = links.make_token(links.CONFIRM, workspace.id, contact.id, news.id)
+    page = client.post(f"/confirm/{token}/resend")
+    assert page.status_code == 409 and b"cannot send mail" in page.data
+    with pytest.raises(DomainError, match="cannot send mail"):
+        confirmations.resend(contact)
