@@ -9,6 +9,9 @@ from ..baseline import make_app as make_baseline
 from ..runner import BENCH_RATE_LIMIT, Result
 
 TITLE = "API read vs bare Flask"
+# Issue 11's targets: the keyed read at >= 0.6x plain Flask + sqlite3, >= 0.5x plain Flask + a
+# psycopg pool on PostgreSQL + Redis (a second server and a budget round trip per request).
+THROUGHPUT_TARGETS = {"sqlite": ">= 0.6", "postgresql": ">= 0.5"}
 
 
 def _document(url: str, headers: dict) -> dict:
@@ -36,7 +39,8 @@ def run(bench) -> list[Result]:
         Result("api_read", "in-process CPU per request, API", api_us, "µs",
                detail=f"baseline {baseline_us:.0f} µs; ratio baseline/API {baseline_us / api_us:.2f}"),
         Result("api_read", "in-process CPU per request, baseline", baseline_us, "µs"),
-        Result("api_read", "throughput API / baseline", ratio, "x", ">= 0.6",
+        Result("api_read", "throughput API / baseline", ratio, "x",
+               THROUGHPUT_TARGETS[bench.backend],
                detail=f"API {runs.describe('variant')}; baseline {runs.describe('baseline')}"),
         Result("api_read", "server CPU per request, baseline / API", runs.cpu_ratio() or 0.0, "x",
                detail="what the throughput ratio would be on an idle machine (both CPU-bound)"),

@@ -13,7 +13,6 @@ A handler takes the `Caller` and its inputs as values (path ids, a validated `qu
 model) and returns a response model; it never sees Flask. A 204 operation's handler returns a
 small acknowledgment instead (the API sends no body; a tool must answer an object).
 """
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,20 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict
 from ..extensions import db
 from ..keys.abilities import KEY_ITSELF, RESOURCES, scope
+from ..urlrules import path_params, template_path
 
 # The JSON API serves each operation's rule under this prefix (tools name it as their twin).
 API_PREFIX = "/api/v1"
 # The ability each HTTP method needs (SPEC §3).
 METHOD_ABILITY = {"GET": "read", "HEAD": "read", "POST": "write", "PUT": "write",
                   "PATCH": "write", "DELETE": "delete"}
-_PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")  # Flask's <uuid:contact_id> → {contact_id}
-
-
-def template_path(rule: str) -> str:
-    """A Flask rule as an OpenAPI path template: /contacts/<uuid:contact_id> → /contacts/{contact_id}."""
-    return _PATH_PARAM.sub(r"{\1}", rule)
-
-
 @dataclass(frozen=True)
 class Caller:
     """Who is running an operation: the calling key, its workspace, and how a change it makes
@@ -68,7 +60,7 @@ class Operation:
 
     @property
     def path_params(self) -> list[str]:
-        return _PATH_PARAM.findall(self.rule)
+        return path_params(self.rule)
 
     @property
     def path(self) -> str:

@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from ..errorlog import request_id
 from ..extensions import db
 from ..models import ApiKey, ApiRequestLog
-from ..operations.registry import template_path
 from ..timeutil import utcnow
+from ..urlrules import template_path
 
 log = logging.getLogger(__name__)
 
