@@ -4,6 +4,7 @@ the attacker's address into a link we show or mail (issue 13 finding 6)."""
 from flask import current_app, has_request_context, request, url_for
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+UI_APP = "sureapp_ui_app"  # the keyed app's extensions name the UI app whose pages links open
 
 
 def host_name(host: str) -> str:
@@ -34,10 +35,12 @@ def external_url(endpoint: str, **values) -> str | None:
     base = external_base()
     if base is None:
         return None
-    if has_request_context():
+    ui_app = current_app.extensions.get(UI_APP, current_app)
+    if has_request_context() and ui_app is current_app:
         return base + url_for(endpoint, **values)
-    # Background work (reminders, leak reports): only PUBLIC_URL is known, and no request.
-    return base + current_app.url_map.bind("localhost").build(endpoint, values)
+    # Background work (reminders, leak reports) and the keyed app (/api, /mcp: a campaign's
+    # unsubscribe links) build the UI's URLs from the UI app's map.
+    return base + ui_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def public_url_missing() -> bool:

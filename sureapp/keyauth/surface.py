@@ -11,6 +11,7 @@ from flask import Flask, Response, request
 from flask.sessions import SessionInterface
 
 from ..extensions import db
+from ..links import UI_APP
 from . import cors
 from ..security import HSTS, NON_HTML_CSP, STATIC_HEADERS
 
@@ -83,6 +84,7 @@ def create_keyed_app(ui_app: Flask) -> Flask:
     # The same engines and scoped session as the UI app (one pool per process, not two);
     # Flask-SQLAlchemy keeps engines per app, so this app is registered onto the UI app's.
     app.extensions["sqlalchemy"] = db
+    app.extensions[UI_APP] = ui_app  # links.external_url builds the UI's URLs on its map
     db._app_engines[app] = db._app_engines[ui_app]
     app.teardown_appcontext(db._teardown_session)
     cors.init_app(app)  # first: a preflight is answered before any guard runs

@@ -249,8 +249,18 @@ tool("list_campaigns", "List campaigns", "list_campaigns",
 tool("get_campaign", "Get a campaign", "show_campaign",
      "One campaign with its content and target list ids.")
 tool("create_campaign", "Create a campaign", "create_campaign",
-     "Create an email campaign; `list_ids` must be lists of this workspace, and a 'scheduled' "
-     "campaign needs `scheduled_at`. Nothing is sent.")
+     "Create a draft email campaign; `list_ids` must be lists of this workspace. Nothing is "
+     "sent until send_campaign; the status is set by the system.")
+tool("send_campaign", "Send a campaign", "send_campaign",
+     "Send a draft campaign to the active contacts of its lists, each once (at its "
+     "`scheduled_at` if that is in the future). This really mails people: confirm with the "
+     "user first. Fails if the workspace has no SMTP server or the campaign is not a draft.")
+tool("pause_campaign", "Pause a campaign", "pause_campaign",
+     "Pause a scheduled or sending campaign; resume_campaign continues it.")
+tool("resume_campaign", "Resume a campaign", "resume_campaign",
+     "Continue a paused campaign where it stopped (nobody gets it twice).")
+tool("cancel_campaign", "Cancel a campaign", "cancel_campaign",
+     "Stop a campaign for good; mails not yet sent are skipped.")
 
 
 def refusal_code(key: KeyContext, message: Any) -> str | None:

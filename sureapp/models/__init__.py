@@ -7,7 +7,8 @@ from .jobs import FINISHED_STATES, JOB_STATES, Job
 from .keys import (ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog,
                    KeyReminder, LeakReport)
 from .once import FormSubmission, OneTimeReveal
-from .sending import TLS_MODES, SmtpConnection
+from .sending import (RECIPIENT_STATES, TLS_MODES, UNFINISHED_RECIPIENT_STATES,
+                      CampaignRecipient, SmtpConnection)
 from .sessions import UserSession
 from .subscriptions import ConfirmationRequest
 from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Workspace,
@@ -17,7 +18,8 @@ from .webhooks import DELIVERY_STATES, WebhookDelivery, WebhookEndpoint, Webhook
 __all__ = [
     "ABILITIES", "AUTOMATION_STATUSES", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "DELIVERY_STATES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
-    "ApiRequestLog", "ConfirmationRequest", "SmtpConnection", "TLS_MODES", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
+    "ApiRequestLog", "CampaignRecipient", "ConfirmationRequest", "RECIPIENT_STATES",
+    "SmtpConnection", "TLS_MODES", "UNFINISHED_RECIPIENT_STATES", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
     "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "UserSession", "WebhookDelivery",
     "WebhookEndpoint", "WebhookEvent", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",

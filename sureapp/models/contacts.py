@@ -2,15 +2,17 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, String, Table, Text,
-                        UniqueConstraint, Uuid, false)
+from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table,
+                        Text, UniqueConstraint, Uuid, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import created_at_column, updated_at_column, uuid_pk
 
 CONTACT_STATUSES = ("active", "pending", "unsubscribed", "bounced", "invalid")
-CAMPAIGN_STATUSES = ("draft", "scheduled", "sent")
+# Set by the system only (campaigns/sending.py): draft → scheduled → sending → sent, and
+# paused (resumable) / cancelled (final) on the way.
+CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
 AUTOMATION_TRIGGERS = ("contact_created", "list_joined", "tag_added")
 AUTOMATION_STATUSES = ("active", "paused")
 
@@ -153,6 +155,14 @@ class Campaign(db.Model):
     content_html: Mapped[str] = mapped_column(Text, nullable=False, default="")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Gradual send: at most this many mails an hour (None: as fast as the SMTP rate allows).
+    send_per_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When the sender may claim its next batch (the gradual pace, shared by every worker).
+    next_send_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Why the system paused it ("" otherwise), e.g. the SMTP server refused the login.
+    status_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -1,8 +1,8 @@
-"""Sending (SPEC §11): a workspace's SMTP connections."""
+"""Sending (SPEC §11): a workspace's SMTP connections, and one row per campaign × contact."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -45,3 +45,40 @@ class SmtpConnection(db.Model):
     def default_sender(self) -> str | None:
         """The first full address it may send as (a domain entry names no address)."""
         return next((entry for entry in self.from_addresses if not entry.startswith("@")), None)
+
+
+# queued: waiting (next_attempt_at) · sending: claimed by a sender · sent · bounced (5xx for the
+# address) · failed (retries used up, or refused for good) · skipped (no longer active, or the
+# campaign was cancelled) · interrupted (its sender died while it was claimed: it may or may not
+# have left, and is never sent again — at most once is the rule).
+RECIPIENT_STATES = ("queued", "sending", "sent", "bounced", "failed", "skipped", "interrupted")
+UNFINISHED_RECIPIENT_STATES = ("queued", "sending")
+
+
+class CampaignRecipient(db.Model):
+    """A campaign's mail to one contact: written when the campaign starts sending (its audience
+    is fixed then), claimed before it is sent, so no contact gets a campaign twice."""
+
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id"),
+        Index("ix_campaign_recipients_due", "campaign_id", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False
+    )
+    # Kept (NULL) when the contact is deleted: the campaign's counts stay true.
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(128), nullable=False, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_at: Mapped[datetime] = created_at_column()

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import formataddr
 
 from flask import current_app
 from sqlalchemy import case, or_, select, update
@@ -48,6 +49,9 @@ class Outcome:
     code: int | None = None  # the SMTP reply code, when the server gave one
     retry: bool = False  # failed: trying again later may succeed
     retry_after: float | None = None  # seconds, when the connection's rate is used up
+    # The connection itself is refused (login, From address): every mail would fail alike, so
+    # a bulk sender stops instead of spending each recipient's retries.
+    blocking: bool = False
 
     @property
     def sent(self) -> bool:
@@ -123,7 +127,8 @@ def _take_slot(connection: SmtpConnection) -> float | None:
         admitted = conn.execute(
             update(SmtpConnection)
             .where(SmtpConnection.id == connection.id,
-                   or_(window_over, SmtpConnection.sent_in_window < SmtpConnection.mails_per_minute))
+                   or_(window_over,
+                       SmtpConnection.sent_in_window < SmtpConnection.mails_per_minute))
             .values(window_started_at=case((window_over, now),
                                            else_=SmtpConnection.window_started_at),
                     sent_in_window=case((window_over, 1),
@@ -146,10 +151,11 @@ def _classify(exc: Exception) -> Outcome:
         return Outcome("failed", f"The server deferred the address ({code}).", code, retry=True)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return Outcome("failed", f"The SMTP server refused the login ({exc.smtp_code}); check "
-                       "the user and password in Settings → Sending.", exc.smtp_code, retry=True)
+                       "the user and password in Settings → Sending.", exc.smtp_code, retry=True,
+                       blocking=True)
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return Outcome("failed", f"The SMTP server refused the From address ({exc.smtp_code}).",
-                       exc.smtp_code, retry=exc.smtp_code < 500)
+                       exc.smtp_code, retry=True, blocking=exc.smtp_code >= 500)
     if isinstance(exc, smtplib.SMTPResponseException):
         code = exc.smtp_code
         if 500 <= code < 600 and code in MAILBOX_CODES:
@@ -172,9 +178,10 @@ def _classify(exc: Exception) -> Outcome:
 
 def send(workspace_id: uuid.UUID, to: str, subject: str, text: str, *,
          headers: Mapping[str, str] | None = None, from_addr: str | None = None,
-         html: str | None = None) -> Outcome:
-    """Send one mail to `to` as `from_addr` (None: the connection's first address) with an
-    optional HTML alternative; see the module docstring for what the Outcome means."""
+         from_name: str = "", html: str | None = None) -> Outcome:
+    """Send one mail to `to` as `from_addr` (None: the connection's first address; `from_name`
+    its display name) with an optional HTML alternative; see the module docstring for what the
+    Outcome means."""
     connection, sender = pick_connection(workspace_id, from_addr)
     if connection is None:
         try:
@@ -196,8 +203,9 @@ def send(workspace_id: uuid.UUID, to: str, subject: str, text: str, *,
             addresses = netguard.resolve_addresses(
                 settings.host, settings.port,
                 allow_private=current_app.config["SMTP_ALLOW_PRIVATE_HOSTS"])
-        mail.deliver(settings, mail.build_message(to, subject, text, headers, sender=sender,
-                                                  html=html), addresses=addresses)
+        shown_sender = formataddr((from_name, sender)) if from_name else sender
+        message = mail.build_message(to, subject, text, headers, html=html, sender=shown_sender)
+        mail.deliver(settings, message, addresses=addresses)
     except (OSError, smtplib.SMTPException, netguard.UnsafeURL) as exc:
         outcome = _classify(exc)
         log.warning("A mail to a contact was not sent: %s (%s)", type(exc).__name__,

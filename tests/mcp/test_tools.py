@@ -71,7 +71,8 @@ def test_the_tool_set_covers_the_brief():
                 "get_contact", "create_contact", "update_contact", "delete_contact",
                 "list_lists", "create_list", "add_contacts_to_list", "remove_contact_from_list",
                 "list_tags", "create_tag", "add_contacts_to_tag", "remove_contact_from_tag",
-                "list_campaigns", "get_campaign", "create_campaign"}
+                "list_campaigns", "get_campaign", "create_campaign", "send_campaign",
+                "pause_campaign", "resume_campaign", "cancel_campaign"}
     assert set(TOOLS) == expected
 
 
@@ -306,18 +307,18 @@ def test_campaigns(ok, run_tool, api_get, full_key):
     a_list = ok(full_key, "create_list", {"name": "Customers"})
     created = ok(full_key, "create_campaign", {
         "name": "Launch", "subject": "Hello", "from_email": "News@Example.com",
-        "list_ids": [a_list["id"]], "status": "scheduled",
-        "scheduled_at": "2030-01-02T09:00:00+01:00"})
-    assert created["from_email"] == "news@example.com"
+        "list_ids": [a_list["id"]], "scheduled_at": "2030-01-02T09:00:00+01:00"})
+    assert created["from_email"] == "news@example.com" and created["status"] == "draft"
     assert created["scheduled_at"] == "2030-01-02T08:00:00Z"
     assert ok(full_key, "get_campaign", {"campaign_id": created["id"]}) == created
     assert api_get(full_key, f"/campaigns/{created['id']}") == created
-    listed = ok(full_key, "list_campaigns", {"status": "scheduled"})
+    listed = ok(full_key, "list_campaigns", {"status": "draft"})
     assert [c["id"] for c in listed["data"]] == [created["id"]]
 
-    is_error, data, _ = run_tool(full_key, "create_campaign", {"name": "Later",
-                                                                "status": "scheduled"})
-    assert is_error and data["type"] == "ValidationFailed" and "scheduled_at" in data["errors"]
+    is_error, data, _ = run_tool(full_key, "create_campaign", {"name": "Later", "status": "sent"})
+    assert is_error and "set by the system" in data["errors"]["status"][0]
+    is_error, data, text = run_tool(full_key, "send_campaign", {"campaign_id": created["id"]})
+    assert is_error and data["type"] == "SendingUnavailable" and "No SMTP server is set up" in text
     assert count(Campaign) == 1
 
 
