@@ -16,7 +16,8 @@ from werkzeug.exceptions import MethodNotAllowed
 CONFIG = "API_CORS_ORIGINS"
 ALLOW_HEADERS = ", ".join((
     "X-API-Key", "Authorization", "Content-Type", "Idempotency-Key", "If-None-Match",
-    "X-Request-Id", "MCP-Protocol-Version", "Mcp-Session-Id", "Last-Event-ID"))
+    "X-Request-Id", "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name", "Mcp-Session-Id",
+    "Last-Event-ID"))
 EXPOSE_HEADERS = ", ".join((
     "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
     "X-Request-Id", "ETag", "Location", "Idempotent-Replayed", "WWW-Authenticate",

@@ -2,11 +2,16 @@
 application/json (or 202 for notifications); no SSE stream is offered, so GET and DELETE get 405.
 
 Per request: Origin (403) → method (405) → keyauth's key resolution with surface "mcp" (401) →
-Accept (406) → Content-Type (415) → body size (413) → protocol.Dispatcher.read → the key's
-budget, one unit per message (429 for the whole body) → protocol.Dispatcher.answer.
+Accept (406) → Content-Type (415) → body size (413) → protocol.Dispatcher.read (the version,
+and for 2026-07-28 the Mcp-Method / Mcp-Name headers against the body: 400) → the key's
+budget, one unit per message (429 for the whole body) → protocol.Dispatcher.answer. The one
+streamed answer (2026-07-28 subscriptions/listen) is a short text/event-stream.
 HTTP-level rejections carry a JSON-RPC error with no id, as the transport spec allows, so MCP
 clients can show the reason; the request log records every authenticated request.
 """
+
+import json
+from typing import Any
 
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -15,9 +20,14 @@ from .. import faults, keyauth
 from ..keyauth.cors import api_origin_listed, parse_origins
 from ..errorlog import log_unexpected
 from ..problems import ApiProblem
-from .protocol import (INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Envelope, Reply, ServerInfo,
-                       describe)
-from .tools import WorkspaceTools, refusal_code, server_instructions
+from ..keyauth import KeyContext
+from ..keys.state import Refusal
+from . import resources
+from .prompts import PROMPTS, WorkspacePrompts
+from .protocol import (INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Envelope, Headers, Reply,
+                       ServerInfo, called_tool, describe, named)
+from .resources import WorkspaceResources
+from .tools import TOOLS, WorkspaceTools, server_instructions
 
 
 bp = Blueprint("mcp", __name__)
@@ -26,6 +36,7 @@ SERVER_NAME = "sureapp"
 SERVER_VERSION = "1.0.0"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 JSON_ACCEPT = frozenset({"application/json", "application/*", "*/*"})
+STREAM_ACCEPT = frozenset({"text/event-stream", "text/*", "*/*"})
 OTHER_METHODS = ["GET", "DELETE", "PUT", "PATCH"]  # OPTIONS: a CORS preflight (keyauth/cors.py)
 
 
@@ -69,10 +80,9 @@ def origin_allowed(origin: str | None) -> bool:
     return origin == f"{request.scheme}://{request.host}".lower() and _host_is_ours()
 
 
-def _accepts_json() -> bool:
+def _accepts(media_types: frozenset[str]) -> bool:
     accept = request.headers.get("Accept", "")
-    media_types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    return bool(media_types & JSON_ACCEPT)
+    return bool({part.split(";")[0].strip().lower() for part in accept.split(",")} & media_types)
 
 
 @bp.route("/mcp", methods=["POST", *OTHER_METHODS], provide_automatic_options=False)
@@ -88,10 +98,12 @@ def endpoint():
         key = keyauth.authenticate(request, surface="mcp")
     except ApiProblem as problem:
         return _problem_response(problem)
+    workspace_resources = WorkspaceResources(key, key.workspace)
     dispatcher = Dispatcher(
         ServerInfo(SERVER_NAME, SERVER_VERSION, title="sureapp",
                    instructions=server_instructions(key, key.workspace)),
-        WorkspaceTools(key, key.workspace),
+        WorkspaceTools(key, key.workspace), workspace_resources,
+        WorkspacePrompts(key, key.workspace, workspace_resources),
         log_exception=log_unexpected,
         reraise=faults.UNAVAILABLE_ERRORS,
     )
@@ -109,13 +121,30 @@ def endpoint():
     if isinstance(envelope, Reply):
         return _reply_response(envelope)
     # One request-log row each (finish), with its reason when the key may not call its tool.
-    g.mcp_calls = [(describe(m), refusal_code(key, m)) for m in messages]
+    g.mcp_calls = [(describe(m, resources.route_of), refusal_code(key, m)) for m in messages]
     return _reply_response(dispatcher.answer(envelope))
+
+
+def refusal_code(key: KeyContext, message: Any) -> str | None:
+    """The request-log reason of one message: "scope" for a tool, resource or prompt this key
+    may not use (the message is answered with an error naming the scope), else None. A static
+    property of key and message, so it is decided per message without running it."""
+    method = message.get("method") if isinstance(message, dict) else None
+    name = named(message) or ""
+    if method == "tools/call":
+        item = TOOLS.get(called_tool(message) or "")
+    elif method == "resources/read":
+        item = (resources.find_resource(name) or (None,))[0]
+    elif method == "prompts/get":
+        item = PROMPTS.get(name)
+    else:
+        item = None
+    return Refusal.SCOPE.code if item is not None and not item.allowed(key) else None
 
 
 def _read_body(dispatcher: Dispatcher):
     """(an HTTP refusal, None) or (None, what Dispatcher.read made of the body)."""
-    if not _accepts_json():
+    if not _accepts(JSON_ACCEPT):
         return _rpc_error_response(406, "Not acceptable: the client must accept "
                                         "application/json."), None
     if request.mimetype != "application/json":
@@ -125,7 +154,10 @@ def _read_body(dispatcher: Dispatcher):
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
         return _too_large(), None
-    return None, dispatcher.read(body, request.headers.get("MCP-Protocol-Version"))
+    headers = Headers(protocol_version=request.headers.get("MCP-Protocol-Version"),
+                      method=request.headers.get("Mcp-Method"),
+                      name=request.headers.get("Mcp-Name"))
+    return None, dispatcher.read(body, headers)
 
 
 def _too_large():
@@ -134,12 +166,27 @@ def _too_large():
 
 
 def _reply_response(reply: Reply):
+    if reply.stream:
+        return _event_stream(reply)
     if reply.body is None:
         response = current_app.response_class(status=reply.status)
         del response.headers["Content-Type"]  # 202 Accepted: no body at all
         return response
     response = current_app.json.response(reply.body)
     response.status_code = reply.status
+    return response
+
+
+def _event_stream(reply: Reply):
+    """A whole stream at once: its messages as Server-Sent Events, then the end of the body."""
+    if not _accepts(STREAM_ACCEPT):
+        return _rpc_error_response(406, "Not acceptable: this answer is a stream; the client "
+                                        "must accept text/event-stream.")
+    events = "".join(f"event: message\ndata: {json.dumps(m, ensure_ascii=False)}\n\n"
+                     for m in reply.stream)
+    response = current_app.response_class(events, status=reply.status,
+                                          mimetype="text/event-stream")
+    response.headers["X-Accel-Buffering"] = "no"  # proxies must not hold the events back
     return response
 
 

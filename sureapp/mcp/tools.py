@@ -2,12 +2,14 @@
 and runs it exactly as the JSON API does, so its result is the API's body and its rules, its
 read path and its ability are the API's. A tool adds only what a model needs: a name, a title,
 a description, and arguments that are the operation's own pydantic models with its path ids
-beside them (the inputSchema is generated from them).
+beside them (the inputSchema is generated from them); its outputSchema is the operation's
+response model (or, for a 204 operation, the acknowledgment it answers a tool), so
+structuredContent matches it by construction.
 """
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
@@ -17,12 +19,30 @@ from ..keyauth import KeyContext, scope_refused
 from ..operations import API_PREFIX, Caller, Operation, find
 from ..schema_types import Strict, validation_errors
 from ..validation import json_tree_problem
-from ..keys.state import Refusal
-from .protocol import InvalidArguments, ToolFailed, UnknownTool, at_least, called_tool
+from .protocol import InvalidArguments, ToolFailed, UnknownTool, at_least
 
 
 class NoArguments(Strict):
     pass
+
+
+# A tool changes data it cannot restore when its operation replaces or removes (the hint is
+# about the tool's effect, so a read is never destructive).
+DESTRUCTIVE_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
+
+
+def acknowledgment(name: str, verb: str, ids: list[str], **fields) -> type[BaseModel]:
+    """The model of what a 204 operation answers a tool (operations.acknowledged):
+    {verb: true, <each path id>: "…", <fields>}."""
+    return create_model(name, **{verb: (Literal[True], ...)},
+                        **{i: (uuid.UUID, ...) for i in ids}, **fields)
+
+
+def json_schema(model: type[BaseModel], mode: str) -> dict:
+    """A model's JSON Schema (2020-12, pydantic's) without the class name as its title."""
+    schema = model.model_json_schema(mode=mode)
+    schema.pop("title", None)
+    return schema
 
 
 def _with_path_ids(op: Operation, model: type[BaseModel], name: str) -> type[BaseModel]:
@@ -56,6 +76,7 @@ class Tool:
     description: str
     operation: Operation
     arguments: type[BaseModel]
+    output: type[BaseModel]
     idempotent: bool
     inputs: Callable[[Operation, BaseModel], dict] = _operation_inputs
 
@@ -71,9 +92,11 @@ class Tool:
     def route(self) -> str:
         return f"{self.operation.method} {API_PREFIX}{self.operation.path}"
 
+    def allowed(self, key: KeyContext) -> bool:
+        return key.allows(self.ability, self.resource)
+
     def descriptor(self, version: str) -> dict:
-        schema = self.arguments.model_json_schema()
-        schema.pop("title", None)
+        schema = json_schema(self.arguments, "validation")
         schema.pop("description", None)  # the tool's description says it for this tool
         needs = (f"the '{self.operation.scope}' scope (or the '{self.ability}' ability on all "
                  "resources)" if self.operation.scope else "any key")
@@ -82,13 +105,14 @@ class Tool:
             "description": f"{self.description}\n\nSame as {self.route}; needs {needs}.",
             "inputSchema": schema,
         }
-        if at_least(version, "2025-06-18"):
+        if at_least(version, "2025-06-18"):  # titles and structured results arrive
             described["title"] = self.title
+            described["outputSchema"] = json_schema(self.output, "serialization")
         if at_least(version, "2025-03-26"):
             described["annotations"] = {
                 "title": self.title,
                 "readOnlyHint": self.ability == "read",
-                "destructiveHint": self.ability == "delete",
+                "destructiveHint": self.operation.method in DESTRUCTIVE_METHODS,
                 "idempotentHint": self.idempotent,
                 "openWorldHint": False,
             }
@@ -99,20 +123,27 @@ TOOLS: dict[str, Tool] = {}
 
 
 def tool(name: str, title: str, operation: str, description: str, *,
-         arguments: type[BaseModel] | None = None, inputs=None, idempotent: bool | None = None):
+         arguments: type[BaseModel] | None = None, inputs=None, idempotent: bool | None = None,
+         output: type[BaseModel] | None = None):
     """Expose the operation named `operation` as the tool `name`. Arguments default to the
     operation's query or body model plus its path ids; a tool with its own `arguments` passes
-    `inputs(op, args)` turning them into the operation's."""
+    `inputs(op, args)` turning them into the operation's. The output is the operation's response
+    model; a 204 operation's tool names its `acknowledgment` (no output: fails at import)."""
     op = find(operation)
+    model_name = "".join(p.title() for p in name.split("_"))
     if arguments is None:
         base = op.body or op.query or NoArguments
-        arguments = _with_path_ids(op, base, "".join(p.title() for p in name.split("_")))
+        arguments = _with_path_ids(op, base, model_name)
+    output = output or op.response
+    if output is None:
+        raise RuntimeError(f"tool {name!r} declares no output model and {operation!r} has none")
     TOOLS[name] = Tool(name=name, title=title, description=description, operation=op,
-                       arguments=arguments, inputs=inputs or _operation_inputs,
+                       arguments=arguments, output=output, inputs=inputs or _operation_inputs,
                        idempotent=op.method != "POST" if idempotent is None else idempotent)
 
 
-def _jsonable(result: Any) -> dict:
+def jsonable(result: Any) -> dict:
+    """An operation's result as the JSON object the API would send."""
     if isinstance(result, BaseModel):
         result = result.model_dump(mode="json")
     if not isinstance(result, dict):  # structuredContent must be an object
@@ -129,6 +160,18 @@ def _failure_data(exc: DomainError) -> dict:
     return data
 
 
+def mcp_caller(key: KeyContext, workspace) -> Caller:
+    """Who runs an operation from /mcp; a contact's timeline says "MCP via API key: <name>"."""
+    return Caller(key=key, workspace=workspace, source=f"MCP via API key: {key.name}")
+
+
+def not_allowed(key: KeyContext, ability: str, resource: str) -> tuple[str, dict]:
+    """The words and data of a refusal for a missing scope (the API's 403 detail), for a tool
+    error or a JSON-RPC error alike."""
+    problem = scope_refused(ability, resource)
+    return f"Not allowed: {problem.detail}", {**problem.extra, "key_abilities": key.ability_list}
+
+
 class WorkspaceTools:
     """The tool table as one key sees it: ability checked first, then arguments, then the
     operation, in its own transaction (committed when a write succeeds, rolled back on any
@@ -136,24 +179,22 @@ class WorkspaceTools:
 
     def __init__(self, key: KeyContext, workspace):
         self.key = key
-        self.caller = Caller(key=key, workspace=workspace, source=f"MCP via API key: {key.name}")
+        self.caller = mcp_caller(key, workspace)
 
     def list_tools(self, version: str) -> list[dict]:
-        """Only the tools this key may call: an assistant is never offered what it would be
-        refused (least privilege)."""
-        return [t.descriptor(version) for t in TOOLS.values()
-                if self.key.allows(t.ability, t.resource)]
+        """Only the tools this key may call, always in the table's order (clients cache the
+        list, and a stable order keeps an LLM's prompt cache warm): an assistant is never
+        offered what it would be refused (least privilege)."""
+        return [t.descriptor(version) for t in TOOLS.values() if t.allowed(self.key)]
 
     def call_tool(self, name: str, arguments: dict) -> dict:
         found = TOOLS.get(name)
         if found is None:
             raise UnknownTool(name)
-        if not self.key.allows(found.ability, found.resource):
+        if not found.allowed(self.key):
             # A tool error inside a 200 (one of maybe several messages); the request log still
-            # records this message as refused for its scope (refusal_code).
-            problem = scope_refused(found.ability, found.resource)
-            raise ToolFailed(f"Not allowed: {problem.detail}",
-                             {**problem.extra, "key_abilities": self.key.ability_list})
+            # records this message as refused for its scope (routes.refusal_code).
+            raise ToolFailed(*not_allowed(self.key, found.ability, found.resource))
         problem = json_tree_problem(arguments)
         if problem is not None:  # what no field may hold, as the API refuses it (validation.py)
             raise InvalidArguments(f"Invalid arguments for {name}: {problem.path or 'arguments'}: "
@@ -166,7 +207,7 @@ class WorkspaceTools:
             summary = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items())
             raise InvalidArguments(f"Invalid arguments for {name}: {summary}", errors) from None
         try:
-            return _jsonable(found.operation.run(self.caller, **found.inputs(found.operation,
+            return jsonable(found.operation.run(self.caller, **found.inputs(found.operation,
                                                                              parsed)))
         except DomainError as exc:
             raise ToolFailed(exc.message, _failure_data(exc)) from None
@@ -221,7 +262,8 @@ tool("update_contact", "Update a contact", "update_contact",
      "Change some fields of a contact; only the fields given change. `list_ids`/`tag_ids`, "
      "when given, replace the contact's lists/tags.")
 tool("delete_contact", "Delete a contact", "delete_contact",
-     "Permanently delete a contact with its memberships and timeline.")
+     "Permanently delete a contact with its memberships and timeline.",
+     output=acknowledgment("ContactDeleted", "deleted", ["contact_id"]))
 
 
 # ---- lists and tags: the same four tools each ------------------------------------------------
@@ -238,7 +280,9 @@ for _label in ("list", "tag"):
          "contact of this workspace fails the whole call and changes nothing.", idempotent=True)
     tool(f"remove_contact_from_{_label}", f"Remove a contact from a {_label}",
          f"remove_{_label}_contact",
-         f"Take one contact off a {_label}; the contact itself stays.")
+         f"Take one contact off a {_label}; the contact itself stays.",
+         output=acknowledgment(f"{_label.title()}MemberRemoved", "removed",
+                               [f"{_label}_id", "contact_id"], member_count=(int, ...)))
 
 
 # ---- campaigns --------------------------------------------------------------------------------
@@ -262,12 +306,3 @@ tool("resume_campaign", "Resume a campaign", "resume_campaign",
 tool("cancel_campaign", "Cancel a campaign", "cancel_campaign",
      "Stop a campaign for good; mails not yet sent are skipped.")
 
-
-def refusal_code(key: KeyContext, message: Any) -> str | None:
-    """The request-log reason of one message: "scope" for a tools/call of a tool this key may
-    not call (call_tool answers it with a tool error naming the scope), else None. A static
-    property of key and tool, so it can be decided per message without running it."""
-    tool = TOOLS.get(called_tool(message) or "")
-    if tool is not None and not key.allows(tool.ability, tool.resource):
-        return Refusal.SCOPE.code
-    return None

@@ -37,7 +37,7 @@ def test_a_preflight_from_a_listed_origin_is_204_without_a_key(client):
     assert "origin" in _listed(headers["Vary"])
     assert _listed(headers["Access-Control-Allow-Methods"]) == {"get", "head", "post"}
     assert {"x-api-key", "authorization", "content-type", "idempotency-key",
-            "mcp-protocol-version", "mcp-session-id"} <= _listed(headers["Access-Control-Allow-Headers"])
+            "mcp-protocol-version", "mcp-method", "mcp-name", "mcp-session-id"} <= _listed(headers["Access-Control-Allow-Headers"])
     assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-request-id",
             "etag", "location"} <= _listed(headers["Access-Control-Expose-Headers"])
     assert "Access-Control-Allow-Credentials" not in headers  # keys travel in headers

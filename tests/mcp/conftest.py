@@ -67,15 +67,20 @@ def sdk_session(live_server):
                             await session.initialize()
                             return await scenario(session)
 
-        try:
-            return anyio.run(main)
-        except BaseExceptionGroup as group:  # the SDK's task groups wrap the one real failure
-            leaves = list(_leaves(group))
-            if len(leaves) == 1:
-                raise leaves[0] from None
-            raise
+        return run_unwrapped(main)
 
     return run
+
+
+def run_unwrapped(main):
+    """anyio.run(main), raising the one real failure the SDK's task groups wrap."""
+    try:
+        return anyio.run(main)
+    except BaseExceptionGroup as group:
+        leaves = list(_leaves(group))
+        if len(leaves) == 1:
+            raise leaves[0] from None
+        raise
 
 
 def _leaves(group: BaseExceptionGroup):
@@ -131,3 +136,31 @@ def call_tool(rpc):
                    key=key, version=version)
 
     return call
+
+
+MODERN = "2026-07-28"
+MODERN_META = {"io.modelcontextprotocol/protocolVersion": MODERN,
+               "io.modelcontextprotocol/clientCapabilities": {},
+               "io.modelcontextprotocol/clientInfo": {"name": "pytest", "version": "1.0"}}
+NAMED_BY = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+
+
+@pytest.fixture
+def modern(rpc):
+    """One 2026-07-28 request as a conforming client sends it: `_meta` in params, the
+    MCP-Protocol-Version / Mcp-Method / Mcp-Name headers mirroring the body. `headers`
+    overrides (None removes) a header; `meta` replaces `_meta` (None: none sent)."""
+    def post(key: str, method: str, params: dict | None = None, *, id_=1, meta=MODERN_META,
+             headers: dict | None = None):
+        params = dict(params or {})
+        if meta is not None:
+            params["_meta"] = meta
+        sent = {"MCP-Protocol-Version": MODERN, "Mcp-Method": method}
+        if method in NAMED_BY and isinstance(params.get(NAMED_BY[method]), str):
+            sent["Mcp-Name"] = params[NAMED_BY[method]]
+        sent.update(headers or {})
+        version = sent.pop("MCP-Protocol-Version")
+        return rpc({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}, key=key,
+                   version=version, **{k: v for k, v in sent.items() if v is not None})
+
+    return post

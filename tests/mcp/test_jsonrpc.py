@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sureapp.mcp.protocol import LATEST_VERSION, SUPPORTED_VERSIONS
+from sureapp.mcp.protocol import (CAPABILITIES, HANDSHAKE_VERSIONS, LATEST_HANDSHAKE_VERSION,
+                                  SUPPORTED_VERSIONS)
 
 CLIENT_INFO = {"name": "pytest", "version": "1.0"}
 
@@ -32,21 +33,25 @@ def error_of(response, status=200, id_=1):
 
 # ---- lifecycle ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+@pytest.mark.parametrize("version", HANDSHAKE_VERSIONS)
 def test_initialize_answers_with_the_clients_version_when_supported(rpc, key, version):
     response = rpc(initialize(version), key=key, version=None)
     assert response.status_code == 200
     result = response.get_json()["result"]
     assert result["protocolVersion"] == version
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == {
+        "tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
+        "prompts": {"listChanged": False}} == CAPABILITIES
+    assert "resultType" not in result and "_meta" not in result  # 2026-07-28 fields only
     assert result["serverInfo"]["name"] == "sureapp" and result["serverInfo"]["version"]
     assert "read, write, delete" in result["instructions"]
 
 
 @pytest.mark.parametrize("version", ["2026-07-28", "2024-10-07", "1.0", ""])
 def test_initialize_answers_with_the_latest_version_otherwise(rpc, key, version):
+    """2026-07-28 has no handshake: a client asking for it in initialize gets 2025-11-25."""
     response = rpc(initialize(version), key=key, version=None)
-    assert response.get_json()["result"]["protocolVersion"] == LATEST_VERSION
+    assert response.get_json()["result"]["protocolVersion"] == LATEST_HANDSHAKE_VERSION
 
 
 def test_initialize_ignores_a_stale_protocol_version_header(rpc, key):
@@ -58,9 +63,9 @@ def test_initialize_ignores_a_stale_protocol_version_header(rpc, key):
 @pytest.mark.parametrize("params", [
     {"capabilities": {}, "clientInfo": CLIENT_INFO},
     {"protocolVersion": 20250618, "capabilities": {}, "clientInfo": CLIENT_INFO},
-    {"protocolVersion": LATEST_VERSION, "clientInfo": CLIENT_INFO},
-    {"protocolVersion": LATEST_VERSION, "capabilities": {}},
-    {"protocolVersion": LATEST_VERSION, "capabilities": {}, "clientInfo": {"name": "x"}},
+    {"protocolVersion": LATEST_HANDSHAKE_VERSION, "clientInfo": CLIENT_INFO},
+    {"protocolVersion": LATEST_HANDSHAKE_VERSION, "capabilities": {}},
+    {"protocolVersion": LATEST_HANDSHAKE_VERSION, "capabilities": {}, "clientInfo": {"name": "x"}},
 ])
 def test_initialize_with_missing_fields_is_invalid_params(rpc, key, params):
     body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
@@ -108,8 +113,9 @@ def test_a_method_that_is_not_a_string_is_invalid_request_with_the_id(rpc, key):
     assert error_of(response, status=400, id_=5)["code"] == -32600
 
 
-@pytest.mark.parametrize("method", ["resources/list", "prompts/list", "tools/delete",
-                                    "server/discover", "logging/setLevel", ""])
+@pytest.mark.parametrize("method", ["resources/subscribe", "completion/complete", "tools/delete",
+                                    "server/discover", "subscriptions/listen",
+                                    "logging/setLevel", ""])
 def test_unknown_method_is_method_not_found(rpc, key, method):
     response = rpc({"jsonrpc": "2.0", "id": 9, "method": method}, key=key)
     error = error_of(response, id_=9)
@@ -178,11 +184,13 @@ def test_tool_listing_follows_the_negotiated_revision(rpc, key):
 
 # ---- protocol version header and batches --------------------------------------------------
 
-@pytest.mark.parametrize("header", ["2026-07-28", "2025-13-01", "latest"])
+@pytest.mark.parametrize("header", ["2026-07-29", "2025-13-01", "latest"])
 def test_unsupported_protocol_version_header_is_400(rpc, key, header):
+    """UnsupportedProtocolVersionError (-32022, named in 2026-07-28) for every revision: its
+    data lists what is supported, so any client can retry or fall back."""
     response = rpc({"jsonrpc": "2.0", "id": 1, "method": "ping"}, key=key, version=header)
-    error = error_of(response, status=400, id_=None)
-    assert error["code"] == -32600
+    error = error_of(response, status=400, id_=1)
+    assert error["code"] == -32022
     assert error["data"] == {"supported": list(SUPPORTED_VERSIONS), "requested": header}
 
 
@@ -253,7 +261,7 @@ def _status_for(payload) -> int:
 
 @settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=messages | json_values, version=st.sampled_from([None, *SUPPORTED_VERSIONS]))
+@given(body=messages | json_values, version=st.sampled_from([None, *HANDSHAKE_VERSIONS]))
 def test_any_json_body_gets_a_jsonrpc_answer_never_a_500(rpc, key, body, version):
     response = rpc(body, key=key, version=version)
     payload = response.get_json() if response.data else None

@@ -9,7 +9,7 @@ from mcp.shared.exceptions import MCPError
 from sureapp.contacts import services
 from sureapp.contacts.schemas import ContactCreate
 from sureapp.extensions import db
-from sureapp.mcp.protocol import LATEST_VERSION
+from sureapp.mcp.protocol import LATEST_HANDSHAKE_VERSION
 from sureapp.models import ApiRequestLog
 from sureapp.timeutil import utcnow
 
@@ -22,7 +22,7 @@ def test_handshake_negotiates_the_latest_version_and_lists_tools(sdk_session, ma
         return session.protocol_version, session.server_info, session.server_capabilities, tools
 
     version, info, capabilities, tools = sdk_session(plaintext, scenario)
-    assert version == LATEST_VERSION
+    assert version == LATEST_HANDSHAKE_VERSION
     assert info.name == "sureapp"
     assert capabilities.tools is not None
     by_name = {t.name: t for t in tools.tools}
@@ -169,10 +169,10 @@ def test_mcp_key_works_on_mcp_but_not_on_the_api(sdk_session, make_key, live_ser
     assert "WWW-Authenticate" in response.headers
 
 
-def test_default_client_falls_back_from_the_2026_probe_to_the_handshake(live_server, make_key,
-                                                                          structured, workspace):
-    """mcp.Client's default mode probes server/discover first; we answer as a handshake-era
-    server, and it must settle on the initialize handshake."""
+def test_default_client_settles_on_2026_07_28_through_server_discover(live_server, make_key,
+                                                                       structured, workspace):
+    """mcp.Client's default mode probes server/discover first; a dual-era server answers it, so
+    the client stays on the stateless revision (no initialize at all)."""
     key, plaintext = make_key(workspace, ("read",))
 
     async def main():
@@ -184,5 +184,5 @@ def test_default_client_falls_back_from_the_2026_probe_to_the_handshake(live_ser
                     return client.session.protocol_version, result
 
     version, result = anyio.run(main)
-    assert version == LATEST_VERSION
+    assert version == "2026-07-28"
     assert structured(result)["id"] == str(key.id)
