@@ -4,12 +4,14 @@ so one set of views serves both, configured by a PageKind; the rules are the ser
 from dataclasses import dataclass
 
 from flask import Blueprint, flash, g, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
+from .. import once
 from ..extensions import db
 from ..sqlutil import contains_text
 from ..web import (ConfirmForm, commit_or_show_errors, load_in_workspace_or_404, redirect_to,
-                   render_dialog, render_page_or_fragment, workspace_view)
+                   render_dialog, render_page_or_fragment, show_form_errors, workspace_view)
 from . import groups, lists, optin, tags
 from .forms import ListForm, TagForm, validated
 from .groups import LISTS, TAGS, GroupKind
@@ -117,11 +119,21 @@ def make_blueprint(pk: PageKind) -> Blueprint:
         form = pk.form()
         if request.method == "GET":
             return form_response(workspace, form)
-        group = save(workspace, form) if form.validate_on_submit() else None
+        back = url_for(".index", workspace_id=workspace.id)
+        group = None
+        if form.validate_on_submit():
+            try:  # sent again (a double click), it says so instead of "already exists"
+                once.claim(once.submitted_token(), current_user.id).done(back)
+            except once.Resubmitted as exc:
+                return once.answer_resubmitted(exc, back)
+            except once.FormExpired as exc:
+                show_form_errors(form, exc)
+            else:
+                group = save(workspace, form)
         if group is None:
             return form_response(workspace, form, status=422)
         flash(f"{pk.singular.title()} “{group.name}” created.", "success")
-        return redirect_to(url_for(".index", workspace_id=workspace.id))
+        return redirect_to(back)
 
     @bp.route("/<group_id>/edit", methods=["GET", "POST"])
     @workspace_view(Permission.EDIT_CONTACTS)

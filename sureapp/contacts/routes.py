@@ -17,7 +17,7 @@ from ..models import CONTACT_STATUSES, Contact, ContactEvent, ContactList, Tag, 
 from ..timeutil import utcnow
 from ..web import (ConfirmForm, NavItem, api_keys_url, commit_or_show_errors, is_htmx,
                    load_in_workspace_or_404, redirect_to, register_nav, render_dialog,
-                   render_page_or_fragment, workspace_view)
+                   render_page_or_fragment, show_form_errors, workspace_view)
 from ..subscriptions import confirmations
 from . import bulk, lists, services, tags
 from .browse import fetch_page, parse_table
@@ -114,14 +114,29 @@ def new(workspace):
         data = _submitted_fields(form)
         created = None
         if not form.has_custom_field_errors():
-            created = commit_or_show_errors(form, lambda: services.create_contact(
-                workspace, validated(ContactCreate, {
-                    **data, "list_ids": form.lists.data, "tag_ids": form.tags.data}),
-                source=ui_source(), confirmed_consent=True), conflict_field="email")
+            try:  # sent again (a double click), it goes to the contact, not to "already exists"
+                claim = once.claim(once.submitted_token(), current_user.id)
+            except once.Resubmitted as exc:
+                return once.answer_resubmitted(exc, url_for(".index", workspace_id=workspace.id))
+            except once.FormExpired as exc:
+                show_form_errors(form, exc)
+            else:
+                def create():
+                    contact = services.create_contact(workspace, validated(ContactCreate, {
+                        **data, "list_ids": form.lists.data, "tag_ids": form.tags.data}),
+                        source=ui_source(), confirmed_consent=True)
+                    claim.done(_contact_url(workspace, contact))
+                    return contact
+
+                created = commit_or_show_errors(form, create, conflict_field="email")
         if created is not None:
             flash(f"Contact {created.email} created.", "success")
-            return redirect_to(url_for(".show", workspace_id=workspace.id, contact_id=created.id))
+            return redirect_to(_contact_url(workspace, created))
     return _contact_form_page("contacts/new.html", workspace, form, status=422)
+
+
+def _contact_url(workspace, contact) -> str:
+    return url_for(".show", workspace_id=workspace.id, contact_id=contact.id)
 
 
 def _show_context(workspace, contact):

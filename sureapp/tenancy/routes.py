@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import once
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Organization, OrgMembership, Role, Workspace
@@ -55,17 +56,21 @@ def create():
     form = OrganizationForm()
     if form.validate_on_submit():
         try:
+            claim = once.claim(once.submitted_token(), current_user.id)  # a resend makes no second
             org, workspace = services.create_organization(
                 current_user, form.name.data, form.description.data, form.workspace_name.data)
-        except ValidationFailed as exc:
+        except once.Resubmitted as exc:
+            return once.answer_resubmitted(exc, url_for("orgs.index"))
+        except (ValidationFailed, once.FormExpired) as exc:
             db.session.rollback()
             show_form_errors(form, exc)
         else:
+            url = (url_for("orgs.dashboard", workspace_id=workspace.id) if workspace is not None
+                   else url_for("orgs.new_workspace", org_id=org.id))
+            claim.done(url)
             db.session.commit()
             flash(f"Organization “{org.name}” created. You are its owner.", "success")
-            if workspace is not None:
-                return redirect(url_for("orgs.dashboard", workspace_id=workspace.id))
-            return redirect(url_for("orgs.new_workspace", org_id=org.id))
+            return redirect(url)
     return _organizations_page(form, 422)
 
 
@@ -84,16 +89,21 @@ def new_workspace(org_id):
     form = WorkspaceForm()
     if form.validate_on_submit():
         try:
+            claim = once.claim(once.submitted_token(), current_user.id)  # a resend makes no second
             workspace = services.create_workspace(current_user, org, form.name.data.strip(),
                                                   form.timezone.data.strip())
-        except ValidationFailed as exc:
+        except once.Resubmitted as exc:
+            return once.answer_resubmitted(exc, url_for("orgs.index"))
+        except (ValidationFailed, once.FormExpired) as exc:
             db.session.rollback()
             show_form_errors(form, exc)
         else:
             current_user.last_workspace_id = workspace.id
+            url = url_for("orgs.dashboard", workspace_id=workspace.id)
+            claim.done(url)
             db.session.commit()
             flash(f"Workspace “{workspace.name}” created.", "success")
-            return redirect(url_for("orgs.dashboard", workspace_id=workspace.id))
+            return redirect(url)
     status = 200 if request.method == "GET" else 422
     return render_template("orgs/new_workspace.html", org=org, form=form,
                            timezones=timezone_names()), status

@@ -275,29 +275,39 @@ def delete(workspace, endpoint_id):
 
 # ---- test event and resend ------------------------------------------------------------------------
 
+def _queue_once(workspace, endpoint, queue, done: str):
+    """Queue a delivery from a form that acts once: a resent Send test event or Resend (a double
+    click, Back and resubmit) queues nothing more and says so."""
+    back = _show_url(workspace, endpoint)
+    if ConfirmForm().validate_on_submit():
+        try:
+            once.claim(once.submitted_token(), current_user.id).done(back)
+            queue()
+            db.session.commit()
+            flash(done, "success")
+        except once.Resubmitted as exc:
+            return once.answer_resubmitted(exc, back)
+        except (once.FormExpired, Conflict) as exc:  # an old form; a delivery still queued
+            db.session.rollback()
+            flash(exc.message, "error")
+    return redirect_to(back)
+
+
 @bp.post("/<endpoint_id>/test")
 @workspace_view(Permission.MANAGE_WEBHOOKS)
 def send_test(workspace, endpoint_id):
     endpoint = services.get_endpoint(workspace, endpoint_id)
-    if ConfirmForm().validate_on_submit():
-        services.send_test_event(workspace, endpoint.id)
-        db.session.commit()
-        flash("Test event queued: it appears below within seconds.", "success")
-    return redirect_to(_show_url(workspace, endpoint))
+    return _queue_once(workspace, endpoint, lambda: services.send_test_event(workspace, endpoint.id),
+                       "Test event queued: it appears below within seconds.")
 
 
 @bp.post("/<endpoint_id>/deliveries/<delivery_id>/resend")
 @workspace_view(Permission.MANAGE_WEBHOOKS)
 def resend(workspace, endpoint_id, delivery_id):
     endpoint = services.get_endpoint(workspace, endpoint_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            services.resend(workspace, endpoint.id, delivery_id)
-            db.session.commit()
-            flash("Queued again, with the same webhook-id.", "success")
-        except Conflict as exc:
-            flash(exc.message, "error")
-    return redirect_to(_show_url(workspace, endpoint))
+    return _queue_once(workspace, endpoint,
+                       lambda: services.resend(workspace, endpoint.id, delivery_id),
+                       "Queued again, with the same webhook-id.")
 
 
 @bp.after_request

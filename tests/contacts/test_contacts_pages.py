@@ -1,4 +1,5 @@
 """The contacts table, a contact's page, new contact, delete: per role and across workspaces."""
+import re
 import uuid
 
 import pytest
@@ -196,6 +197,28 @@ def test_duplicate_email_is_an_inline_error(ws, as_role, make_contact):
     response = as_role("member").post(url(workspace, "/new"), data={"email": "DUP@example.com"})
     assert response.status_code == 422 and b"already exists" in response.data
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+def test_a_new_contact_form_sent_twice_goes_to_the_contact_not_to_already_exists(ws, as_role):
+    workspace, _ = ws
+    client = as_role("member")
+    token = re.search(r'name="once_token" value="([^"]+)"',
+                      client.get(url(workspace, "/new")).get_data(as_text=True)).group(1)
+    data = {"email": "once@example.com", "once_token": token}
+    first = client.post(url(workspace, "/new"), data=data)
+    again = client.post(url(workspace, "/new"), data=data)  # a double click, Back + resubmit
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This form was already sent, so nothing was done again." in page
+    assert "already exists" not in page
+    # A refused sending claims nothing: the same form, corrected, still creates once.
+    token = re.search(r'name="once_token" value="([^"]+)"',
+                      client.get(url(workspace, "/new")).get_data(as_text=True)).group(1)
+    refused = client.post(url(workspace, "/new"), data={"email": "ONCE@example.com", "once_token": token})
+    assert refused.status_code == 422 and b"already exists" in refused.data
+    fixed = client.post(url(workspace, "/new"), data={"email": "twice@example.com", "once_token": token})
+    assert fixed.status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
 
 
 def test_allocation_full_is_a_clear_error(ws, as_role, make_contact):

@@ -1,4 +1,6 @@
 """Lists and Tags pages: create, rename, delete with member counts; roles and other workspaces."""
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -62,6 +64,23 @@ def test_duplicate_names_are_inline_errors(ws, as_role, make_list, make_tag):
     r = client.post(f"/w/{workspace.id}/tags/new", data={"name": "vip", "color": "#000000"})
     assert r.status_code == 422 and b"already exists" in r.data
     assert db.session.scalar(select(func.count()).select_from(ContactList)) == 1
+
+
+@pytest.mark.parametrize("kind, model", [("lists", ContactList), ("tags", Tag)])
+def test_a_new_list_or_tag_sent_twice_says_so_instead_of_already_exists(ws, as_role, kind, model):
+    workspace, _ = ws
+    client = as_role("member")
+    panel = client.get(f"/w/{workspace.id}/{kind}/new", headers={"HX-Request": "true"})
+    token = re.search(r'name="once_token" value="([^"]+)"', panel.get_data(as_text=True)).group(1)
+    data = {"name": "Partners", "color": "#2563EB", "once_token": token}
+    for _ in range(2):  # a double click on the panel's button
+        answer = client.post(f"/w/{workspace.id}/{kind}/new", data=data, headers={"HX-Request": "true"})
+        assert answer.status_code == 204 and answer.headers["HX-Redirect"] == f"/w/{workspace.id}/{kind}"
+    page = client.get(f"/w/{workspace.id}/{kind}").get_data(as_text=True)
+    assert "This form was already sent, so nothing was done again." in page
+    assert db.session.scalar(select(func.count()).select_from(model)) == 1
+    edit = client.get(f"/w/{workspace.id}/{kind}/{db.session.scalar(select(model.id))}/edit")
+    assert b"once_token" not in edit.data  # a rename is safe to send twice
 
 
 def test_rename_keeps_members(ws, as_role, make_contact, make_list):

@@ -1,6 +1,8 @@
 """Organizations page, new organization / workspace, the switchers and workspace settings."""
+import re
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sureapp.extensions import db
 from sureapp.models import Organization, OrgMembership, Role, User, Workspace
@@ -87,6 +89,28 @@ def test_new_workspace_with_a_timezone(workspace_with_roles, client, login):
     created = db.session.scalar(select(Workspace).where(Workspace.name == "Tokyo"))
     assert created.timezone == "Asia/Tokyo" and created.org_id == workspace.org_id
     assert response.headers["Location"].endswith(f"/w/{created.id}/")
+
+
+def test_sending_a_new_organization_or_workspace_form_again_creates_no_second(
+        workspace_with_roles, client, login, make_user):
+    workspace, users = workspace_with_roles
+    login(users["admin"])
+    token = re.search(r'name="once_token" value="([^"]+)"', client.get(
+        f"/organizations/{workspace.org_id}/workspaces/new").get_data(as_text=True)).group(1)
+    data = {"name": "Tokyo", "timezone": "Asia/Tokyo", "once_token": token}
+    first = client.post(f"/organizations/{workspace.org_id}/workspaces/new", data=data)
+    again = client.post(f"/organizations/{workspace.org_id}/workspaces/new", data=data)
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    assert "This form was already sent" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).where(Workspace.name == "Tokyo")) == 1
+
+    token = re.search(r'name="once_token" value="([^"]+)"',
+                      client.get("/organizations").get_data(as_text=True)).group(1)
+    data = {"name": "Globex", "workspace_name": "Main", "once_token": token}
+    first = client.post("/organizations", data=data)
+    again = client.post("/organizations", data=data)  # Back + resubmit, a double click
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    assert db.session.scalar(select(func.count()).where(Organization.name == "Globex")) == 1
 
 
 def test_switchers_remember_the_choice(workspace_with_roles, client, login, make_workspace, make_user,

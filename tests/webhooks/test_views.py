@@ -221,6 +221,31 @@ def test_test_event_and_resend_from_the_log(client, as_manager, workspace, recei
     assert client.get(url(workspace, f"/{endpoint.id}?cursor=damaged")).status_code == 200
 
 
+def test_a_resent_test_event_or_resend_queues_nothing_more(client, as_manager, workspace, receiver,
+                                                           make_endpoint, deliver):
+    endpoint, _ = make_endpoint(workspace, receiver.url)
+    show = url(workspace, f"/{endpoint.id}")
+    token = form_token(client, show)
+    for _ in range(2):  # a double click on Send test event
+        answer = client.post(url(workspace, f"/{endpoint.id}/test"), data={"once_token": token})
+        assert answer.status_code == 303 and answer.headers["Location"] == show
+    assert "This form was already sent, so nothing was done again." in client.get(show).get_data(as_text=True)
+    deliver()
+    assert len(receiver.requests) == 1
+
+    delivery = db.session.scalar(select(WebhookDelivery))
+    token = re.findall(r'name="once_token" value="([^"]+)"', client.get(show).get_data(as_text=True))[-1]
+    resend = url(workspace, f"/{endpoint.id}/deliveries/{delivery.id}/resend")
+    assert client.post(resend, data={"once_token": token}).status_code == 303
+    deliver()  # delivered again before the browser resends the form
+    assert client.post(resend, data={"once_token": token}).headers["Location"] == show
+    deliver()
+    assert len(receiver.requests) == 2
+    # Another workspace's delivery id stays a 404, token or not.
+    assert client.post(url(workspace, f"/{endpoint.id}/deliveries/{uuid.uuid4()}/resend"),
+                       data={"once_token": once.new_form_token()}).status_code == 404
+
+
 def test_another_workspaces_endpoint_is_404(client, as_manager, workspace, other_workspace,
                                             make_endpoint, receiver):
     theirs, _ = make_endpoint(other_workspace, receiver.url)
