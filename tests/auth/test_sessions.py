@@ -34,10 +34,15 @@ def copy_cookies(source, target):
     return target
 
 
-def is_signed_in(client) -> bool:
+def signed_in(client) -> bool:
+    """Signed in: the page (200). Signed out: the one other answer, a redirect to the login page
+    that comes back here; anything else (a 500, a redirect elsewhere) fails the test."""
     response = fresh(client).get("/organizations")
-    assert response.status_code in (200, 302)
-    return response.status_code == 200
+    if response.status_code == 200:
+        return True
+    assert response.status_code == 302, response.status_code
+    assert response.headers["Location"] == "/login?next=%2Forganizations", response.headers["Location"]
+    return False
 
 
 def count_sessions() -> int:
@@ -63,11 +68,11 @@ def test_log_in_creates_a_session_record_and_the_cookie_holds_only_a_token(app, 
 def test_a_copied_cookie_stops_working_after_log_out(app, client, ann):
     log_in_by_form(client)
     thief = copy_cookies(client, app.test_client())
-    assert is_signed_in(thief)  # the copy works while the session lives
+    assert signed_in(thief)  # the copy works while the session lives
 
     assert fresh(client).post("/logout").status_code == 302
 
-    assert not is_signed_in(thief)
+    assert not signed_in(thief)
     assert count_sessions() == 0
 
 
@@ -75,7 +80,7 @@ def test_a_cookie_with_an_unknown_or_forged_token_opens_nothing(app, client, ann
     log_in_by_form(client)
     with client.session_transaction() as cookie:
         cookie[TOKEN_KEY] = "A" * 43
-    assert not is_signed_in(client)
+    assert not signed_in(client)
 
 
 def test_a_session_of_one_user_never_opens_another_account(app, client, ann, make_user):
@@ -83,7 +88,7 @@ def test_a_session_of_one_user_never_opens_another_account(app, client, ann, mak
     log_in_by_form(client)
     with client.session_transaction() as cookie:
         cookie["_user_id"] = str(bob.id)  # only possible with the SECRET_KEY, but still refused
-    assert not is_signed_in(client)
+    assert not signed_in(client)
 
 
 def test_changing_the_password_ends_every_other_session(app, client, ann):
@@ -94,8 +99,8 @@ def test_changing_the_password_ends_every_other_session(app, client, ann):
         "current_password": PASSWORD, "new_password": "brand new pass",
         "confirm": "brand new pass"})
     assert response.status_code == 302
-    assert is_signed_in(client)
-    assert not is_signed_in(laptop) and not is_signed_in(thief)
+    assert signed_in(client)
+    assert not signed_in(laptop) and not signed_in(thief)
     assert count_sessions() == 1
 
 
@@ -104,13 +109,13 @@ def test_an_idle_session_expires_after_session_idle_days(app, client, ann):
     record = db.session.scalar(select(UserSession))
     record.last_seen_at = utcnow() - timedelta(days=13, hours=23)
     db.session.commit()
-    assert is_signed_in(client)  # 13 days 23 hours idle: still live, and touched now
+    assert signed_in(client)  # 13 days 23 hours idle: still live, and touched now
     record = db.session.scalar(select(UserSession))
     assert utcnow() - record.last_seen_at < timedelta(minutes=1)
 
     record.last_seen_at = utcnow() - timedelta(days=14, seconds=1)
     db.session.commit()
-    assert not is_signed_in(client)
+    assert not signed_in(client)
 
 
 @pytest.mark.parametrize("app_config", [{"SESSION_IDLE_DAYS": 2}])
@@ -130,14 +135,14 @@ def test_last_seen_is_written_at_most_once_a_minute(app, client, ann):
     written = record.last_seen_at - timedelta(seconds=30)
     record.last_seen_at = written
     db.session.commit()
-    assert is_signed_in(client) and is_signed_in(client)
+    assert signed_in(client) and signed_in(client)
     db.session.rollback()
     assert db.session.scalar(select(UserSession.last_seen_at)) == written  # 30 s: no write
 
     db.session.execute(UserSession.__table__.update().values(
         last_seen_at=written - timedelta(seconds=31)))
     db.session.commit()
-    assert is_signed_in(client)
+    assert signed_in(client)
     db.session.rollback()
     assert utcnow() - db.session.scalar(select(UserSession.last_seen_at)) < timedelta(seconds=5)
 
@@ -173,7 +178,7 @@ def test_sign_out_one_session(app, client, ann):
     laptop_session = db.session.scalar(select(UserSession).order_by(UserSession.created_at))
     response = fresh(client).post(f"/account/sessions/{laptop_session.id}/end")
     assert (response.status_code, response.headers["Location"]) == (302, "/account/sessions")
-    assert not is_signed_in(laptop) and is_signed_in(client)
+    assert not signed_in(laptop) and signed_in(client)
 
 
 def test_sign_out_one_session_under_htmx_answers_the_new_list(app, client, ann):
@@ -185,7 +190,7 @@ def test_sign_out_one_session_under_htmx_answers_the_new_list(app, client, ann):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and html.lstrip().startswith('<section id="sessions"')
     assert html.count('class="session-item"') == 1 and str(laptop_session.id) not in html
-    assert not is_signed_in(laptop)
+    assert not signed_in(laptop)
 
 
 def test_sign_out_on_this_sessions_row_logs_out(app, client, ann):
@@ -193,7 +198,7 @@ def test_sign_out_on_this_sessions_row_logs_out(app, client, ann):
     this = db.session.scalar(select(UserSession))
     response = fresh(client).post(f"/account/sessions/{this.id}/end")
     assert (response.status_code, response.headers["Location"]) == (302, "/login")
-    assert not is_signed_in(client) and count_sessions() == 0
+    assert not signed_in(client) and count_sessions() == 0
 
 
 def test_another_users_session_id_cannot_be_ended(app, client, ann, make_user):
@@ -203,7 +208,7 @@ def test_another_users_session_id_cannot_be_ended(app, client, ann, make_user):
     log_in_by_form(client, email="mallory@example.com")
     for session_id in (victim_session.id, "not-a-uuid", "00000000-0000-0000-0000-000000000000"):
         assert fresh(client).post(f"/account/sessions/{session_id}/end").status_code == 404
-    assert is_signed_in(victim) and count_sessions() == 2
+    assert signed_in(victim) and count_sessions() == 2
 
 
 def test_sign_out_everywhere_else(app, client, ann, make_user):
@@ -215,8 +220,8 @@ def test_sign_out_everywhere_else(app, client, ann, make_user):
     assert response.status_code == 302
     assert fresh(client).get("/account/sessions").get_data(as_text=True).count(
         'class="session-item"') == 1
-    assert not any(is_signed_in(c) for c in others)
-    assert is_signed_in(client) and is_signed_in(bobs)  # bob's sessions are not ann's to end
+    assert not any(signed_in(c) for c in others)
+    assert signed_in(client) and signed_in(bobs)  # bob's sessions are not ann's to end
 
 
 def test_sign_out_everywhere_else_under_htmx(app, client, ann):
@@ -225,7 +230,7 @@ def test_sign_out_everywhere_else_under_htmx(app, client, ann):
     response = fresh(client).post("/account/sessions/end-others", headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "Signed out 1 other session." in html
-    assert not is_signed_in(other)
+    assert not signed_in(other)
 
 
 class TestCsrf:
@@ -243,7 +248,7 @@ class TestCsrf:
         fresh(client).post("/login", data={"email": ann.email, "password": PASSWORD,
                                            "csrf_token": _csrf_from(login_page)})
         assert fresh(client).post("/account/sessions/end-others").status_code == 400
-        assert is_signed_in(other)
+        assert signed_in(other)
 
 
 def _csrf_from(response) -> str:
