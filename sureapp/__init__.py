@@ -44,13 +44,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .main import routes as main_routes
     from .mcp import routes as mcp_routes
     from .subscriptions import routes as subscriptions_routes
+    from .oauth import routes as oauth_routes
     from .tenancy import routes as tenancy_routes
     from .usage import recorder
     from .webhooks import routes as webhooks_routes
 
     # Each feature registers its blueprint, CLI commands, hooks and navigation entries.
     for feature in (main_routes, auth_routes, tenancy_routes, keys_routes, contacts_routes,
-                    webhooks_routes, subscriptions_routes):
+                    webhooks_routes, subscriptions_routes, oauth_routes):
         feature.init_app(app)
     _register_template_helpers(app)
     recorder.init_app(app)

@@ -96,6 +96,9 @@ class Config:
         self.SUBSCRIPTION_RATE_LIMIT = os.environ.get("SUBSCRIPTION_RATE_LIMIT", "120 per minute")
         self.SUBSCRIPTION_BAD_LINK_RATE_LIMIT = os.environ.get(
             "SUBSCRIPTION_BAD_LINK_RATE_LIMIT", "20 per minute")
+        # OAuth for /mcp (sureapp/oauth/): client registrations and token requests per client IP.
+        self.OAUTH_REGISTER_RATE_LIMIT = os.environ.get("OAUTH_REGISTER_RATE_LIMIT", "20 per hour")
+        self.OAUTH_TOKEN_RATE_LIMIT = os.environ.get("OAUTH_TOKEN_RATE_LIMIT", "60 per minute")
         # How often each process looks for due key-expiry reminders (keys/reminders.py; 0: never).
         self.REMINDER_CHECK_SECONDS = float(os.environ.get("REMINDER_CHECK_SECONDS", "300"))
         # Keys within this many days of their expiry are flagged "Expiring soon" (table, filter,

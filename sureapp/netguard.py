@@ -1,5 +1,5 @@
-"""The SSRF rule for URLs the server itself requests (webhook endpoints today; OAuth client
-metadata documents next): http(s) only, and every address the host resolves to is public.
+"""The SSRF rule for URLs the server itself requests (webhook endpoints, OAuth Client ID
+Metadata Documents): http(s) only, and every address the host resolves to is public.
 
 `check_url` is asked twice: when the URL is saved (a clear refusal for the form or the 422) and
 right before each request (`resolve_target`), because a name may resolve elsewhere by then (DNS
@@ -7,9 +7,11 @@ rebinding). The caller then connects to the address that was checked, never reso
 again. `allow_private=True` (WEBHOOK_ALLOW_PRIVATE_URLS=1: intranets, tests) lifts the address
 rule but not the scheme and shape rules.
 """
+import http.client
 import ipaddress
 import re
 import socket
+import ssl
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -161,3 +163,23 @@ def resolve_addresses(host: str, port: int, *, allow_private: bool = False) -> t
                             "address (loopback, private, link-local, shared or reserved "
                             "ranges are refused).")
     return addresses
+
+
+def connection(target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
+    """An HTTP(S) connection to `address`, one of the checked `target.addresses`: the Host
+    header and the TLS name (verified) stay the URL's host. Never resolves the name again."""
+    base = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+
+    class PinnedConnection(base):
+        """Connects to `address`; Host header and TLS name stay the URL's host."""
+
+        def connect(self):
+            self.sock = socket.create_connection((address, self.port), self.timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if target.scheme == "https":
+                self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
+
+    if target.scheme == "https":
+        return PinnedConnection(target.host, target.port, timeout=timeout,
+                                context=ssl.create_default_context())
+    return PinnedConnection(target.host, target.port, timeout=timeout)

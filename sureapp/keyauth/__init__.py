@@ -21,7 +21,7 @@ from ..usage.recorder import record_request
 from .budget import budgets, describe_limit
 from .conditional import tag_or_not_modified
 from .context import KeyContext, WorkspaceRef
-from .credentials import presented_key, unauthorized
+from .credentials import mcp_challenge, presented_key, unauthorized
 from .lookup import find_key
 
 __all__ = ["KeyContext", "WorkspaceRef", "authenticate", "charge", "require_ability", "finish",
@@ -81,6 +81,8 @@ def authenticate(req: Request, surface: str) -> KeyContext:
             if not failures.admitted:
                 raise failures.exceeded("Too many failed authentication attempts from this "
                                         "address. Wait for the reset and try again.") from None
+        if surface == "mcp" and problem.status == 401:
+            raise mcp_challenge(problem) from None  # points OAuth clients at the metadata
         raise problem
     g.key = key
     return key

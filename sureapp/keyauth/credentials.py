@@ -1,9 +1,25 @@
 """Which key string a request presents, and the 401 that says why it is not usable."""
 from flask import Request
 
+from ..links import external_base
 from ..problems import ApiProblem
 
 CHALLENGE = 'Bearer realm="sureapp", error="{error}"'
+# RFC 9728 §5.1 / MCP authorization: a 401 from /mcp says where its OAuth metadata is (served by
+# sureapp/oauth/routes.py) and which scope to ask for (the OAuth scopes are ability strings).
+RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"
+MCP_SCOPE = "read write delete"
+
+
+def mcp_challenge(problem: ApiProblem) -> ApiProblem:
+    """`problem` (a 401 of /mcp) with the OAuth challenge: resource_metadata and scope added.
+    Without a trustworthy public address (no PUBLIC_URL, not loopback) only the scope is added."""
+    challenge = problem.headers.get("WWW-Authenticate", CHALLENGE.format(error="invalid_token"))
+    base = external_base()
+    if base is not None:
+        challenge += f', resource_metadata="{base}{RESOURCE_METADATA_PATH}"'
+    problem.headers["WWW-Authenticate"] = f'{challenge}, scope="{MCP_SCOPE}"'
+    return problem
 
 
 def unauthorized(detail: str, error: str = "invalid_token") -> ApiProblem:

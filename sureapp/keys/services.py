@@ -247,15 +247,19 @@ def grace_period(choice: str) -> timedelta | None:
 
 
 def regenerate_key(key: ApiKey, grace: timedelta | None = None, actor: User | None = None,
-                   actor_label: str = "", expected_version: int | None = None) -> str:
+                   actor_label: str = "", expected_version: int | None = None,
+                   expires_at: datetime | None = None) -> str:
     """New string for the same key (name, abilities, expiry kept); returns the plaintext.
 
     Without grace the old string stops at once. With grace the old string keeps working until
     now + grace; a grace period still pending from an earlier regenerate ends now (one slot),
-    and a revoked key gets none (its old string did not work anyway).
+    and a revoked key gets none (its old string did not work anyway). `expires_at` gives the
+    new string a new expiry (an OAuth refresh: another hour).
     """
     key = _claim(key, expected_version)
     now = utcnow()
+    if expires_at is not None:
+        key.expires_at = expires_at
     plaintext = keystring.generate()
     keep_old = grace is not None and key.status == "active"
     key.previous_key_hash = key.key_hash if keep_old else None

@@ -6,6 +6,7 @@ from .idempotency import IdempotentRequest
 from .jobs import FINISHED_STATES, JOB_STATES, Job
 from .keys import (ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog,
                    KeyReminder, LeakReport)
+from .oauth import CLIENT_AUTH_METHODS, OAuthClient, OAuthCode, OAuthGrant, OAuthRefreshToken
 from .once import FormSubmission, OneTimeReveal
 from .sending import (RECIPIENT_STATES, TLS_MODES, UNFINISHED_RECIPIENT_STATES,
                       CampaignRecipient, SmtpConnection)
@@ -16,7 +17,8 @@ from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Works
 from .webhooks import DELIVERY_STATES, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
-    "ABILITIES", "AUTOMATION_STATUSES", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
+    "ABILITIES", "AUTOMATION_STATUSES", "CLIENT_AUTH_METHODS", "OAuthClient", "OAuthCode",
+    "OAuthGrant", "OAuthRefreshToken", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "DELIVERY_STATES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
     "ApiRequestLog", "CampaignRecipient", "ConfirmationRequest", "RECIPIENT_STATES",
     "SmtpConnection", "TLS_MODES", "UNFINISHED_RECIPIENT_STATES", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",

@@ -7,7 +7,7 @@ import ssl
 import time
 from dataclasses import dataclass
 
-from ..netguard import Target
+from ..netguard import Target, connection
 
 USER_AGENT = "sureapp-webhooks/1"
 MAX_RESPONSE_BYTES = 64 * 1024  # read (and discard) at most this much of a receiver's answer
@@ -24,24 +24,6 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _connection(target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
-    base = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
-
-    class PinnedConnection(base):
-        """Connects to `address`; Host header and TLS name stay the URL's host."""
-
-        def connect(self):
-            self.sock = socket.create_connection((address, self.port), self.timeout)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if target.scheme == "https":
-                self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
-
-    if target.scheme == "https":
-        return PinnedConnection(target.host, target.port, timeout=timeout,
-                                context=ssl.create_default_context())
-    return PinnedConnection(target.host, target.port, timeout=timeout)
-
-
 def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
     """POST `body`; any 2xx within `timeout` seconds (connect to last byte read) succeeds."""
     started = time.monotonic()
@@ -55,7 +37,7 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        conn = _connection(target, address, remaining)
+        conn = connection(target, address, remaining)
         try:
             conn.request("POST", target.path, body=body, headers={
                 **headers, "Content-Type": "application/json", "User-Agent": USER_AGENT,

@@ -13,7 +13,9 @@ from sureapp.contacts.query import ContactFilter
 from sureapp.contacts.schemas import ContactCreate, ListCreate, TagCreate
 from sureapp.extensions import db
 from sureapp.keys import services as key_services
-from sureapp.models import Role
+from sureapp.models import OAuthGrant, Role
+from sureapp.oauth import clients
+from sureapp.oauth.grants import pkce_challenge
 from sureapp.subscriptions import links
 from sureapp.tenancy import services as tenancy
 from sureapp.timeutil import utcnow
@@ -29,6 +31,8 @@ SKIPPED_PREFIXES = {
 SKIPPED = {
     "static": "assets (CSS, JS, images), not pages",
     "main.healthz": "JSON health check",
+    "oauth.protected_resource": "JSON metadata document (RFC 9728), tests/oauth",
+    "oauth.authorization_server": "JSON metadata document (RFC 8414), tests/oauth",
     "main.favicon": "redirects to static/favicon.svg",
     "contacts.export": "CSV download",
     "contact_imports.report": "CSV download (the import's error report)",
@@ -53,6 +57,8 @@ class Site:
     """Ids of the seeded rows, by URL argument; `per_endpoint` overrides for one endpoint."""
     values: dict = field(default_factory=dict)
     per_endpoint: dict = field(default_factory=dict)
+    # Query parameters a page needs (the OAuth consent screen is an authorization request).
+    query: dict = field(default_factory=dict)
 
     def arguments(self, endpoint: str, names) -> dict:
         chosen = {**self.values, **self.per_endpoint.get(endpoint, {})}
@@ -117,6 +123,7 @@ def seed() -> Site:
     jobs.run_now(bulk_job)
 
     endpoint, failing = _seed_webhooks(workspace)
+    consent = _seed_oauth_client(workspace, owner)
 
     key_ids = {"keys.confirm_activate": revoked.id}
     active_contact, pending_contact = contacts[0], contacts[1]
@@ -141,7 +148,25 @@ def seed() -> Site:
             "members.revoke": {"invitation_id": invitation.id},
             **{endpoint: {"token": links.make_token(purpose, workspace.id, contact.id)}
                for endpoint, (purpose, contact) in link_tokens.items()},
-        })
+        },
+        query={"oauth.authorize": consent})
+
+
+def _seed_oauth_client(workspace, owner) -> dict:
+    """A registered client with a long name, one connection already made (the keys table shows
+    it "via OAuth"), and the query of a new authorization request (the consent screen)."""
+    client, _ = clients.register({"client_name": f"Claude for {LONG}",
+                                  "redirect_uris": ["http://127.0.0.1:33418/oauth/callback"],
+                                  "token_endpoint_auth_method": "none"})
+    key, _ = key_services.create_key(workspace, client.name, ["read", "write"], key_type="mcp",
+                                     actor=owner, expires_at=utcnow() + timedelta(hours=1))
+    db.session.add(OAuthGrant(client_id=client.id, user_id=owner.id, workspace_id=workspace.id,
+                              api_key_id=key.id, resource="http://127.0.0.1/mcp"))
+    db.session.commit()
+    return {"response_type": "code", "client_id": client.client_id,
+            "redirect_uri": client.redirect_uris[0], "state": "seeded",
+            "code_challenge": pkce_challenge("v" * 43), "code_challenge_method": "S256",
+            "scope": "read write contacts:delete"}
 
 
 def _seed_webhooks(workspace):
@@ -182,7 +207,7 @@ def page_urls(app, site: Site) -> list[tuple[str, str]]:
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if "GET" not in rule.methods or skip_reason(rule.endpoint):
             continue
-        values = site.arguments(rule.endpoint, rule.arguments)
+        values = {**site.arguments(rule.endpoint, rule.arguments), **site.query.get(rule.endpoint, {})}
         pages.append((rule.endpoint, app.url_map.bind("localhost").build(rule.endpoint, values)))
     return pages
 

@@ -24,6 +24,9 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # signed-link pages (subscriptions/): no session, the signed token in the URL is the authority
 # (tests/subscriptions: forged and foreign tokens change nothing).
 KEY_AUTHENTICATED_PREFIXES = ("/api/", "/mcp", "/unsubscribe/", "/preferences/", "/confirm/")
+# OAuth's machine endpoints read no cookie (a client authenticates itself, or is public and
+# proves PKCE): CSRF does not apply. The consent form's POST (/oauth/authorize) is checked.
+COOKIELESS_PATHS = ("/oauth/register", "/oauth/token", "/oauth/revoke")
 
 
 @pytest.fixture
@@ -39,7 +42,8 @@ def state_changing_routes(app, known: dict | None = None):
     routes = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
-            if rule.rule.startswith(KEY_AUTHENTICATED_PREFIXES) or rule.endpoint == "static":
+            if rule.rule.startswith(KEY_AUTHENTICATED_PREFIXES) or rule.endpoint == "static" \
+                    or rule.rule in COOKIELESS_PATHS:
                 continue
             for method in sorted(rule.methods & STATE_CHANGING):
                 routes.append((method, _build(rule, known or {})))
