@@ -7,6 +7,8 @@ inserted and committed *before* anything is sent, and its unique constraint lets
 process claim it — across restarts, gunicorn workers and hosts. A crash between the claim and
 the mail loses that mail rather than sending it twice. A key whose expiry changes gets the
 reminders of its new expiry. A key that is already within 1 day gets only the 1-day reminder.
+An OAuth connection's key (sureapp/oauth/) expires every hour and renews itself at each
+refresh: it gets neither reminders nor the banner.
 
 Runs as the periodic task `keys.reminders` (jobs.every, every REMINDER_CHECK_SECONDS in each
 process) and as `flask send-key-reminders`."""
@@ -15,12 +17,12 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import jobs
 from ..extensions import db
-from ..models import ApiKey, KeyReminder, Workspace
+from ..models import ApiKey, KeyReminder, OAuthGrant, Workspace
 from ..timeutil import format_datetime, utcnow
 from . import notices
 
@@ -39,11 +41,16 @@ def lead_for(expires_at: datetime, now: datetime) -> int | None:
     return min(due) if due else None
 
 
+def _expiring_within_lead(now: datetime):
+    """Unrevoked keys expiring within the longest lead that do not renew themselves."""
+    return (ApiKey.status != "revoked") & (ApiKey.expires_at > now) & \
+        (ApiKey.expires_at <= now + timedelta(days=max(LEADS))) & \
+        ~exists().where(OAuthGrant.api_key_id == ApiKey.id)
+
+
 def _candidates(now: datetime) -> list[ApiKey]:
     return list(db.session.scalars(
-        select(ApiKey).where(ApiKey.status != "revoked", ApiKey.expires_at > now,
-                             ApiKey.expires_at <= now + timedelta(days=max(LEADS)))
-        .order_by(ApiKey.expires_at)))
+        select(ApiKey).where(_expiring_within_lead(now)).order_by(ApiKey.expires_at)))
 
 
 def _claim(key: ApiKey, lead: int, now: datetime) -> KeyReminder | None:
@@ -100,9 +107,7 @@ def expiring_keys(workspace: Workspace, now: datetime | None = None) -> list[Api
     """The workspace's unrevoked keys expiring within the longest lead: the keys page banner."""
     now = now or utcnow()
     return list(db.session.scalars(
-        select(ApiKey).where(ApiKey.workspace_id == workspace.id, ApiKey.status != "revoked",
-                             ApiKey.expires_at > now,
-                             ApiKey.expires_at <= now + timedelta(days=max(LEADS)))
+        select(ApiKey).where(ApiKey.workspace_id == workspace.id, _expiring_within_lead(now))
         .order_by(ApiKey.expires_at, ApiKey.id)))
 
 

@@ -515,3 +515,17 @@ def test_the_keys_table_shows_the_connection_as_an_mcp_key_via_oauth(people, oau
     db.session.commit()
     html = oauth.client.get(f"/w/{workspace.id}/settings/api-keys").get_data(as_text=True)
     assert html.count("via OAuth:") == 1
+
+
+def test_a_connection_key_gets_no_expiry_reminders_nor_the_banner(app, people, oauth, login,
+                                                                  make_key, smtp_server):
+    from sureapp.keys import reminders
+
+    workspace, users = people
+    app.config["SMTP_URL"] = smtp_server.url()
+    login(users["owner"])
+    oauth.connect(workspace)
+    hand_made, _ = make_key(workspace, name="Expiring by hand",
+                            expires_at=utcnow() + timedelta(hours=5))
+    assert [k.id for k in reminders.expiring_keys(workspace)] == [hand_made.id]
+    assert reminders.send_due_reminders() == 1  # the hand-made key's, not the connection's
