@@ -39,7 +39,8 @@ chromium:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
 # Node tools for the tests only (axe-core for the accessibility test; Redocly and Spectral for
-# tests/api/test_openapi_lint.py), pinned in package-lock.json;
+# tests/api/test_openapi_lint.py; the MCP Inspector's CLI for tests/mcp/test_inspector_cli.py),
+# pinned in package-lock.json;
 # `make run` never needs node. npm comes from Debian's packages if missing.
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 $(NODE_STAMP): package.json package-lock.json

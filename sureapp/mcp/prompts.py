@@ -146,8 +146,8 @@ def _campaign(ctx: PromptContext, args: dict[str, str]) -> list[dict]:
         "not clear.\n"
         "2. Write a name, a subject line under 60 characters and simple HTML content with a "
         "greeting that uses {{ first_name }}, and show them to me.\n"
-        "3. When I approve, create it with `create_campaign` as status 'draft' with those "
-        "`list_ids`. Do not schedule it: I send it myself.")]
+        "3. When I approve, save it with `create_campaign` with those `list_ids` (it is "
+        "saved as a draft). Do not send it: I send it myself.")]
 
 
 PROMPTS = {p.name: p for p in (

@@ -337,7 +337,7 @@ class Dispatcher:
             if header != claimed:
                 return self._mismatch(id_, f"MCP-Protocol-Version header value '{header}' does "
                                            f"not match the body's _meta value '{claimed}'.")
-        version = claimed or header or VERSION_WITHOUT_HEADER
+        version = next((v for v in (claimed, header) if v is not None), VERSION_WITHOUT_HEADER)
         if version not in SUPPORTED_VERSIONS:
             return Reply(400, _error(id_, RpcError(
                 UNSUPPORTED_PROTOCOL_VERSION, f"Unsupported protocol version: {version!r}.",

@@ -78,6 +78,8 @@ class Tool:
     arguments: type[BaseModel]
     output: type[BaseModel]
     idempotent: bool
+    destructive: bool
+    open_world: bool  # it reaches people outside the workspace (it sends mail)
     inputs: Callable[[Operation, BaseModel], dict] = _operation_inputs
 
     @property
@@ -112,9 +114,9 @@ class Tool:
             described["annotations"] = {
                 "title": self.title,
                 "readOnlyHint": self.ability == "read",
-                "destructiveHint": self.operation.method in DESTRUCTIVE_METHODS,
+                "destructiveHint": self.destructive,
                 "idempotentHint": self.idempotent,
-                "openWorldHint": False,
+                "openWorldHint": self.open_world,
             }
         return described
 
@@ -124,11 +126,14 @@ TOOLS: dict[str, Tool] = {}
 
 def tool(name: str, title: str, operation: str, description: str, *,
          arguments: type[BaseModel] | None = None, inputs=None, idempotent: bool | None = None,
+         destructive: bool | None = None, open_world: bool = False,
          output: type[BaseModel] | None = None):
     """Expose the operation named `operation` as the tool `name`. Arguments default to the
     operation's query or body model plus its path ids; a tool with its own `arguments` passes
     `inputs(op, args)` turning them into the operation's. The output is the operation's response
-    model; a 204 operation's tool names its `acknowledgment` (no output: fails at import)."""
+    model; a 204 operation's tool names its `acknowledgment` (no output: fails at import).
+    The hints default from the method (POST creates: not idempotent; PUT/PATCH/DELETE are
+    destructive); a tool that does otherwise says so."""
     op = find(operation)
     model_name = "".join(p.title() for p in name.split("_"))
     if arguments is None:
@@ -139,7 +144,10 @@ def tool(name: str, title: str, operation: str, description: str, *,
         raise RuntimeError(f"tool {name!r} declares no output model and {operation!r} has none")
     TOOLS[name] = Tool(name=name, title=title, description=description, operation=op,
                        arguments=arguments, output=output, inputs=inputs or _operation_inputs,
-                       idempotent=op.method != "POST" if idempotent is None else idempotent)
+                       idempotent=op.method != "POST" if idempotent is None else idempotent,
+                       destructive=(op.method in DESTRUCTIVE_METHODS if destructive is None
+                                    else destructive),
+                       open_world=open_world)
 
 
 def jsonable(result: Any) -> dict:
@@ -298,11 +306,16 @@ tool("create_campaign", "Create a campaign", "create_campaign",
 tool("send_campaign", "Send a campaign", "send_campaign",
      "Send a draft campaign to the active contacts of its lists, each once (at its "
      "`scheduled_at` if that is in the future). This really mails people: confirm with the "
-     "user first. Fails if the workspace has no SMTP server or the campaign is not a draft.")
+     "user first. Fails if the workspace has no SMTP server or the campaign is not a draft.",
+     open_world=True)
+# Pausing, resuming or cancelling twice changes nothing more (the second call is refused);
+# resuming mails people again, and a cancel cannot be undone.
 tool("pause_campaign", "Pause a campaign", "pause_campaign",
-     "Pause a scheduled or sending campaign; resume_campaign continues it.")
+     "Pause a scheduled or sending campaign; resume_campaign continues it.", idempotent=True)
 tool("resume_campaign", "Resume a campaign", "resume_campaign",
-     "Continue a paused campaign where it stopped (nobody gets it twice).")
+     "Continue a paused campaign where it stopped (nobody gets it twice).", idempotent=True,
+     open_world=True)
 tool("cancel_campaign", "Cancel a campaign", "cancel_campaign",
-     "Stop a campaign for good; mails not yet sent are skipped.")
+     "Stop a campaign for good; mails not yet sent are skipped.", idempotent=True,
+     destructive=True)
 

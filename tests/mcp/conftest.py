@@ -164,3 +164,23 @@ def modern(rpc):
                    version=version, **{k: v for k, v in sent.items() if v is not None})
 
     return post
+
+
+def call(rpc, key, method, params=None, version="2025-11-25"):
+    """One request (id 1) of a handshake revision through the test client."""
+    return rpc({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}, key=key,
+               version=version)
+
+
+def result(response) -> dict:
+    """The result of a 200 answer that is not an error."""
+    assert response.status_code == 200
+    body = response.get_json()
+    assert "error" not in body, body
+    return body["result"]
+
+
+def error(response) -> dict:
+    """The JSON-RPC error of a 200 answer (an error of one call, not of the transport)."""
+    assert response.status_code == 200
+    return response.get_json()["error"]

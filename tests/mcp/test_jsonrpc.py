@@ -184,7 +184,7 @@ def test_tool_listing_follows_the_negotiated_revision(rpc, key):
 
 # ---- protocol version header and batches --------------------------------------------------
 
-@pytest.mark.parametrize("header", ["2026-07-29", "2025-13-01", "latest"])
+@pytest.mark.parametrize("header", ["2026-07-29", "2025-13-01", "latest", ""])
 def test_unsupported_protocol_version_header_is_400(rpc, key, header):
     """UnsupportedProtocolVersionError (-32022, named in 2026-07-28) for every revision: its
     data lists what is supported, so any client can retry or fall back."""

@@ -34,10 +34,12 @@ def test_output_schemas_arrive_with_structured_content_in_2025_06_18(rpc, key):
     assert not any("outputSchema" in t for t in listed_tools(rpc, key, "2025-03-26").values())
 
 
-def test_every_tools_real_result_matches_its_output_schema(rpc, call_tool, key, workspace,
-                                                           make_contact, make_list, make_tag):
+def test_every_tools_real_result_matches_its_output_schema(app, rpc, call_tool, key, workspace,
+                                                           make_contact, make_list, make_tag,
+                                                           smtp_server):
     """One real call of every tool, on data that makes each answer non-trivial (lists with
-    members, custom fields, a scheduled campaign, a next_cursor)."""
+    members, custom fields, a campaign through send/pause/resume/cancel, a next_cursor)."""
+    app.config["SMTP_URL"] = smtp_server.url()  # so the campaign may be sent (scheduled)
     tools = listed_tools(rpc, key)
     contacts = [make_contact(workspace, first_name=f"C{i}", company="Acme",
                              custom_fields={"plan": "pro", "seats": i}) for i in range(3)]
@@ -66,10 +68,13 @@ def test_every_tools_real_result_matches_its_output_schema(rpc, call_tool, key, 
     run("add_contacts_to_tag", tag_id=str(a_tag.id), contact_ids=[str(contacts[2].id)])
     run("remove_contact_from_list", list_id=str(a_list.id), contact_id=str(contacts[0].id))
     run("remove_contact_from_tag", tag_id=str(a_tag.id), contact_id=str(contacts[2].id))
-    campaign = run("create_campaign", name="Launch", subject="Hello", list_ids=[str(a_list.id)],
-                   status="scheduled", scheduled_at="2030-01-01T09:00:00Z")
+    campaign = run("create_campaign", name="Launch", subject="Hello", content_html="<p>Hi</p>",
+                   from_email="news@example.com", list_ids=[str(a_list.id)],
+                   scheduled_at="2030-01-01T09:00:00Z")
     run("get_campaign", campaign_id=campaign["id"])
     run("list_campaigns")
+    for step in ("send_campaign", "pause_campaign", "resume_campaign", "cancel_campaign"):
+        run(step, campaign_id=campaign["id"])
     run("delete_contact", contact_id=str(contacts[1].id))
 
     assert set(seen) == set(TOOLS), set(TOOLS) - set(seen)
@@ -95,8 +100,10 @@ def test_an_output_schema_refuses_what_the_tool_never_answers(rpc, key, name, wr
 READ_ONLY = {"describe_key", "get_report_summary", "search_contacts", "list_contacts",
              "get_contact", "list_lists", "list_tags", "list_campaigns", "get_campaign"}
 DESTRUCTIVE = {"update_contact", "delete_contact", "remove_contact_from_list",
-               "remove_contact_from_tag"}
-NOT_IDEMPOTENT = {"create_contact", "create_list", "create_tag", "create_campaign"}
+               "remove_contact_from_tag", "cancel_campaign"}
+NOT_IDEMPOTENT = {"create_contact", "create_list", "create_tag", "create_campaign",
+                  "send_campaign"}
+OPEN_WORLD = {"send_campaign", "resume_campaign"}  # they mail people outside the workspace
 
 
 def test_annotations_say_what_each_tool_does(rpc, key):
@@ -104,4 +111,4 @@ def test_annotations_say_what_each_tool_does(rpc, key):
         assert tool["annotations"] == {
             "title": tool["title"], "readOnlyHint": name in READ_ONLY,
             "destructiveHint": name in DESTRUCTIVE, "idempotentHint": name not in NOT_IDEMPOTENT,
-            "openWorldHint": False}, name
+            "openWorldHint": name in OPEN_WORLD}, name

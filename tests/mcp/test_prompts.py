@@ -7,27 +7,12 @@ import pytest
 from sureapp.extensions import db
 from sureapp.models import ApiRequestLog
 
+from .conftest import call, error, result
+
 
 @pytest.fixture
 def key(make_key, workspace):
     return make_key(workspace, ("read", "write", "delete"))[1]
-
-
-def call(rpc, key, method, params=None, version="2025-11-25"):
-    return rpc({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}, key=key,
-               version=version)
-
-
-def result(response) -> dict:
-    assert response.status_code == 200
-    body = response.get_json()
-    assert "error" not in body, body
-    return body["result"]
-
-
-def error(response) -> dict:
-    assert response.status_code == 200
-    return response.get_json()["error"]
 
 
 def get(rpc, key, name, **arguments):

@@ -206,7 +206,7 @@ def test_missing_or_malformed_meta_is_invalid_params_400(modern, key, meta, word
     assert words in error["message"]
 
 
-@pytest.mark.parametrize("version", ["2027-01-01", "1900-01-01"])
+@pytest.mark.parametrize("version", ["2027-01-01", "1900-01-01", ""])
 def test_an_unsupported_version_lists_the_supported_ones(modern, key, version):
     meta = {**MODERN_META, "io.modelcontextprotocol/protocolVersion": version}
     error = error_of(modern(key, "tools/list", meta=meta,
