@@ -194,12 +194,6 @@ def named(message: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def called_tool(message: Any) -> str | None:
-    """The tool a tools/call message names, else None."""
-    is_call = isinstance(message, dict) and message.get("method") == "tools/call"
-    return named(message) if is_call else None
-
-
 def describe(message: Any, resource_route: Callable[[str], str] = lambda uri: uri) -> str:
     """"tools/call create_contact", "resources/read sureapp://contacts/{contact_id}", "ping", …
     for a message (what the request log shows; `resource_route` turns a URI into its template

@@ -1,5 +1,6 @@
 """/mcp: the MCP Streamable HTTP transport inside Flask. Every message is a POST answered with
-application/json (or 202 for notifications); no SSE stream is offered, so GET and DELETE get 405.
+application/json (or 202 for notifications); no standing SSE stream is offered, so GET and DELETE
+get 405.
 
 Per request: Origin (403) → method (405) → keyauth's key resolution with surface "mcp" (401) →
 Accept (406) → Content-Type (415) → body size (413) → protocol.Dispatcher.read (the version,
@@ -25,7 +26,7 @@ from ..keys.state import Refusal
 from . import resources
 from .prompts import PROMPTS, WorkspacePrompts
 from .protocol import (INTERNAL_ERROR, INVALID_REQUEST, Dispatcher, Envelope, Headers, Reply,
-                       ServerInfo, called_tool, describe, named)
+                       ServerInfo, describe, named)
 from .resources import WorkspaceResources
 from .tools import TOOLS, WorkspaceTools, server_instructions
 
@@ -129,16 +130,14 @@ def refusal_code(key: KeyContext, message: Any) -> str | None:
     """The request-log reason of one message: "scope" for a tool, resource or prompt this key
     may not use (the message is answered with an error naming the scope), else None. A static
     property of key and message, so it is decided per message without running it."""
-    method = message.get("method") if isinstance(message, dict) else None
-    name = named(message) or ""
-    if method == "tools/call":
-        item = TOOLS.get(called_tool(message) or "")
-    elif method == "resources/read":
+    name = named(message)
+    if name is None:
+        return None
+    method = message["method"]
+    if method == "resources/read":
         item = (resources.find_resource(name) or (None,))[0]
-    elif method == "prompts/get":
-        item = PROMPTS.get(name)
     else:
-        item = None
+        item = (TOOLS if method == "tools/call" else PROMPTS).get(name)
     return Refusal.SCOPE.code if item is not None and not item.allowed(key) else None
 
 
