@@ -46,6 +46,12 @@ class OAuthDriver:
                   "resource": RESOURCE, **overrides}
         return "/oauth/authorize?" + urlencode({k: v for k, v in params.items() if v is not None})
 
+    def new_request(self, **overrides) -> str:
+        """The authorization request URL of a newly registered client (its PKCE verifier is
+        not kept: for requests that must not get as far as a token)."""
+        registered = self.register()
+        return self.authorize_query(registered["client_id"], new_pkce()[1], **overrides)
+
     def allow(self, url: str, workspace, abilities=("read", "write", "delete")):
         return self.client.post(url, data={"workspace_id": str(workspace.id), "decision": "allow",
                                            "abilities": list(abilities)})
@@ -97,3 +103,12 @@ def redirect_query(response) -> dict[str, str]:
 @pytest.fixture
 def oauth(client):
     return OAuthDriver(client)
+
+
+def codes_issued() -> int:
+    from sqlalchemy import func, select
+
+    from sureapp.extensions import db
+    from sureapp.models import OAuthCode
+
+    return db.session.scalar(select(func.count()).select_from(OAuthCode))

@@ -15,7 +15,7 @@ from sureapp.timeutil import utcnow
 
 from tests.conftest import PASSWORD
 
-from .conftest import RESOURCE, new_pkce, redirect_query
+from .conftest import RESOURCE, codes_issued, new_pkce, redirect_query
 
 
 def key_of(token: str) -> ApiKey:
@@ -122,9 +122,7 @@ def test_consent_page_shows_client_redirect_host_and_managed_workspaces(people, 
 
 def test_signed_out_the_authorize_request_goes_to_login_and_comes_back(people, oauth):
     workspace, users = people
-    registered = oauth.register()
-    _, challenge = new_pkce()
-    url = oauth.authorize_query(registered["client_id"], challenge)
+    url = oauth.new_request()
     response = oauth.client.get(url)
     assert response.status_code == 302
     login_url = response.headers["Location"]
@@ -142,29 +140,25 @@ def test_signed_out_the_authorize_request_goes_to_login_and_comes_back(people, o
 def test_deny_redirects_with_access_denied_and_state(people, oauth, login):
     workspace, users = people
     login(users["owner"])
-    registered = oauth.register()
-    _, challenge = new_pkce()
-    response = oauth.client.post(oauth.authorize_query(registered["client_id"], challenge),
+    response = oauth.client.post(oauth.new_request(),
                                  data={"decision": "deny", "workspace_id": str(workspace.id)})
     assert response.status_code == 303
     query = redirect_query(response)
     assert query["error"] == "access_denied" and query["state"] == "xyz-state"
     assert query["iss"] == "http://localhost"
-    assert db.session.scalar(select(func.count()).select_from(OAuthCode)) == 0
+    assert codes_issued() == 0
 
 
 def test_a_member_cannot_consent(people, oauth, login):
     workspace, users = people
     login(users["member"])
-    registered = oauth.register()
-    _, challenge = new_pkce()
-    url = oauth.authorize_query(registered["client_id"], challenge)
+    url = oauth.new_request()
     page = oauth.client.get(url).get_data(as_text=True)
     assert "You do not manage any workspace" in page and 'value="allow"' not in page
     response = oauth.allow(url, workspace)
     assert response.status_code == 403
     assert "Only Managers and above" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(OAuthCode)) == 0
+    assert codes_issued() == 0
 
 
 def test_a_workspace_of_another_organization_cannot_be_chosen(people, oauth, login, make_user,
@@ -172,19 +166,15 @@ def test_a_workspace_of_another_organization_cannot_be_chosen(people, oauth, log
     workspace, users = people
     _, foreign = make_org(make_user(email="stranger@example.com"), name="Other")
     login(users["manager"])
-    registered = oauth.register()
-    _, challenge = new_pkce()
-    response = oauth.allow(oauth.authorize_query(registered["client_id"], challenge), foreign)
+    response = oauth.allow(oauth.new_request(), foreign)
     assert response.status_code == 403
-    assert db.session.scalar(select(func.count()).select_from(OAuthCode)) == 0
+    assert codes_issued() == 0
 
 
 def test_abilities_cannot_be_widened_beyond_the_request(people, oauth, login):
     workspace, users = people
     login(users["owner"])
-    registered = oauth.register()
-    _, challenge = new_pkce()
-    url = oauth.authorize_query(registered["client_id"], challenge, scope="contacts:read")
+    url = oauth.new_request(scope="contacts:read")
     response = oauth.allow(url, workspace, abilities=("read", "delete"))
     assert response.status_code == 422
     assert "Choose among the abilities the client asked for" in response.get_data(as_text=True)
@@ -210,10 +200,7 @@ def test_bad_authorization_requests_are_redirected_with_the_error(people, oauth,
                                                                   overrides, error):
     workspace, users = people
     login(users["owner"])
-    registered = oauth.register()
-    _, challenge = new_pkce()
-    response = oauth.client.get(oauth.authorize_query(registered["client_id"], challenge,
-                                                      **overrides))
+    response = oauth.client.get(oauth.new_request(**overrides))
     assert response.status_code == 303, case
     query = redirect_query(response)
     assert query["error"] == error and query["state"] == "xyz-state"
@@ -230,24 +217,19 @@ def test_a_foreign_redirect_uri_gets_our_error_page_and_nothing_is_sent(people, 
                                                                         redirect_uri):
     workspace, users = people
     login(users["owner"])
-    registered = oauth.register()
-    _, challenge = new_pkce()
-    url = oauth.authorize_query(registered["client_id"], challenge, redirect_uri=redirect_uri)
+    url = oauth.new_request(redirect_uri=redirect_uri)
     for response in (oauth.client.get(url), oauth.allow(url, workspace)):
         assert response.status_code == 400
         assert "Location" not in response.headers
         assert "not one the client registered" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(OAuthCode)) == 0
+    assert codes_issued() == 0
 
 
 def test_a_loopback_redirect_may_use_another_port(people, oauth, login):
     workspace, users = people
     login(users["owner"])
-    registered = oauth.register()
-    verifier, challenge = new_pkce()
     other_port = "http://127.0.0.1:50123/callback"
-    response = oauth.allow(oauth.authorize_query(registered["client_id"], challenge,
-                                                 redirect_uri=other_port), workspace)
+    response = oauth.allow(oauth.new_request(redirect_uri=other_port), workspace)
     assert response.status_code == 303
     assert response.headers["Location"].startswith(other_port + "?")
 
@@ -255,8 +237,7 @@ def test_a_loopback_redirect_may_use_another_port(people, oauth, login):
 def test_unknown_client_gets_our_error_page(people, oauth, login):
     _, users = people
     login(users["owner"])
-    _, challenge = new_pkce()
-    response = oauth.client.get(oauth.authorize_query("mcp_nobody", challenge))
+    response = oauth.client.get(oauth.authorize_query("mcp_nobody", new_pkce()[1]))
     assert response.status_code == 400 and "Location" not in response.headers
 
 
@@ -497,7 +478,7 @@ def test_housekeeping_purges_spent_codes_and_idle_clients(people, oauth, login):
     from sureapp.models import OAuthClient
     ids = set(db.session.scalars(select(OAuthClient.client_id)))
     assert kept["client_id"] in ids and idle["client_id"] not in ids
-    assert db.session.scalar(select(func.count()).select_from(OAuthCode)) == 0
+    assert codes_issued() == 0
 
 
 def test_the_keys_table_shows_the_connection_as_an_mcp_key_via_oauth(people, oauth, login):
@@ -529,3 +510,20 @@ def test_a_connection_key_gets_no_expiry_reminders_nor_the_banner(app, people, o
                             expires_at=utcnow() + timedelta(hours=5))
     assert [k.id for k in reminders.expiring_keys(workspace)] == [hand_made.id]
     assert reminders.send_due_reminders() == 1  # the hand-made key's, not the connection's
+
+
+def test_allowing_outside_sudo_mode_asks_for_the_password_first(app, people, oauth, login):
+    from sqlalchemy import update
+
+    from sureapp.models import UserSession
+
+    workspace, users = people
+    login(users["owner"])
+    url = oauth.new_request()
+    db.session.execute(update(UserSession).values(password_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    response = oauth.allow(url, workspace)
+    assert response.status_code == 401 and response.headers["X-Sudo-Required"] == "password"
+    assert "form-action 'self' http://127.0.0.1:8765" in response.headers[
+        "Content-Security-Policy"]  # the replayed post may lead on to the client
+    assert codes_issued() == 0
