@@ -14,7 +14,7 @@ import http.client
 import json
 import secrets
 import time
-from datetime import timedelta
+from datetime import timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
 from flask import Request
@@ -185,8 +185,7 @@ def registration_response(client: OAuthClient, secret: str | None) -> dict:
     """RFC 7591 §3.2.1: the client's information as registered."""
     body = {
         "client_id": client.client_id,
-        "client_id_issued_at": int(client.created_at.timestamp()) if client.created_at else
-        int(time.time()),
+        "client_id_issued_at": int(client.created_at.replace(tzinfo=timezone.utc).timestamp()),
         "client_name": client.name,
         "redirect_uris": client.redirect_uris,
         "grant_types": list(GRANT_TYPES),

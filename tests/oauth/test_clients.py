@@ -6,6 +6,7 @@ import http.server
 import json
 import ssl
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -29,7 +30,7 @@ def test_registration_answers_the_client_information(oauth):
     assert info["redirect_uris"] == [REDIRECT_URI]
     assert info["token_endpoint_auth_method"] == "none" and "client_secret" not in info
     assert info["grant_types"] == ["authorization_code", "refresh_token"]
-    assert isinstance(info["client_id_issued_at"], int)
+    assert abs(info["client_id_issued_at"] - time.time()) < 60  # seconds since the epoch, UTC
 
 
 def test_registration_without_an_auth_method_gets_a_secret_stored_as_a_digest(oauth):
