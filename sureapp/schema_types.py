@@ -13,16 +13,32 @@ from .validation import check_text
 EMAIL_MAX = 254
 
 
-# What check_text refuses, said in the document (JSON Schema's ECMA-262 regex): no NUL or
-# other control character; tab, line feed and carriage return are allowed.
+# What validation.py refuses, said in the document as JSON Schema (ECMA-262) patterns that
+# Python reads alike; tests/test_schema_types.py checks each against its rule. Every string
+# of a body or query is checked as sent (api/operations.check_json_tree), before trimming.
+# Text: no NUL or other control character; tab, line feed and carriage return are allowed.
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+# An object key anywhere in a JSON body (validation.json_tree_problem): not even line breaks.
+NO_CONTROL_CHARACTERS_AT_ALL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+# The whitespace pydantic trims (Unicode White_Space) that is not a refused control character.
+_SPACES = r" \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# A required text(): something besides whitespace, since the length is counted after trimming.
+NOT_BLANK = rf"^[^{_CONTROLS}]*[^{_CONTROLS}\t\n\r{_SPACES}][^{_CONTROLS}]*$"
+BLANK = rf"^[\t\n\r{_SPACES}]*$"  # only whitespace (or nothing)
+# A text() that is empty or an http(s) address (the leak report's `url`).
+HTTP_URL_OR_EMPTY = rf"^[\t\n\r{_SPACES}]*(?:[Hh][Tt][Tt][Pp][Ss]?://[^{_CONTROLS}]*)?$"
+# A custom-field name (validation.custom_key_problem): not blank, no control character, and
+# not starting with =, +, - or @ after any leading spaces.
+CUSTOM_KEY = rf"^[{_SPACES}]*[^{_SPACES}\x00-\x1f\x7f-\x9f=+\-@][^\x00-\x1f\x7f-\x9f]*$"
 
 
 def text(max_length: int, min_length: int = 0):
     """A trimmed string of bounded length without control characters (validation.py)."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
                                             max_length=max_length), AfterValidator(check_text),
-                     Field(json_schema_extra={"pattern": NO_CONTROL_CHARACTERS})]
+                     Field(json_schema_extra={
+                         "pattern": NOT_BLANK if min_length else NO_CONTROL_CHARACTERS})]
 
 
 Name = text(255, 1)
@@ -174,11 +190,11 @@ def _blank_or_email(value):
     return "" if value is None or (isinstance(value, str) and not value.strip()) else normalize_email(value)
 
 
-# An optional email: "" (or null) means none.
+# An optional email: "" (or only whitespace, or null) means none.
 OptionalEmail = Annotated[str, BeforeValidator(_blank_or_email), Field(max_length=EMAIL_MAX),
                           WithJsonSchema({"anyOf": [
                               {"type": "string", "maxLength": EMAIL_MAX, **_EMAIL_SCHEMA},
-                              {"type": "string", "maxLength": 0}]})]
+                              {"type": "string", "pattern": BLANK}, {"type": "null"}]})]
 
 
 class Strict(BaseModel):

@@ -1,11 +1,18 @@
-"""schema_types.normalize_email: its ASCII fast path gives exactly email_validator's answer
-(accept with the same normalized form, or hand over to it so the refusal is the same)."""
+"""schema_types: normalize_email's ASCII fast path gives exactly email_validator's answer
+(accept with the same normalized form, or hand over to it so the refusal is the same); the
+patterns the OpenAPI document shows accept exactly what the validators accept."""
+import re
+
 import pytest
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
-from sureapp.schema_types import _simple_email, normalize_email, validated_email
+from sureapp.schema_types import (BLANK, CUSTOM_KEY, HTTP_URL_OR_EMPTY, NO_CONTROL_CHARACTERS,
+                                  NO_CONTROL_CHARACTERS_AT_ALL, NOT_BLANK, _simple_email,
+                                  normalize_email, text, validated_email)
+from sureapp.validation import custom_key_problem, json_tree_problem
 
 ATEXT = "abcxyzABCXYZ0189!#$%&'*+/=?^_`{|}~-"
 # Pieces that sit on the edges of the rules: dots, hyphens, digits-only TLDs, punycode and
@@ -68,3 +75,50 @@ def test_special_use_domains_take_the_full_check(name):
 
 def test_common_addresses_take_the_fast_path():
     assert _simple_email("Ana.Lima+news@Mail.Example.com") == "ana.lima+news@mail.example.com"
+
+
+# ---- the document's patterns say exactly what the validators refuse ------------------------
+
+_TRICKY = " \t\n\r\x0b\x0c\x1c\x85\xa0\x01\x7f\u3000\u2028\ufeff=+-@aZ:/hHtTpPsS"
+_TEXT = st.one_of(st.text(max_size=12), st.text(alphabet=_TRICKY, max_size=10),
+                  st.text(alphabet=_TRICKY, max_size=6).map(lambda s: f"hTtPs://{s}"))
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.fullmatch(pattern, value) is not None  # ECMA's $ is the end, never before a \n
+
+
+@settings(max_examples=800, deadline=None)
+@given(value=_TEXT)
+@example(value="0\x0c")  # a trailing control is refused as sent, even though trimming drops it
+@example(value="\u2001\x0c\u2002x")
+@example(value=" \u3000")
+@example(value="x\n")
+def test_text_patterns_agree_with_the_validators(value):
+    from sureapp.operations.leaks import LeakReportIn
+
+    sent_ok = json_tree_problem({"v": value}) is None  # every body and query is checked as sent
+    for pattern, field in ((NO_CONTROL_CHARACTERS, text(100)), (NOT_BLANK, text(100, 1))):
+        try:
+            TypeAdapter(field).validate_python(value)
+            valid = sent_ok
+        except ValidationError:
+            valid = False
+        assert valid == _matches(pattern, value), (pattern, value)
+    try:
+        LeakReportIn(keys=["x"], source="s", url=value)
+        valid = sent_ok
+    except ValidationError:
+        valid = False
+    assert valid == _matches(HTTP_URL_OR_EMPTY, value), value
+    assert (custom_key_problem(value) is None) == _matches(CUSTOM_KEY, value), value
+    assert (json_tree_problem({value: 1}) is None) == _matches(NO_CONTROL_CHARACTERS_AT_ALL, value)
+    blank = not value.strip() and sent_ok
+    assert blank == _matches(BLANK, value), value
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=st.from_regex(NOT_BLANK, fullmatch=True).filter(lambda s: len(s) <= 100))
+def test_what_the_required_text_pattern_generates_is_accepted(value):
+    assert json_tree_problem({"v": value}) is None
+    TypeAdapter(text(100, 1)).validate_python(value)

@@ -16,7 +16,9 @@ from pydantic import RootModel
 from pydantic.json_schema import models_json_schema
 
 from ..events import EVENT_TYPES
-from ..operations import OPERATIONS, Operation, operation
+from ..schema_types import NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_AT_ALL
+from ..validation import MAX_JSON_DEPTH, MAX_SAFE_INTEGER
+from ..operations import OPERATIONS, Operation, find, operation
 from ..webhooks.schemas import event_body
 from . import idempotency
 from .operations import bp, endpoint_of
@@ -118,7 +120,7 @@ def _parameters(op: Operation, defs: dict) -> list[dict]:
     return params
 
 
-def _operation(op: Operation, defs: dict) -> dict:
+def _operation(op: Operation, defs: dict, operations: list[Operation]) -> dict:
     doc = {"operationId": op.name, "summary": op.summary, "tags": [op.tag]}
     description = op.description
     if op.ability:
@@ -152,10 +154,72 @@ def _operation(op: Operation, defs: dict) -> dict:
             "description": "`true` when this is the stored response to an earlier request "
                            "with the same Idempotency-Key.", "schema": {"type": "string",
                                                                       "enum": ["true"]}}
+    links = _links(op, operations)
+    if links:
+        success["links"] = links
     doc["responses"] = {str(op.status): success}
     for status in problem_statuses(op):
         doc["responses"][str(status)] = _problem_response(status)
+    doc["responses"]["414"] = URI_TOO_LONG
     return doc
+
+
+# gunicorn reads the request line before the app sees anything, and refuses one longer than its
+# limit_request_line (4,094 bytes as gunicorn.conf.py leaves it) with an HTML page of its own.
+# No valid request comes near it (every path id is a UUID; every query value has a maxLength
+# that, percent-encoded, keeps the longest valid query under 4 KB), so only an invalid one can
+# get it; the document says so rather than let a client meet an undocumented answer.
+URI_TOO_LONG = {
+    "description": "Request line longer than 4,094 bytes (method, path and query string): the "
+                   "HTTP server (gunicorn) refuses it before the API sees it, with a short HTML "
+                   "page instead of a problem (a proxy in front may set a lower limit).",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
+def _links(op: Operation, operations: list[Operation]) -> dict:
+    """OpenAPI links from this operation's success to the ones its answer feeds (schemathesis's
+    stateful phase follows them; generated clients show them): a created resource's id to
+    every operation on it, a page's next_cursor to the next page and its first row's id to
+    that row's operations. Only ids and cursors the server handed out, never invented ones."""
+    links: dict[str, dict] = {}
+
+    def link_to(prefix: str, param: str, expression: str) -> None:
+        for target in operations:
+            if target is not op and (target.path == prefix or target.path.startswith(prefix + "/")):
+                parameters = {param: expression}
+                # Ids this operation was called with carry over (a webhook's delivery).
+                for carried in op.path_params:
+                    if carried in target.path_params:
+                        parameters[carried] = f"$request.path.{carried}"
+                if set(parameters) == set(target.path_params):
+                    links[target.name] = {"operationId": target.name, "parameters": parameters}
+
+    if op.response is None:
+        return links
+    fields = op.response.model_fields
+    if op.method == "POST" and "id" in fields:
+        shown = find(op.location) if op.location else None
+        if shown is not None:
+            link_to(shown.path, shown.path_params[-1], "$response.body#/id")
+        else:  # an action answering with a resource of its own (a test event's delivery)
+            for target in operations:
+                extra = [p for p in target.path_params if p not in op.path_params]
+                if target.response is op.response and len(extra) == 1 \
+                        and target.path_params[-1] == extra[0]:
+                    end = target.path.index("{" + extra[0] + "}") + len(extra[0]) + 2
+                    link_to(target.path[:end], extra[0], "$response.body#/id")
+    if op.method == "GET" and "next_cursor" in fields and op.query is not None \
+            and "cursor" in op.query.model_fields:
+        parameters = {"cursor": "$response.body#/next_cursor"}
+        parameters.update({p: f"$request.path.{p}" for p in op.path_params})
+        links[f"{op.name}_next_page"] = {"operationId": op.name, "parameters": parameters}
+        item = next((t for t in operations if t.method == "GET" and t.path_params
+                     and t.path.startswith(op.path + "/{") and t.path.count("/") == op.path.count("/") + 1),
+                    None)
+        if item is not None:
+            link_to(item.path, item.path_params[-1], "$response.body#/data/0/id")
+    return links
 
 
 WEBHOOK_HEADERS = (
@@ -202,6 +266,67 @@ TAG_DESCRIPTIONS = {
 }
 
 
+# What api/operations.check_json_tree refuses anywhere in a body (validation.json_tree_problem),
+# said wherever a request schema leaves a part free-form: a field of any JSON (automation
+# steps, bulk rows), an object's extra keys, a string or an integer without its own rule.
+JSON_VALUE = "JsonValue"
+_JSON_VALUE_REF = {"$ref": REF.format(model=JSON_VALUE)}
+JSON_VALUE_SCHEMA = {
+    "description": "Any JSON value the API accepts in a free-form part of a body: text without "
+                   "control characters (tab and line breaks allowed), object keys without any, "
+                   f"integers within ±{MAX_SAFE_INTEGER:,} (send larger ones as text), finite "
+                   f"numbers; nested at most {MAX_JSON_DEPTH} levels deep (deeper is a 400).",
+    "anyOf": [
+        {"type": "string", "pattern": NO_CONTROL_CHARACTERS},
+        {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": _JSON_VALUE_REF},
+        {"type": "object", "propertyNames": {"pattern": NO_CONTROL_CHARACTERS_AT_ALL},
+         "additionalProperties": _JSON_VALUE_REF},
+    ],
+}
+_CONSTRAINED = ("$ref", "enum", "const", "anyOf", "oneOf", "allOf", "not", "type")
+
+
+def _with_tree_rule(schema: dict, defs: dict, seen: set[str]) -> None:
+    """Say the JSON tree rule in every part of this request schema (and the components it
+    refers to) that does not say more."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in defs and name not in seen:
+            seen.add(name)
+            _with_tree_rule(defs[name], defs, seen)
+        return
+    if not any(word in schema for word in _CONSTRAINED):
+        schema.update(_JSON_VALUE_REF)  # free-form: any JSON the tree rule lets through
+        return
+    for word in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(word, []):
+            _with_tree_rule(option, defs, seen)
+    types = schema.get("type")
+    types = set(types) if isinstance(types, list) else {types}
+    if "string" in types and not {"pattern", "format", "enum", "const"} & schema.keys():
+        schema["pattern"] = NO_CONTROL_CHARACTERS
+    if "integer" in types:
+        schema.setdefault("minimum", -MAX_SAFE_INTEGER)
+        schema.setdefault("maximum", MAX_SAFE_INTEGER)
+    if "array" in types:
+        _with_tree_rule(schema.setdefault("items", {}), defs, seen)
+    if "object" in types:
+        for prop in schema.get("properties", {}).values():
+            _with_tree_rule(prop, defs, seen)
+        extra = schema.get("additionalProperties", True)
+        if extra is False:
+            return
+        schema.setdefault("propertyNames", {}).setdefault("pattern", NO_CONTROL_CHARACTERS_AT_ALL)
+        if extra is True:
+            schema["additionalProperties"] = dict(_JSON_VALUE_REF)
+        else:
+            _with_tree_rule(extra, defs, seen)
+
+
 def _schemas(pairs) -> dict:
     _, top = models_json_schema(sorted(pairs, key=lambda pair: pair[0].__name__),
                                 ref_template=REF)
@@ -221,11 +346,16 @@ def build_document() -> dict:
     event_bodies = {event_type: event_body(event_type) for event_type in EVENT_TYPES}
     models.update((model, "serialization") for model in event_bodies.values())
     defs = _schemas(models)
+    walked: set[str] = set()
+    for op in operations:
+        if op.body is not None:
+            _with_tree_rule({"$ref": REF.format(model=op.body.__name__)}, defs, walked)
+    defs[JSON_VALUE] = JSON_VALUE_SCHEMA
     # Query models become parameters, not components (a component nothing refers to).
     query_defs = _schemas({(op.query, "validation") for op in operations if op.query})
     paths: dict[str, dict] = {}
     for op in operations:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, query_defs)
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, query_defs, operations)
     return {
         "openapi": "3.1.0",
         "info": {

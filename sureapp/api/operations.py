@@ -70,8 +70,10 @@ def _to_response(op: Operation, result) -> Response:
 
 
 def parse_query(model: type[BaseModel]):
+    args = request.args.to_dict()
+    check_json_tree(args)  # a query's text obeys the rule of a body's (what OpenAPI says)
     try:
-        return model.model_validate(request.args.to_dict())
+        return model.model_validate(args)
     except ValidationError as exc:
         raise validation_problem(validation_errors(exc), "Some query parameters are invalid.") from None
 

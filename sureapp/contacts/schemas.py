@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
 
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
-from ..schema_types import Email, LongText, Name, Patch, ShortText, Strict, UtcDatetime, text
+from ..schema_types import (CUSTOM_KEY, NO_CONTROL_CHARACTERS, Email, LongText, Name, Patch, ShortText,
+                            Strict, UtcDatetime, text)
 from ..validation import (CUSTOM_KEY_MAX, CUSTOM_VALUE_MAX, MAX_SAFE_INTEGER, check_custom_key,
                           check_custom_value)
 
@@ -19,17 +20,24 @@ CUSTOM_FIELDS_MAX = 50
 Phone = text(64)
 Search = text(200)
 # A cursor is URL-safe base64 without padding (pagination.py), so its alphabet is known.
-Cursor = Annotated[str, StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9_-]*$")]
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+Cursor = Annotated[str, StringConstraints(max_length=512, pattern=CURSOR_PATTERN)]
 # One validator each (sureapp/validation.py) instead of a pydantic union: a union reports a
 # failure once per member ("not a bool", "not an int", …) instead of the one reason.
-CustomKey = Annotated[str, AfterValidator(check_custom_key), WithJsonSchema(
-    {"type": "string", "minLength": 1, "maxLength": CUSTOM_KEY_MAX,
-     "description": "Visible characters; may not start with =, +, - or @."})]
-CustomValue = Annotated[Any, AfterValidator(check_custom_value), WithJsonSchema({"anyOf": [
-    {"type": "string", "maxLength": CUSTOM_VALUE_MAX}, {"type": "boolean"},
-    {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
-    {"type": "number"}, {"type": "null"}]})]
-CustomFields = Annotated[dict[CustomKey, CustomValue], Field(max_length=CUSTOM_FIELDS_MAX)]
+CustomKey = Annotated[str, AfterValidator(check_custom_key)]
+CustomValue = Annotated[Any, AfterValidator(check_custom_value)]
+# The whole object's schema is written out: pydantic would turn a key pattern into
+# patternProperties, which leaves other keys allowed.
+CustomFields = Annotated[dict[CustomKey, CustomValue], Field(max_length=CUSTOM_FIELDS_MAX),
+                         WithJsonSchema({
+    "type": "object", "maxProperties": CUSTOM_FIELDS_MAX,
+    "propertyNames": {"minLength": 1, "maxLength": CUSTOM_KEY_MAX, "pattern": CUSTOM_KEY,
+                      "description": "Visible characters; may not start with =, +, - or @."},
+    "additionalProperties": {"anyOf": [
+        {"type": "string", "maxLength": CUSTOM_VALUE_MAX, "pattern": NO_CONTROL_CHARACTERS},
+        {"type": "boolean"},
+        {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+        {"type": "number"}, {"type": "null"}]}})]
 
 
 def _unique_ids(ids: list[uuid.UUID]) -> list[uuid.UUID]:

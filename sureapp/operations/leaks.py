@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from .. import jobs
 from ..extensions import db
 from ..keys import leaks
-from ..schema_types import Strict, text
+from ..schema_types import HTTP_URL_OR_EMPTY, Strict, text
 from .registry import operation
 
 
@@ -29,7 +29,8 @@ class LeakReportIn(Strict):
                                               "are not sureapp keys are ignored.")
     source: text(leaks.SOURCE_MAX, 1) = Field(description="Who found them, e.g. \"github\".")
     url: Annotated[text(leaks.URL_MAX), AfterValidator(_web_address)] = Field(
-        default="", description="Where they were found (http or https).")
+        default="", description="Where they were found (http or https).",
+        json_schema_extra={"pattern": HTTP_URL_OR_EMPTY})
 
 
 class LeakReportAccepted(BaseModel):

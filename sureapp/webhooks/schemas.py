@@ -2,7 +2,8 @@
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
+from pydantic import (AfterValidator, BaseModel, Field, StrictBool, StringConstraints,
+                      WithJsonSchema, create_model)
 
 from ..contacts.schemas import ContactOut, Listing
 from ..events import ALL_EVENTS, SUBSCRIBABLE
@@ -32,11 +33,23 @@ def _check_events(value: list[str]) -> list[str]:
     return [ALL_EVENTS] if ALL_EVENTS in value else value
 
 
-WebhookUrl = Annotated[text(MAX_URL_LENGTH, 1), AfterValidator(_check_url), WithJsonSchema({
-    "type": "string", "format": "uri", "minLength": 1, "maxLength": MAX_URL_LENGTH,
-    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$",
-    "description": "http(s) URL the events are POSTed to; it must resolve to public addresses "
-                   "only (unless the server sets WEBHOOK_ALLOW_PRIVATE_URLS=1).",
+# What netguard.parse_url accepts, as a pattern both JSON Schema (ECMA-262) and Python read:
+# http(s), no user info, a host name whose last label starts with a letter (so never one of
+# the numeric forms getaddrinfo would read as an IPv4 address) or a dotted-quad IPv4 address,
+# a port from 1 to 65535, and visible ASCII after it, no #fragment. (parse_url also takes
+# IPv6 literals and non-ASCII host names; the document keeps to the forms most clients send.)
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+URL_PATTERN = (f"^[Hh][Tt][Tt][Pp][Ss]?://(?:(?:{_LABEL}\\.)*[A-Za-z](?:[A-Za-z0-9-]{{0,61}}"
+               f"[A-Za-z0-9])?\\.?|(?:{_OCTET}\\.){{3}}{_OCTET})(?::{_PORT})?(?:[/?][!-\"$-~]*)?$")
+WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_URL_LENGTH),
+                       AfterValidator(_check_url), WithJsonSchema({
+    "type": "string", "minLength": 1, "maxLength": MAX_URL_LENGTH, "pattern": URL_PATTERN,
+    "description": "http(s) URL the events are POSTed to, without user name, password or "
+                   "#fragment; its host must resolve, and only to public addresses (unless the "
+                   "server sets WEBHOOK_ALLOW_PRIVATE_URLS=1), when it is saved and again before "
+                   "each delivery.",
     "examples": ["https://hooks.example.com/sureapp"]})]
 EventType = Literal[(ALL_EVENTS, *SUBSCRIBABLE)]
 EventList = Annotated[list[EventType], Field(min_length=1, max_length=len(SUBSCRIBABLE) + 1,
@@ -55,7 +68,7 @@ class WebhookPatch(Patch):
     url: WebhookUrl = None
     events: EventList = None
     description: Description = None
-    enabled: bool = Field(None, description="false stops deliveries; true resumes them (and "
+    enabled: StrictBool = Field(None, description="false stops deliveries; true resumes them (and "
                                             "clears an automatic disable).")
 
 
