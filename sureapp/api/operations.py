@@ -70,6 +70,10 @@ def _to_response(op: Operation, result) -> Response:
 
 
 def parse_query(model: type[BaseModel]):
+    repeated = [name for name, values in request.args.lists() if len(values) > 1]
+    if repeated:  # which one would count is a guess; OpenAPI's parameters take one value each
+        raise validation_problem({name: ["Give this parameter once."] for name in repeated},
+                                 "Some query parameters are invalid.")
     args = request.args.to_dict()
     check_json_tree(args)  # a query's text obeys the rule of a body's (what OpenAPI says)
     try:

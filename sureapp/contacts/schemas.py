@@ -3,7 +3,7 @@ import re
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints, WithJsonSchema
 
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT
 from ..schema_types import (CUSTOM_KEY, NO_CONTROL_CHARACTERS, Email, LongText, Name, Patch, ShortText,
@@ -192,15 +192,15 @@ DOUBLE_OPT_IN = ("New contacts added to this list through the API or MCP are `pe
 class ListCreate(Strict):
     name: Name
     description: LongText = ""
-    show_on_preferences: bool = Field(False, description=SHOW_ON_PREFERENCES)
-    double_opt_in: bool = Field(False, description=DOUBLE_OPT_IN)
+    show_on_preferences: StrictBool = Field(False, description=SHOW_ON_PREFERENCES)
+    double_opt_in: StrictBool = Field(False, description=DOUBLE_OPT_IN)
 
 
 class ListPatch(Patch):
     name: Name = None
     description: LongText = None
-    show_on_preferences: bool = Field(None, description=SHOW_ON_PREFERENCES)
-    double_opt_in: bool = Field(None, description=DOUBLE_OPT_IN)
+    show_on_preferences: StrictBool = Field(None, description=SHOW_ON_PREFERENCES)
+    double_opt_in: StrictBool = Field(None, description=DOUBLE_OPT_IN)
 
 
 class TagCreate(Strict):

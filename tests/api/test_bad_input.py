@@ -176,7 +176,9 @@ def test_bulk_rows_of_the_wrong_shape_fail_individually(api):
 BAD_PATHS = ["/contacts/not-a-uuid", "/contacts/123", "/lists/../tags", "/tags/%00",
              "/campaigns/" + "f" * 40, "/automations/{}", "/lists/x/contacts", "/tags/1/contacts/2"]
 BAD_QUERIES = ["limit=0", "limit=101", "limit=-1", "limit=ten", "limit=1.5", "cursor=zzz",
-               "cursor=" + "A" * 600, "cursor=WyJ4IiwieSJd", "unknown_param=1"]
+               "cursor=" + "A" * 600, "cursor=WyJ4IiwieSJd", "unknown_param=1",
+               "limit=5&limit=6",  # which one counts would be a guess
+               "cursor=%0C"]  # a control character: query text follows the body's rule
 
 
 def test_invalid_uuid_in_the_path_is_404(api):

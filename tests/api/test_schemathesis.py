@@ -27,7 +27,7 @@ from bench.servers import REPO_ROOT, gunicorn
 pytestmark = pytest.mark.live
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 5
 SEED = 20261202
 RUN_TIMEOUT = 600  # seconds; a run takes about a minute on a quiet 2-core machine
 OUTPUT_TAIL = 30_000  # characters of schemathesis's report shown on a failure
