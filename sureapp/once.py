@@ -20,6 +20,7 @@ without a token is not guarded.
 import base64
 import binascii
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -110,6 +111,18 @@ def redirect_to_reveal(url: str, stashed: Stashed):
                         max_age=int(REVEAL_LIFETIME.total_seconds()), httponly=True,
                         samesite="Strict", secure=request.is_secure)
     return response
+
+
+def show_after_redirect(claim: "Claim", user_id, purpose: str, subject_id, secret: str,
+                        reveal_url: Callable[[str], str]):
+    """Post/Redirect/Get for a secret a form just made: stash it, record the reveal page (built
+    by `reveal_url` from the reveal id) as what the form produced, commit the action with its
+    claim and answer 303 to that page."""
+    stashed = stash(user_id, purpose, subject_id, secret)
+    url = reveal_url(stashed.reveal_id)
+    claim.done(url)
+    db.session.commit()
+    return redirect_to_reveal(url, stashed)
 
 
 def reveal_cookie() -> str:

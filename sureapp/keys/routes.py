@@ -165,12 +165,10 @@ def _key_shown(workspace, key: ApiKey, plaintext: str, purpose: str, claim: once
         claim.done(_return_url(workspace, key))
         db.session.commit()
         return _show_once(workspace, key, plaintext, title, created=created)
-    stashed = once.stash(current_user.id, purpose, key.id, plaintext)
-    url = url_for("keys.reveal", workspace_id=workspace.id, key_id=key.id,
-                  reveal_id=stashed.reveal_id)
-    claim.done(url)
-    db.session.commit()
-    return once.redirect_to_reveal(url, stashed)
+    return once.show_after_redirect(
+        claim, current_user.id, purpose, key.id, plaintext,
+        lambda reveal_id: url_for("keys.reveal", workspace_id=workspace.id, key_id=key.id,
+                                  reveal_id=reveal_id))
 
 
 @bp.get("/<key_id>/shown/<reveal_id>")
@@ -441,10 +439,19 @@ def update(workspace, key_id):
 # ---- revoke / activate / delete: one confirm dialog each ------------------------------------
 
 def _confirm(workspace, key: ApiKey, action: str, status: int = 200):
+    """The one confirm body (_confirm.html); under htmx its answer replaces (or removes) the row."""
     title, question, button, _ = CONFIRMABLE[action]
-    return _dialog(workspace, "keys/_confirm_form.html", title, status, key=key, action=action,
-                   question=question.format(name=key.name), button=button,
-                   form=KeyChangeForm().show(key))
+    from_detail = request.values.get("return_to") == "detail"
+    return _dialog(workspace, "_confirm.html", title, status,
+                   consequence=question.format(name=key.name), subject_label="Key",
+                   subject=key.masked, button=button,
+                   button_style="btn-danger" if action in ("revoke", "delete") else "btn-primary",
+                   action_url=url_for(f"keys.{action}", workspace_id=workspace.id, key_id=key.id),
+                   swap_target=f"#key-row-{key.id}", form=KeyChangeForm().show(key),
+                   hidden={"return_to": "detail"} if from_detail else None,
+                   cancel_url=url_for("keys.show" if from_detail else "keys.index",
+                                      workspace_id=workspace.id,
+                                      **({"key_id": key.id} if from_detail else {})))
 
 
 def _confirm_view(action):

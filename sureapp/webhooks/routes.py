@@ -83,12 +83,10 @@ def _show_secret(workspace, endpoint, secret: str, purpose: str, claim: once.Cla
         claim.done(_show_url(workspace, endpoint))
         db.session.commit()
         return _secret_dialog(workspace, endpoint, secret, SECRET_TITLES[purpose])
-    stashed = once.stash(current_user.id, purpose, endpoint.id, secret)
-    url = url_for("webhooks.reveal", workspace_id=workspace.id, endpoint_id=endpoint.id,
-                  reveal_id=stashed.reveal_id)
-    claim.done(url)
-    db.session.commit()
-    return once.redirect_to_reveal(url, stashed)
+    return once.show_after_redirect(
+        claim, current_user.id, purpose, endpoint.id, secret,
+        lambda reveal_id: url_for("webhooks.reveal", workspace_id=workspace.id,
+                                  endpoint_id=endpoint.id, reveal_id=reveal_id))
 
 
 @bp.get("/<endpoint_id>/shown/<reveal_id>")

@@ -738,3 +738,25 @@ def test_a_malformed_version_is_a_conflict_not_a_crash(client, login, setup, ver
     response = call(client, workspace, key, "POST", "/{key}/revoke", {"version": version}, HX)
     assert response.status_code == 409
     assert snapshot(key.id) == before
+
+
+def test_the_confirm_dialogs_are_the_one_confirm_body_and_remember_the_key_page(client, login,
+                                                                                 setup):
+    """Revoke from a key's own page: the shared _confirm.html carries the version it showed and
+    return_to, cancels back to that page, and the no-JS post lands there; under htmx its answer
+    replaces the key's row."""
+    workspace, users, key = setup
+    login(users["manager"])
+    base = f"/w/{workspace.id}/settings/api-keys/{key.id}"
+    dialog = client.get(f"{base}/revoke?return_to=detail").get_data(as_text=True)
+    assert f'hx-post="{base}/revoke" hx-target="#key-row-{key.id}" hx-swap="outerHTML"' in dialog
+    assert f'name="version" type="hidden" value="{key.version}"' in dialog
+    assert '<input type="hidden" name="return_to" value="detail">' in dialog
+    assert f'<a class="btn" href="{base}">Cancel</a>' in dialog
+    assert f"Key <code>{key.masked}</code>" in dialog and "btn btn-danger" in dialog
+    done = client.post(f"{base}/revoke", data={"version": key.version, "return_to": "detail"})
+    assert done.status_code == 302 and done.headers["Location"] == base
+    assert snapshot(key.id)[2] == "revoked"
+    from_table = client.get(f"{base}/activate").get_data(as_text=True)
+    assert 'name="return_to"' not in from_table and "btn btn-primary" in from_table
+    assert f'<a class="btn" href="/w/{workspace.id}/settings/api-keys">Cancel</a>' in from_table
