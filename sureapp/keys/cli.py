@@ -81,7 +81,8 @@ def set_key_policy_command(org_ref, max_lifetime_days, require_expiry):
         max_lifetime_days = None
     try:
         changes = lifetime.set_policy(
-            org, max_lifetime_days, policy.require_expiry if require_expiry is None else require_expiry)
+            org, max_lifetime_days, policy.require_expiry if require_expiry is None else require_expiry,
+            actor_label="CLI")
     except ValidationFailed as exc:
         db.session.rollback()
         raise click.ClickException("--max-lifetime-days: "

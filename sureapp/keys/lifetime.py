@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 
 from ..errors import ValidationFailed
 from ..extensions import db
-from ..models import ApiKey, Organization, Workspace
+from ..models import ApiKey, KeyPolicyEvent, Organization, User, Workspace
 
 MAX_LIFETIME_DAYS_LIMIT = 3650  # ten years: a bigger number is a typo, not a policy
 EXPIRY_PRESET_DAYS = (7, 30, 60, 90)
@@ -110,9 +110,11 @@ def keys_beyond(org: Organization, now: datetime) -> int:
         .where(Workspace.org_id == org.id, ApiKey.status != "revoked", too_late))
 
 
-def set_policy(org: Organization, max_lifetime_days: int | None, require_expiry: bool) -> dict:
-    """Change the organization's policy; returns {field: {"from", "to"}} of what changed.
-    ValidationFailed for a maximum outside 1–MAX_LIFETIME_DAYS_LIMIT days."""
+def set_policy(org: Organization, max_lifetime_days: int | None, require_expiry: bool, *,
+               actor: User | None = None, actor_label: str = "") -> dict:
+    """Change the organization's policy, audited (a key_policy_events row with the actor) when
+    anything changed; returns {field: {"from", "to"}} of what changed. ValidationFailed for a
+    maximum outside 1–MAX_LIFETIME_DAYS_LIMIT days."""
     if max_lifetime_days is not None and not 1 <= max_lifetime_days <= MAX_LIFETIME_DAYS_LIMIT:
         raise ValidationFailed({"max_lifetime_days": [
             f"Enter a number of days from 1 to {MAX_LIFETIME_DAYS_LIMIT}, or leave it empty "
@@ -124,4 +126,18 @@ def set_policy(org: Organization, max_lifetime_days: int | None, require_expiry:
         if old != new:
             changes[field] = {"from": old, "to": new}
             setattr(org, field, new)
+    if changes:
+        db.session.add(KeyPolicyEvent(org_id=org.id, changes=changes,
+                                      actor_id=actor.id if actor else None,
+                                      actor_label=actor_label or (actor.email if actor else "")))
     return changes
+
+
+POLICY_HISTORY_LIMIT = 20  # changes the policy page lists
+
+
+def policy_history(org: Organization, limit: int = POLICY_HISTORY_LIMIT) -> list[KeyPolicyEvent]:
+    """The organization's latest policy changes, newest first."""
+    return list(db.session.scalars(
+        select(KeyPolicyEvent).where(KeyPolicyEvent.org_id == org.id)
+        .order_by(KeyPolicyEvent.created_at.desc(), KeyPolicyEvent.id).limit(limit)))

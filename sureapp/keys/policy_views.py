@@ -1,6 +1,8 @@
 """Settings → Organization → API key policy (Org Admin and Owner): the organization's key
-lifetime policy (the rule is keys/lifetime.py). Managers see the policy in the key panels."""
+lifetime policy (the rule is keys/lifetime.py) and its history of changes (who, what, when).
+Managers see the policy in the key panels."""
 from flask import Blueprint, flash, render_template, url_for
+from flask_login import current_user
 
 from ..auth.sudo import sudo_required
 from ..errors import ValidationFailed
@@ -20,7 +22,8 @@ def _page(workspace: Workspace, form: KeyPolicyForm, status: int = 200):
     return render_template(
         "keys/policy.html", workspace=workspace, org=org, form=form,
         policy=lifetime.policy_of(org), beyond=lifetime.keys_beyond(org, utcnow()),
-        limit=lifetime.MAX_LIFETIME_DAYS_LIMIT), status
+        limit=lifetime.MAX_LIFETIME_DAYS_LIMIT, history=lifetime.policy_history(org),
+        now=utcnow()), status
 
 
 @bp.get("")
@@ -40,7 +43,7 @@ def update(workspace: Workspace):
     if form.validate_on_submit():
         try:
             changes = lifetime.set_policy(workspace.organization, form.max_lifetime_days.data,
-                                          form.require_expiry.data)
+                                          form.require_expiry.data, actor=current_user)
         except ValidationFailed as exc:
             db.session.rollback()
             show_form_errors(form, exc)

@@ -5,7 +5,7 @@ from .contacts import (AUTOMATION_STATUSES, AUTOMATION_TRIGGERS, CAMPAIGN_STATUS
 from .idempotency import IdempotentRequest
 from .jobs import FINISHED_STATES, JOB_STATES, Job
 from .keys import (ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog,
-                   KeyReminder, LeakReport)
+                   KeyPolicyEvent, KeyReminder, LeakReport)
 from .oauth import CLIENT_AUTH_METHODS, OAuthClient, OAuthCode, OAuthGrant, OAuthRefreshToken
 from .once import FormSubmission, OneTimeReveal
 from .sending import (RECIPIENT_STATES, TLS_MODES, UNFINISHED_RECIPIENT_STATES,
@@ -21,7 +21,7 @@ __all__ = [
     "OAuthGrant", "OAuthRefreshToken", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "DELIVERY_STATES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
     "ApiRequestLog", "CampaignRecipient", "ConfirmationRequest", "RECIPIENT_STATES",
-    "SmtpConnection", "TLS_MODES", "UNFINISHED_RECIPIENT_STATES", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
+    "SmtpConnection", "TLS_MODES", "UNFINISHED_RECIPIENT_STATES", "KeyPolicyEvent", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
     "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "UserSession", "WebhookDelivery",
     "WebhookEndpoint", "WebhookEvent", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",

@@ -95,6 +95,26 @@ class ApiKeyEvent(db.Model):
     actor = relationship("User")
 
 
+class KeyPolicyEvent(db.Model):
+    """Audit of an organization's API key policy: each change, with what changed, who and when
+    (the key lifecycle's twin, api_key_events, for the rule every key of the org obeys)."""
+
+    __tablename__ = "key_policy_events"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # {field: {from, to}}
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    actor_label: Mapped[str] = mapped_column(String(255), nullable=False, default="")  # "CLI"
+    created_at: Mapped[datetime] = created_at_column()
+
+    actor = relationship("User")
+
+
 class ApiRequestLog(db.Model):
     """One row per API/MCP request made with a key; written in batches off the request path."""
 

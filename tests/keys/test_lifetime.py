@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sureapp.extensions import db
 from sureapp.keys import lifetime, services
 from sureapp.keys.lifetime import LifetimePolicy
-from sureapp.models import ApiKey, Organization
+from sureapp.models import ApiKey, KeyPolicyEvent, Organization
 from sureapp.timeutil import utcnow
 
 NOW = datetime(2026, 12, 2, 12, 0)
@@ -294,3 +294,49 @@ def test_the_page_counts_keys_beyond_a_new_policy(client, login, workspace_with_
     client.post(_policy_url(workspace), data={"max_lifetime_days": "7"})
     html = client.get(_policy_url(workspace)).get_data(as_text=True)
     assert "1 existing key is beyond this policy" in html
+
+
+# ---- the audit trail ------------------------------------------------------------------------
+
+def _policy_events():
+    db.session.expire_all()
+    return list(db.session.scalars(select(KeyPolicyEvent).order_by(KeyPolicyEvent.created_at)))
+
+
+def test_every_policy_change_is_audited_with_who_and_what_and_shown_on_the_page(
+        client, login, workspace_with_roles, runner):
+    workspace, users = workspace_with_roles
+    login(users["admin"])
+    assert "No changes recorded yet." in client.get(_policy_url(workspace)).get_data(as_text=True)
+    client.post(_policy_url(workspace), data={"max_lifetime_days": "90", "require_expiry": "y"})
+    client.post(_policy_url(workspace), data={"max_lifetime_days": "90", "require_expiry": "y"})
+    client.post(_policy_url(workspace), data={"max_lifetime_days": "0"})  # refused: no event
+    events = _policy_events()
+    assert len(events) == 1  # saving the same policy again changed nothing, and says so
+    assert events[0].actor_id == users["admin"].id and events[0].org_id == workspace.org_id
+    assert events[0].changes == {"key_max_lifetime_days": {"from": None, "to": 90},
+                                 "key_require_expiry": {"from": False, "to": True}}
+
+    org = workspace.organization
+    assert _cli(runner, "set-key-policy", "--org", org.name, "--max-lifetime-days", "0",
+                "--no-require-expiry").exit_code == 0
+    events = _policy_events()
+    assert len(events) == 2 and events[1].actor_id is None and events[1].actor_label == "CLI"
+
+    page = client.get(_policy_url(workspace)).get_data(as_text=True)
+    assert "Maximum lifetime: 90 days → No maximum" in page and "Expiry: Required → Not required" in page
+    assert "Maximum lifetime: No maximum → 90 days" in page and "Expiry: Not required → Required" in page
+    assert users["admin"].email in page and ">CLI<" in page
+    assert page.index("90 days → No maximum") < page.index("No maximum → 90 days")  # newest first
+
+
+def test_another_orgs_policy_changes_are_not_shown(client, login, workspace_with_roles, make_user,
+                                                  make_org):
+    workspace, users = workspace_with_roles
+    stranger = make_user(email="stranger@example.com")
+    other_org, _ = make_org(stranger, name="Other")
+    lifetime.set_policy(other_org, 7, True, actor=stranger)
+    db.session.commit()
+    login(users["owner"])
+    page = client.get(_policy_url(workspace)).get_data(as_text=True)
+    assert "No changes recorded yet." in page and "stranger@example.com" not in page
