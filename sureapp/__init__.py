@@ -37,12 +37,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import accesslog, errorlog, faults, jobs, once, security, web
     from .api import routes as api_routes
     from .auth import routes as auth_routes
+    from .campaigns import routes as campaigns_routes
     from .contacts import routes as contacts_routes
     from .keyauth import budget
     from .keyauth.surface import KeyedDispatcher, create_keyed_app
     from .keys import routes as keys_routes
     from .main import routes as main_routes
     from .mcp import routes as mcp_routes
+    from .sending import routes as sending_routes
     from .subscriptions import routes as subscriptions_routes
     from .oauth import routes as oauth_routes
     from .tenancy import routes as tenancy_routes
@@ -51,7 +53,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Each feature registers its blueprint, CLI commands, hooks and navigation entries.
     for feature in (main_routes, auth_routes, tenancy_routes, keys_routes, contacts_routes,
-                    webhooks_routes, subscriptions_routes, oauth_routes):
+                    webhooks_routes, subscriptions_routes, oauth_routes, campaigns_routes,
+                    sending_routes):
         feature.init_app(app)
     _register_template_helpers(app)
     recorder.init_app(app)

@@ -31,6 +31,8 @@ class Permission(StrEnum):
     DELETE_CONTACTS = "delete_contacts"  # delete contacts (one or in bulk), lists and tags
     MANAGE_KEYS = "manage_keys"  # Settings → Developer → API Keys
     MANAGE_WEBHOOKS = "manage_webhooks"  # Settings → Developer → Webhooks
+    MANAGE_SENDING = "manage_sending"  # Settings → Sending (SMTP connections)
+    SEND_CAMPAIGNS = "send_campaigns"  # send, pause, resume, cancel a campaign
     VIEW_API_REFERENCE = "view_api_reference"  # Settings → Developer → API reference
     LEAVE_WORKSPACE = "leave_workspace"  # the owner transfers ownership first
 
@@ -57,6 +59,8 @@ ROLES_WITH: dict[Permission, frozenset[Role]] = {
     Permission.DELETE_CONTACTS: _FROM_MANAGER,
     Permission.MANAGE_KEYS: _FROM_MANAGER,
     Permission.MANAGE_WEBHOOKS: _FROM_MANAGER,
+    Permission.MANAGE_SENDING: _FROM_MANAGER,
+    Permission.SEND_CAMPAIGNS: _FROM_MANAGER,
     Permission.VIEW_API_REFERENCE: _FROM_MANAGER,
     Permission.LEAVE_WORKSPACE: frozenset({Role.MEMBER, Role.MANAGER, Role.ADMIN}),
 }

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Campaign, Workspace
 from ..pagination import Page, keyset_page, newest_first
 from ..sending import render
+from ..tenancy.access import row_in_workspace
 from .schemas import CampaignCreate, CampaignPatch, CampaignQuery
 
 FIELDS = ("name", "subject", "from_name", "from_email", "content_html", "scheduled_at",
@@ -22,8 +23,7 @@ class CampaignLocked(Conflict):
 
 
 def get_campaign(workspace: Workspace, campaign_id) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).options(selectinload(Campaign.lists)).where(
-        Campaign.id == campaign_id, Campaign.workspace_id == workspace.id))
+    campaign = row_in_workspace(Campaign, workspace.id, campaign_id)
     if campaign is None:
         raise NotFound("No such campaign.")
     return campaign

@@ -5,6 +5,8 @@ from ..campaigns import sending, services
 from ..campaigns.schemas import (CampaignCreate, CampaignOut, CampaignPage, CampaignPatch,
                                  CampaignQuery)
 from ..campaigns.stats import stats_of
+from ..sending import transport
+from ..sending.schemas import SmtpConnectionList, SmtpConnectionOut
 from .registry import Caller, acknowledged, operation
 
 RESOURCE = "campaigns"
@@ -96,3 +98,13 @@ def resume_campaign(caller: Caller, campaign_id: uuid.UUID):
                        "sent are skipped. 409 in any other status.")
 def cancel_campaign(caller: Caller, campaign_id: uuid.UUID):
     return CampaignOut.of(sending.cancel_campaign(caller.workspace, campaign_id))
+
+
+@operation("GET", "/campaigns/smtp-connections", summary="List SMTP connections", tag=TAG,
+           resource=RESOURCE, response=SmtpConnectionList,
+           description="The SMTP connections campaigns of this workspace are sent through "
+                       "(read-only here: they are managed in Settings → Sending). The password "
+                       "is never returned; `has_password` says whether one is stored.")
+def list_smtp_connections(caller: Caller):
+    return SmtpConnectionList(data=[SmtpConnectionOut.of(c) for c in
+                                    transport.connections(caller.workspace.id)])

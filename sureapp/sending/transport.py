@@ -183,32 +183,49 @@ def send(workspace_id: uuid.UUID, to: str, subject: str, text: str, *,
     its display name) with an optional HTML alternative; see the module docstring for what the
     Outcome means."""
     connection, sender = pick_connection(workspace_id, from_addr)
-    if connection is None:
-        try:
-            settings, addresses = mail.smtp_settings(current_app.config["SMTP_URL"]), ()
-        except ValueError as exc:
-            raise SendingUnavailable(f"The server's SMTP_URL setting is not valid: {exc}") from None
-        extra = dict(headers or {})
-        if from_addr and from_addr.lower() != sender.lower():
-            extra.setdefault("Reply-To", from_addr)  # the instance's server sends as MAIL_FROM
-        headers = extra
-    else:
-        settings = settings_of(connection)
-        wait = _take_slot(connection)
-        if wait is not None:
-            return Outcome("failed", "The connection's rate (mails per minute) is used up.",
-                           retry=True, retry_after=wait)
+    if connection is not None:
+        return send_on(connection, sender, to, subject, text, headers=headers,
+                       from_name=from_name, html=html)
     try:
-        if connection is not None:
-            addresses = netguard.resolve_addresses(
-                settings.host, settings.port,
-                allow_private=current_app.config["SMTP_ALLOW_PRIVATE_HOSTS"])
-        shown_sender = formataddr((from_name, sender)) if from_name else sender
+        settings = mail.smtp_settings(current_app.config["SMTP_URL"])
+    except ValueError as exc:
+        raise SendingUnavailable(f"The server's SMTP_URL setting is not valid: {exc}") from None
+    headers = dict(headers or {})
+    if from_addr and from_addr.lower() != sender.lower():
+        headers.setdefault("Reply-To", from_addr)  # the instance's server sends as MAIL_FROM
+    return _hand_over(settings, (), sender, to, subject, text, headers, from_name, html)
+
+
+def send_on(connection: SmtpConnection, sender: str, to: str, subject: str, text: str, *,
+            headers: Mapping[str, str] | None = None, from_name: str = "",
+            html: str | None = None) -> Outcome:
+    """Send through this connection as `sender` (the test mail; `send` picks the connection)."""
+    settings = settings_of(connection)
+    wait = _take_slot(connection)
+    if wait is not None:
+        return Outcome("failed", "The connection's rate (mails per minute) is used up.",
+                       retry=True, retry_after=wait)
+    try:
+        addresses = netguard.resolve_addresses(
+            settings.host, settings.port,
+            allow_private=current_app.config["SMTP_ALLOW_PRIVATE_HOSTS"])
+    except netguard.UnsafeURL as exc:
+        return _failed(exc)
+    return _hand_over(settings, addresses, sender, to, subject, text, headers, from_name, html)
+
+
+def _failed(exc: Exception) -> Outcome:
+    outcome = _classify(exc)
+    log.warning("A mail to a contact was not sent: %s (%s)", type(exc).__name__, outcome.status)
+    return outcome
+
+
+def _hand_over(settings, addresses, sender, to, subject, text, headers, from_name, html
+               ) -> Outcome:
+    shown_sender = formataddr((from_name, sender)) if from_name else sender
+    try:
         message = mail.build_message(to, subject, text, headers, html=html, sender=shown_sender)
         mail.deliver(settings, message, addresses=addresses)
-    except (OSError, smtplib.SMTPException, netguard.UnsafeURL) as exc:
-        outcome = _classify(exc)
-        log.warning("A mail to a contact was not sent: %s (%s)", type(exc).__name__,
-                    outcome.status)
-        return outcome
+    except (OSError, smtplib.SMTPException) as exc:
+        return _failed(exc)
     return Outcome("sent")

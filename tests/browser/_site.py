@@ -124,6 +124,7 @@ def seed() -> Site:
 
     endpoint, failing = _seed_webhooks(workspace)
     consent = _seed_oauth_client(workspace, owner)
+    campaign, connection = _seed_sending(workspace, newsletter, contacts)
 
     key_ids = {"keys.confirm_activate": revoked.id}
     active_contact, pending_contact = contacts[0], contacts[1]
@@ -135,7 +136,8 @@ def seed() -> Site:
     }
     return Site(
         values={"workspace_id": workspace.id, "org_id": org.id, "contact_id": contacts[0].id,
-                "key_id": active.id, "token": token, "endpoint_id": endpoint.id},
+                "key_id": active.id, "token": token, "endpoint_id": endpoint.id,
+                "campaign_id": campaign.id, "connection_id": connection.id},
         per_endpoint={
             **{e: {"key_id": k} for e, k in key_ids.items()},
             **{f"lists.{v}": {"group_id": newsletter.id} for v in ("edit", "delete")},
@@ -167,6 +169,36 @@ def _seed_oauth_client(workspace, owner) -> dict:
             "redirect_uri": client.redirect_uris[0], "state": "seeded",
             "code_challenge": pkce_challenge("v" * 43), "code_challenge_method": "S256",
             "scope": "read write contacts:delete"}
+
+
+def _seed_sending(workspace, newsletter, contacts):
+    """An SMTP connection (a public address literal: nothing is ever dialled), a draft campaign
+    to the newsletter and a sent one with its counts. No row is queued: the live server's worker
+    sends nothing."""
+    from sureapp.campaigns import services as campaigns
+    from sureapp.campaigns.schemas import CampaignCreate
+    from sureapp.models import CampaignRecipient, SmtpConnection
+    from sureapp.sending.transport import encrypt_password
+
+    connection = SmtpConnection(workspace_id=workspace.id, name=f"Relay {LONG}",
+                                host="93.184.215.16", port=587, tls_mode="starttls",
+                                username="mailer", password_encrypted=encrypt_password("x"),
+                                from_addresses=["news@example.com", "@example.com"],
+                                mails_per_minute=120, sent_in_window=0)
+    db.session.add(connection)
+    fields = dict(subject=f"{{Hi|Hello}} {{{{ first_name }}}}: {LONG}",
+                  content_html="<p>News</p>", from_email="news@example.com",
+                  from_name="Acme News", list_ids=[newsletter.id])
+    draft = campaigns.create_campaign(workspace, CampaignCreate(name=f"Spring {LONG}", **fields))
+    sent = campaigns.create_campaign(workspace, CampaignCreate(name="Winter launch", **fields))
+    sent.status, sent.started_at, sent.finished_at = "sent", utcnow(), utcnow()
+    db.session.flush()
+    for contact, status in zip(contacts[:3], ("sent", "bounced", "sent")):
+        db.session.add(CampaignRecipient(campaign_id=sent.id, contact_id=contact.id,
+                                         status=status, attempts=1, next_attempt_at=utcnow(),
+                                         claimed_by="seed", error=""))
+    db.session.commit()
+    return draft, connection
 
 
 def _seed_webhooks(workspace):
