@@ -84,6 +84,7 @@ def seed() -> Site:
     newsletter = lists.create_list(workspace, ListCreate(name=f"Newsletter {LONG}", description="Monthly news " * 8))
     offers = lists.create_list(workspace, ListCreate(name=f"Offers {LONG}"))
     newsletter.show_on_preferences = offers.show_on_preferences = True
+    newsletter.double_opt_in = True
     vip = tags.create_tag(workspace, TagCreate(name=f"VIP {LONG}", color="#dc2626", description="Big accounts"))
     contacts = []
     for i, status in enumerate(("active", "pending", "bounced", "unsubscribed", "invalid", "active")):
@@ -142,6 +143,8 @@ def seed() -> Site:
             **{e: {"key_id": k} for e, k in key_ids.items()},
             **{f"lists.{v}": {"group_id": newsletter.id} for v in ("edit", "delete")},
             **{f"tags.{v}": {"group_id": vip.id} for v in ("edit", "delete")},
+            # A pending contact: its page shows the double opt-in card too.
+            "contacts.show": {"contact_id": pending_contact.id},
             "contact_imports.mapping": {"job_id": draft.id},
             "contact_imports.review": {"job_id": draft.id},
             "contact_imports.progress": {"job_id": finished.id},
