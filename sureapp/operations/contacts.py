@@ -4,6 +4,8 @@ import uuid
 from ..contacts import services
 from ..contacts.schemas import (BulkReport, BulkRowResult, BulkSummary, BulkUpsert, ContactCreate,
                                 ContactOut, ContactPage, ContactPatch, ContactQuery)
+from ..subscriptions import confirmations
+from ..subscriptions.schemas import ConfirmationQueued
 from .registry import Caller, acknowledged, operation
 
 RESOURCE = "contacts"
@@ -71,3 +73,16 @@ def update_contact(caller: Caller, contact_id: uuid.UUID, body: ContactPatch):
 def delete_contact(caller: Caller, contact_id: uuid.UUID):
     services.delete_contact(caller.workspace, contact_id)
     return acknowledged("deleted", contact_id=contact_id)
+
+
+@operation("POST", f"{RULE}/confirmation", summary="Mail the double opt-in confirmation again",
+           tag=TAG, resource=RESOURCE, response=ConfirmationQueued, status=202,
+           problems=(404, 409),
+           description="For a `pending` contact: its confirmation link is mailed again by the "
+                       "background sender. 409 if the contact is not pending, the workspace "
+                       "cannot send mail, or a confirmation went out less than 10 minutes ago "
+                       "(the detail says when the next may).")
+def resend_confirmation(caller: Caller, contact_id: uuid.UUID):
+    contact = services.get_contact(caller.workspace, contact_id)
+    confirmations.resend(contact)
+    return ConfirmationQueued(contact_id=contact.id)

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from .. import jobs
 from ..contacts import optin
-from ..errors import DomainError
+from ..errors import Conflict, LimitExceeded
 from ..events import deliveries_queued
 from ..extensions import db
 from ..contacts import services as contacts
@@ -35,7 +35,7 @@ BATCH = 50
 IDLE_SECONDS = 300.0
 
 
-class ResendTooSoon(DomainError):
+class ResendTooSoon(LimitExceeded):
     def __init__(self, wait: timedelta):
         minutes = max(1, round(wait.total_seconds() / 60))
         super().__init__(f"A confirmation mail was sent moments ago; another can be sent in "
@@ -71,13 +71,15 @@ def state_of(contact: Contact) -> ConfirmationState:
 
 
 def resend(contact: Contact, now: datetime | None = None) -> None:
-    """Mail the confirmation again soon (a manager's button, or the contact's expired link);
-    ResendTooSoon within RESEND_INTERVAL of the last one. Only for a pending contact."""
+    """Mail the confirmation again soon (a manager's button, the API, the contact's expired
+    link); ResendTooSoon within RESEND_INTERVAL of the last one; Conflict unless the contact is
+    pending and the workspace can send mail."""
     now = now or utcnow()
     if contact.status != "pending":
-        raise DomainError(f"{contact.email} is not waiting for a confirmation.")
+        raise Conflict(f"{contact.email} is not waiting for a confirmation (its status is "
+                       f"{contact.status}).")
     if not optin.can_mail(contact.workspace_id):
-        raise DomainError("No confirmation can be mailed: this workspace cannot send mail yet.")
+        raise Conflict("No confirmation can be mailed: this workspace cannot send mail yet.")
     request = db.session.get(ConfirmationRequest, contact.id)
     if request is None:
         optin.request_confirmations(contact.workspace_id, [(contact.id, None)])

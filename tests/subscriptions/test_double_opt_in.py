@@ -230,3 +230,23 @@ def test_no_new_link_is_promised_when_no_mail_can_go_out(app, client, api, works
     assert page.status_code == 409 and b"cannot send mail" in page.data
     with pytest.raises(DomainError, match="cannot send mail"):
         confirmations.resend(contact)
+
+
+def test_the_api_can_mail_the_confirmation_again(api, workspace, other_workspace, news, mail,
+                                                 make_contact, make_key, client):
+    contact = api.post("/contacts", json={"email": "ana@example.com",
+                                          "list_ids": [str(news.id)]}).get_json()
+    url = f"/contacts/{contact['id']}/confirmation"
+    # Queued, not mailed yet: a second request changes nothing and is accepted alike.
+    assert api.post(url).status_code == 202
+    confirmations.mail_due()
+    body = assert_problem(api.post(url), 409)
+    assert "another can be sent in 10 minutes" in body["detail"]
+    active = make_contact(workspace, "active@example.com")
+    assert "not waiting for a confirmation" in assert_problem(
+        api.post(f"/contacts/{active.id}/confirmation"), 409)["detail"]
+    _, other_key = make_key(other_workspace)
+    assert_problem(ApiClient(client, other_key).post(url), 404)  # another workspace's contact
+    _, read_only = make_key(workspace, ("read",))
+    assert_problem(ApiClient(client, read_only).post(url), 403)
+    assert len(mail.to("ana@example.com")) == 1
