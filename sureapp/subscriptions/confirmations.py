@@ -18,9 +18,8 @@ from ..contacts import optin
 from ..errors import Conflict, LimitExceeded
 from ..events import deliveries_queued
 from ..extensions import db
-from ..contacts import services as contacts
-from ..contacts.schemas import ContactPatch
 from ..models import ConfirmationRequest, Contact, ContactList, Workspace
+from ..sending.bounces import mark_bounced
 from ..sending.transport import Outcome, SendingUnavailable, send
 from ..timeutil import utcnow
 from . import links
@@ -136,13 +135,6 @@ def _mail(request: ConfirmationRequest, contact: Contact) -> Outcome:
         return Outcome("failed", exc.message, retry=True)
 
 
-def _mark_bounced(contact: Contact) -> None:
-    """A 5xx for the address: the contact is `bounced`, as a campaign's bounce would make it."""
-    workspace = db.session.get(Workspace, contact.workspace_id)
-    contacts.update_contact(workspace, contact.id, ContactPatch(status="bounced"),
-                            "Double opt-in mail (the address was refused)")
-
-
 def mail_due(now: datetime | None = None) -> float:
     """Mail the confirmations that are due; returns seconds until the next one is."""
     now = now or utcnow()
@@ -169,7 +161,8 @@ def mail_due(now: datetime | None = None) -> float:
                 request.last_error = outcome.error[:255]
                 if outcome.status == "bounced":  # the address does not exist: never retried
                     request.mail_due_at = None
-                    _mark_bounced(contact)
+                    mark_bounced(db.session.get(Workspace, contact.workspace_id), contact,
+                                 outcome, source="Double opt-in mail")
                 else:
                     request.mail_due_at = now + (
                         timedelta(seconds=outcome.retry_after) if outcome.retry_after

@@ -102,8 +102,10 @@ def unsubscribe(token):
 
 @bp.post("/unsubscribe/<token>")
 def confirm_unsubscribe(token):
-    workspace, contact = _contact(links.UNSUBSCRIBE, token)
-    changed = services.unsubscribe(contact, source=SOURCE_UNSUBSCRIBE)
+    claims = links.read_token(links.UNSUBSCRIBE, token)
+    _workspace, contact = services.contact_of(claims)
+    changed = services.unsubscribe(contact, source=SOURCE_UNSUBSCRIBE,
+                                   campaign_id=claims.subject_id)
     db.session.commit()
     return _unsubscribe_page(token, done=True, changed=changed)
 
@@ -118,8 +120,9 @@ def one_click_page(token):
 def one_click(token):
     """RFC 8058: the mail program POSTs `List-Unsubscribe=One-Click`; answer 200 at once, no
     redirect and no confirmation step. Any body is accepted: the token is what counts."""
-    _workspace, contact = _contact(links.UNSUBSCRIBE, token)
-    services.unsubscribe(contact, source=SOURCE_ONE_CLICK)
+    claims = links.read_token(links.UNSUBSCRIBE, token)
+    _workspace, contact = services.contact_of(claims)
+    services.unsubscribe(contact, source=SOURCE_ONE_CLICK, campaign_id=claims.subject_id)
     db.session.commit()
     return "You are unsubscribed.\n", 200, {**PRIVATE_HEADERS,
                                             "Content-Type": "text/plain; charset=utf-8"}

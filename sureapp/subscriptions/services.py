@@ -10,6 +10,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Contact, ContactList, Workspace
 from ..tenancy.access import row_in_workspace
+from ..campaigns import stats as campaign_stats
 from ..contacts import groups, services as contacts
 from ..contacts.groups import LISTS
 from ..contacts.schemas import ContactPatch
@@ -35,12 +36,15 @@ def _set_status(workspace: Workspace, contact: Contact, status: str, source: str
     contacts.update_contact(workspace, contact.id, ContactPatch(status=status), source)
 
 
-def unsubscribe(contact: Contact, *, source: str) -> bool:
+def unsubscribe(contact: Contact, *, source: str, campaign_id=None) -> bool:
     """Set the contact `unsubscribed` (emits contact.updated and contact.unsubscribed); False
-    if it already was, so a second click changes nothing and emits nothing."""
+    if it already was, so a second click changes nothing and emits nothing. `campaign_id`: the
+    campaign whose link it was, which counts the unsubscribe (once)."""
     if contact.status == "unsubscribed":
         return False
     _set_status(db.session.get(Workspace, contact.workspace_id), contact, "unsubscribed", source)
+    if campaign_id is not None:
+        campaign_stats.record_unsubscribe(campaign_id, contact.id)
     return True
 
 
