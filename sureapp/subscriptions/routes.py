@@ -1,5 +1,5 @@
 """The public pages a contact reaches from a mail: unsubscribe, one-click unsubscribe (RFC
-8058), preferences. No login and no session: the signed token in the URL is the authority
+8058), preferences, double opt-in confirmation (and a new link for an expired one). No login and no session: the signed token in the URL is the authority
 (subscriptions/links.py), so the forms carry no CSRF token (a forger would need the token,
 which only the contact has) and the pages never set a cookie. Rate limited per client IP;
 each page answers with its own small layout (the workspace's name, no sureapp navigation)."""
