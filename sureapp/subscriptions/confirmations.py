@@ -32,6 +32,7 @@ RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1),
 RESEND_INTERVAL = timedelta(minutes=10)  # at most one re-sent confirmation per contact
 BATCH = 50
 IDLE_SECONDS = 300.0
+UNSENDABLE_RECHECK_SECONDS = 60.0
 
 
 class ResendTooSoon(LimitExceeded):
@@ -52,8 +53,6 @@ class ConfirmationState:
         request = self.request
         if request is None:
             return "No confirmation was asked for: this contact was set to Pending by hand."
-        if request.confirmed_at:
-            return "Confirmed by the contact."
         if not self.can_mail:
             return ("The confirmation mail cannot be sent: this workspace has no way to send "
                     "mail yet. It goes out once sending is set up.")
@@ -144,9 +143,11 @@ def mail_due(now: datetime | None = None) -> float:
         .where(ConfirmationRequest.mail_due_at <= now)
         .order_by(ConfirmationRequest.mail_due_at).limit(BATCH)).all()
     db.session.rollback()
+    claimed_any = False
     for contact_id, due_at, workspace_id in due:
         if not optin.can_mail(workspace_id) or not _claim(contact_id, due_at, now):
             continue
+        claimed_any = True
         request = db.session.get(ConfirmationRequest, contact_id)
         contact = db.session.get(Contact, contact_id)
         if contact is None or contact.status != "pending":
@@ -170,7 +171,7 @@ def mail_due(now: datetime | None = None) -> float:
                 log.warning("A confirmation mail was not sent (%s, attempt %s)",
                             outcome.status, request.failures)
         db.session.commit()
-    if len(due) == BATCH:
+    if len(due) == BATCH and claimed_any:
         return 0.0
     next_due = db.session.scalar(select(ConfirmationRequest.mail_due_at)
                                  .where(ConfirmationRequest.mail_due_at.is_not(None))
@@ -178,7 +179,11 @@ def mail_due(now: datetime | None = None) -> float:
     db.session.rollback()
     if next_due is None:
         return IDLE_SECONDS
-    return min(max((next_due - utcnow()).total_seconds(), 0.0), IDLE_SECONDS)
+    wait = (next_due - utcnow()).total_seconds()
+    if wait <= 0 and not claimed_any:
+        # Due, but in workspaces that cannot send yet: look again later, never spin.
+        return UNSENDABLE_RECHECK_SECONDS
+    return min(max(wait, 0.0), IDLE_SECONDS)
 
 
 TASK = jobs.every("subscriptions.confirmations", mail_due)

@@ -250,3 +250,13 @@ def test_the_api_can_mail_the_confirmation_again(api, workspace, other_workspace
     _, read_only = make_key(workspace, ("read",))
     assert_problem(ApiClient(client, read_only).post(url), 403)
     assert len(mail.to("ana@example.com")) == 1
+
+
+def test_requests_that_cannot_be_mailed_yet_never_make_the_sender_spin(app, api, news, mail):
+    for i in range(3):
+        api.post("/contacts", json={"email": f"p{i}@example.com", "list_ids": [str(news.id)]})
+    app.config["SMTP_URL"] = ""  # sending went away: the requests stay due
+    assert confirmations.mail_due() == confirmations.UNSENDABLE_RECHECK_SECONDS
+    app.config["SMTP_URL"] = mail.url(login=False)
+    assert confirmations.mail_due() == confirmations.IDLE_SECONDS  # all sent, nothing due
+    assert len(mail.messages) == 3
