@@ -5,6 +5,7 @@ Every search box and `search` parameter (contacts, lists, tags, API keys) matche
 `contains_text`, so user text is escaped one way and compared one way on every backend.
 """
 from sqlalchemy import Boolean, ColumnElement, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -70,3 +71,12 @@ def lock_rows(model, *conditions) -> None:
         db.session.execute(select(key_column).where(*conditions).with_for_update())
     else:
         db.session.execute(update(table).where(*conditions).values({key_column.name: key_column}))
+
+
+def insert_new(table, rows: list[dict]) -> None:
+    """INSERT the rows, skipping any that would break a unique constraint (ON CONFLICT DO
+    NOTHING on PostgreSQL and SQLite alike): of two racing writers of one row, one writes it."""
+    if not rows:
+        return
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(table).on_conflict_do_nothing(), rows)

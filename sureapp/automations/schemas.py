@@ -1,28 +1,76 @@
-"""Automation schemas, shared by the API, MCP and any UI."""
-import json
+"""Automation schemas, shared by the API, MCP and the UI: the automation and each kind of step."""
 import uuid
-from typing import Annotated, Any, Literal
+from datetime import timedelta
+from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from ..contacts.schemas import Listing
-from ..schema_types import Name, Patch, Strict, UtcDatetime
+from ..schema_types import Name, Patch, Strict, UtcDatetime, text
 
 AutomationTrigger = Literal["contact_created", "list_joined", "tag_added"]
 AutomationStatus = Literal["active", "paused"]
+RunState = Literal["scheduled", "running", "completed", "failed", "exited"]
 MAX_STEPS = 50
-MAX_STEPS_JSON = 50_000
+WAIT_UNITS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
+MAX_WAIT = timedelta(days=366)
+TRIGGER_LABELS = {"contact_created": "A contact is created", "list_joined": "A contact joins a list",
+                  "tag_added": "A tag is added to a contact"}
+STEP_LABELS = {"send_email": "Send an email", "wait": "Wait", "add_tag": "Add a tag",
+               "remove_tag": "Remove a tag", "add_to_list": "Add to a list",
+               "remove_from_list": "Remove from a list"}
 
 
-def _bounded(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if len(json.dumps(steps)) > MAX_STEPS_JSON:
-        raise ValueError(f"Steps may take at most {MAX_STEPS_JSON:,} characters of JSON.")
-    return steps
+def _one_line(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("The subject must be one line.")
+    return value
 
 
-Steps = Annotated[list[dict[str, Any]], Field(max_length=MAX_STEPS,
-                                              description="Ordered steps; each an object."),
-                  AfterValidator(_bounded)]
+class SendEmailStep(Strict):
+    """Mail the contact: subject and plain-text body take merge tags ({{ first_name }},
+    {{ preferences_url }}…) and spintax ({Hi|Hello}); the unsubscribe link and List-Unsubscribe
+    headers are added."""
+
+    type: Literal["send_email"]
+    subject: Annotated[text(255, 1), AfterValidator(_one_line)]
+    body: text(100_000, 1)
+
+
+class WaitStep(Strict):
+    """Wait before the next step (at most a year)."""
+
+    type: Literal["wait"]
+    amount: int = Field(ge=1, le=525_600, description="How many units to wait.")
+    unit: Literal["minutes", "hours", "days", "weeks"]
+
+    @model_validator(mode="after")
+    def _at_most_a_year(self):
+        if self.duration > MAX_WAIT:
+            raise ValueError(f"A wait may last at most {MAX_WAIT.days} days.")
+        return self
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(seconds=self.amount * WAIT_UNITS[self.unit])
+
+
+class TagStep(Strict):
+    """Add the tag to the contact, or remove it."""
+
+    type: Literal["add_tag", "remove_tag"]
+    tag_id: uuid.UUID
+
+
+class ListStep(Strict):
+    """Add the contact to the list, or remove them from it."""
+
+    type: Literal["add_to_list", "remove_from_list"]
+    list_id: uuid.UUID
+
+
+Step = Annotated[Union[WaitStep, TagStep, ListStep], Field(discriminator="type")]
+Steps = Annotated[list[Step], Field(max_length=MAX_STEPS, description="Ordered steps.")]
 
 
 class AutomationCreate(Strict):
@@ -30,6 +78,13 @@ class AutomationCreate(Strict):
 
     name: Name
     trigger: AutomationTrigger
+    trigger_list_id: uuid.UUID | None = Field(
+        None, description="list_joined only: the list to watch (null: any list).")
+    trigger_tag_id: uuid.UUID | None = Field(
+        None, description="tag_added only: the tag to watch (null: any tag).")
+    allow_reentry: bool = Field(
+        False, description="Enrol a contact again when the trigger fires after their previous "
+                           "run finished (never while one is in progress).")
     status: AutomationStatus = "paused"
     steps: Steps = Field(default_factory=list)
 
@@ -37,6 +92,9 @@ class AutomationCreate(Strict):
 class AutomationPatch(Patch):
     name: Name = None
     trigger: AutomationTrigger = None
+    trigger_list_id: uuid.UUID | None = None
+    trigger_tag_id: uuid.UUID | None = None
+    allow_reentry: bool = None
     status: AutomationStatus = None
     steps: Steps = None
 
@@ -46,22 +104,77 @@ class AutomationQuery(Listing):
     trigger: AutomationTrigger | None = None
 
 
+class StepProgress(BaseModel):
+    index: int
+    type: str
+    in_progress: int = Field(description="Runs whose next step is this one (waiting or due).")
+    failed: int = Field(description="Runs that failed at this step.")
+    exited: int = Field(description="Runs that ended at this step (the contact may not be mailed).")
+
+
+class AutomationProgress(BaseModel):
+    enrolled: int
+    in_progress: int
+    completed: int
+    failed: int
+    exited: int
+    steps: list[StepProgress]
+
+
 class AutomationOut(BaseModel):
     id: uuid.UUID
     name: str
     trigger: AutomationTrigger
+    trigger_list_id: uuid.UUID | None
+    trigger_tag_id: uuid.UUID | None
+    allow_reentry: bool
     status: AutomationStatus
-    steps: list[dict[str, Any]]
+    steps: list[dict]
+    progress: AutomationProgress
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
     @classmethod
-    def of(cls, automation) -> "AutomationOut":
+    def of(cls, automation, progress: AutomationProgress) -> "AutomationOut":
         return cls(id=automation.id, name=automation.name, trigger=automation.trigger,
-                   status=automation.status, steps=automation.steps or [],
+                   trigger_list_id=automation.trigger_list_id,
+                   trigger_tag_id=automation.trigger_tag_id,
+                   allow_reentry=automation.allow_reentry, status=automation.status,
+                   steps=automation.steps or [], progress=progress,
                    created_at=automation.created_at, updated_at=automation.updated_at)
 
 
 class AutomationPage(BaseModel):
     data: list[AutomationOut]
+    next_cursor: str | None
+
+
+class RunQuery(Listing):
+    state: RunState | None = None
+
+
+class RunOut(BaseModel):
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    entry: int
+    step: int = Field(description="Index of the next step to run (= the number of steps once "
+                                  "completed).")
+    state: RunState
+    next_at: UtcDatetime | None
+    attempts: int
+    last_error: str
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    finished_at: UtcDatetime | None
+
+    @classmethod
+    def of(cls, run) -> "RunOut":
+        return cls(id=run.id, contact_id=run.contact_id, entry=run.entry, step=run.step,
+                   state=run.state, next_at=run.next_at, attempts=run.attempts,
+                   last_error=run.last_error, created_at=run.created_at,
+                   updated_at=run.updated_at, finished_at=run.finished_at)
+
+
+class RunPage(BaseModel):
+    data: list[RunOut]
     next_cursor: str | None

@@ -1,16 +1,25 @@
-"""Automations: CRUD. Never commits: the caller owns the transaction."""
-from sqlalchemy import select
+"""Automations: CRUD, the checks of triggers and steps, and each automation's progress. Never
+commits: the caller owns the transaction."""
+from collections import Counter
 
-from ..errors import NotFound
+from sqlalchemy import func, select
+
+from .. import events
+from ..contacts.groups import LISTS, TAGS
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..models import Automation, Workspace
+from ..models import Automation, AutomationRun, Workspace
 from ..pagination import Page, keyset_page, newest_first
-from .schemas import AutomationCreate, AutomationPatch, AutomationQuery
+from ..tenancy.access import row_in_workspace
+from .schemas import (AutomationCreate, AutomationPatch, AutomationProgress, AutomationQuery,
+                      RunQuery, StepProgress)
+
+FIELDS = tuple(AutomationCreate.model_fields)
+UNFINISHED = ("scheduled", "running")
 
 
 def get_automation(workspace: Workspace, automation_id) -> Automation:
-    automation = db.session.scalar(select(Automation).where(
-        Automation.id == automation_id, Automation.workspace_id == workspace.id))
+    automation = row_in_workspace(Automation, workspace.id, automation_id)
     if automation is None:
         raise NotFound("No such automation.")
     return automation
@@ -25,8 +34,46 @@ def list_automations(workspace: Workspace, query: AutomationQuery) -> Page[Autom
     return keyset_page(stmt, newest_first(Automation), query.limit, query.cursor)
 
 
+def _check_references(workspace: Workspace, automation: Automation) -> None:
+    """The trigger's list/tag and every step's tag/list are this workspace's, and a trigger
+    filter matches its trigger; ValidationFailed naming each field otherwise."""
+    errors: dict[str, list[str]] = {}
+    for field, kind, trigger in (("trigger_list_id", LISTS, "list_joined"),
+                                 ("trigger_tag_id", TAGS, "tag_added")):
+        value = getattr(automation, field)
+        if value is None:
+            continue
+        if automation.trigger != trigger:
+            errors[field] = [f"Only a {trigger} automation watches one {kind.label}."]
+        elif row_in_workspace(kind.model, workspace.id, value) is None:
+            errors[field] = [f"No such {kind.label} in this workspace."]
+    for index, step in enumerate(automation.steps):
+        for field, kind in (("tag_id", TAGS), ("list_id", LISTS)):
+            if field in step and row_in_workspace(kind.model, workspace.id, step[field]) is None:
+                errors[f"steps.{index}.{step['type']}.{field}"] = [f"No such {kind.label} in this workspace."]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _apply(workspace: Workspace, automation: Automation, data, fields) -> None:
+    for name in FIELDS:
+        if name not in fields:
+            continue
+        value = getattr(data, name)
+        if name == "steps":
+            value = [step.model_dump(mode="json") for step in value]
+        setattr(automation, name, value)
+    if "trigger" in fields and "trigger_list_id" not in fields and automation.trigger != "list_joined":
+        automation.trigger_list_id = None  # a PATCH of the trigger drops the old one's filter
+    if "trigger" in fields and "trigger_tag_id" not in fields and automation.trigger != "tag_added":
+        automation.trigger_tag_id = None
+    _check_references(workspace, automation)
+    events.forget_endpoints()  # which events this workspace listens to may have changed
+
+
 def create_automation(workspace: Workspace, data: AutomationCreate) -> Automation:
-    automation = Automation(workspace_id=workspace.id, **data.model_dump())
+    automation = Automation(workspace_id=workspace.id)
+    _apply(workspace, automation, data, set(FIELDS))
     db.session.add(automation)
     db.session.flush()
     return automation
@@ -34,15 +81,72 @@ def create_automation(workspace: Workspace, data: AutomationCreate) -> Automatio
 
 def update_automation(workspace: Workspace, automation_id,
                       data: AutomationCreate | AutomationPatch, replace: bool = False) -> Automation:
-    """PUT (replace=True: every field) or PATCH (only the fields sent)."""
+    """PUT (replace=True: every field) or PATCH (only the fields sent). Runs in progress keep
+    their step number: after the steps change, each continues at that position."""
     automation = get_automation(workspace, automation_id)
-    fields = set(AutomationCreate.model_fields) if replace else set(data.model_fields_set)
-    for name in fields:
-        setattr(automation, name, getattr(data, name))
+    with db.session.no_autoflush:
+        _apply(workspace, automation, data, set(FIELDS) if replace else set(data.model_fields_set))
     db.session.flush()
     return automation
 
 
+def set_status(workspace: Workspace, automation_id, status: str) -> Automation:
+    """Activate or pause (the UI's buttons)."""
+    return update_automation(workspace, automation_id, AutomationPatch(status=status))
+
+
 def delete_automation(workspace: Workspace, automation_id) -> None:
+    """Delete the automation and its runs."""
     db.session.delete(get_automation(workspace, automation_id))
+    events.forget_endpoints()
     db.session.flush()
+
+
+# ---- progress ---------------------------------------------------------------------------------
+
+def progress_of(automations: list[Automation]) -> dict:
+    """automation id → AutomationProgress: how many runs are at each step, finished or not; one
+    GROUP BY for all of them."""
+    counts: dict = {a.id: Counter() for a in automations}
+    if automations:
+        rows = db.session.execute(
+            select(AutomationRun.automation_id, AutomationRun.state, AutomationRun.step,
+                   func.count())
+            .where(AutomationRun.automation_id.in_(list(counts)))
+            .group_by(AutomationRun.automation_id, AutomationRun.state, AutomationRun.step))
+        for automation_id, state, step, count in rows:
+            counts[automation_id][(state, step)] += count
+    found = {}
+    for automation in automations:
+        counter, steps = counts[automation.id], automation.steps or []
+
+        def total(*states):
+            return sum(n for (state, _step), n in counter.items() if state in states)
+
+        found[automation.id] = AutomationProgress(
+            enrolled=sum(counter.values()), in_progress=total(*UNFINISHED),
+            completed=total("completed"), failed=total("failed"), exited=total("exited"),
+            steps=[StepProgress(index=i, type=step.get("type", ""),
+                                in_progress=counter[("scheduled", i)] + counter[("running", i)],
+                                failed=counter[("failed", i)], exited=counter[("exited", i)])
+                   for i, step in enumerate(steps)])
+    return found
+
+
+def list_runs(workspace: Workspace, automation_id, query: RunQuery) -> Page[AutomationRun]:
+    """The automation's runs, newest first (each contact's progress)."""
+    automation = get_automation(workspace, automation_id)
+    stmt = select(AutomationRun).where(AutomationRun.automation_id == automation.id)
+    if query.state:
+        stmt = stmt.where(AutomationRun.state == query.state)
+    return keyset_page(stmt, newest_first(AutomationRun), query.limit, query.cursor)
+
+
+def group_names(workspace: Workspace) -> dict:
+    """id → name of the workspace's lists and tags (step and trigger descriptions)."""
+    names = {}
+    for kind in (LISTS, TAGS):
+        names.update(db.session.execute(
+            select(kind.model.id, kind.model.name).where(kind.model.workspace_id == workspace.id)))
+    return names
+

@@ -1,7 +1,8 @@
 """All models, importable from one place (and all registered for migrations)."""
-from .contacts import (AUTOMATION_STATUSES, AUTOMATION_TRIGGERS, CAMPAIGN_STATUSES,
-                       CONTACT_STATUSES, Automation, Campaign, Contact, ContactEvent, ContactList,
-                       Tag, campaign_lists, list_members, tag_members)
+from .automations import (AUTOMATION_STATUSES, AUTOMATION_TRIGGERS, RUN_STATES, Automation,
+                          AutomationRun)
+from .contacts import (CAMPAIGN_STATUSES, CONTACT_STATUSES, Campaign, Contact, ContactEvent,
+                       ContactList, Tag, campaign_lists, list_members, tag_members)
 from .idempotency import IdempotentRequest
 from .jobs import FINISHED_STATES, JOB_STATES, Job
 from .keys import (ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent, ApiRequestLog,
@@ -21,7 +22,7 @@ __all__ = [
     "OAuthGrant", "OAuthRefreshToken", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "DELIVERY_STATES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
     "ApiRequestLog", "CampaignRecipient", "ConfirmationRequest", "RECIPIENT_STATES",
-    "SmtpConnection", "TLS_MODES", "UNFINISHED_RECIPIENT_STATES", "KeyPolicyEvent", "KeyReminder", "LeakReport", "Automation", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
+    "SmtpConnection", "TLS_MODES", "UNFINISHED_RECIPIENT_STATES", "KeyPolicyEvent", "KeyReminder", "LeakReport", "Automation", "AutomationRun", "RUN_STATES", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
     "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "UserSession", "WebhookDelivery",
     "WebhookEndpoint", "WebhookEvent", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",

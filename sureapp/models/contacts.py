@@ -1,4 +1,4 @@
-"""Contacts, lists, tags, campaigns and automations (SPEC §3)."""
+"""Contacts, lists, tags and campaigns (SPEC §3)."""
 import uuid
 from datetime import datetime
 
@@ -13,8 +13,6 @@ CONTACT_STATUSES = ("active", "pending", "unsubscribed", "bounced", "invalid")
 # Set by the system only (campaigns/sending.py): draft → scheduled → sending → sent, and
 # paused (resumable) / cancelled (final) on the way.
 CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
-AUTOMATION_TRIGGERS = ("contact_created", "list_joined", "tag_added")
-AUTOMATION_STATUSES = ("active", "paused")
 
 list_members = Table(
     "list_members",
@@ -168,17 +166,3 @@ class Campaign(db.Model):
 
     lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)
 
-
-class Automation(db.Model):
-    __tablename__ = "automations"
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    workspace_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
-    trigger: Mapped[str] = mapped_column(String(32), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="paused")
-    steps: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = updated_at_column()

@@ -78,8 +78,8 @@ def test_campaign_crud_and_rules(api):
 
 def test_automation_crud(api):
     created = api.post("/automations", json={"name": "Welcome", "trigger": "contact_created",
-                                              "steps": [{"type": "wait", "days": 1},
-                                                        {"type": "email", "subject": "Hi"}]})
+                                              "steps": [{"type": "wait", "amount": 1, "unit": "days"},
+                                                        {"type": "wait", "amount": 2, "unit": "hours"}]})
     assert created.status_code == 201
     automation = created.get_json()
     assert automation["status"] == "paused" and len(automation["steps"]) == 2

@@ -105,13 +105,16 @@ def test_deeply_nested_json_is_refused_without_recursion(client, api_keys, depth
 
 
 def test_nesting_within_the_limit_is_accepted(client, api_keys):
-    """Control: automation steps may nest (up to the limit); the refusals above are the limit."""
+    """Control: JSON nested up to the limit passes the nesting check and reaches the schema
+    (which refuses a step with an unknown field, 422); the refusals above are the limit."""
     config = {}
     for level in range(25):
         config = {f"level{level}": config}
     response = client.post("/api/v1/automations", headers=key_headers(api_keys["all"]), json={
-        "name": "Nested", "trigger": "contact_created", "steps": [{"type": "wait", "config": config}]})
-    assert response.status_code == 201, response.get_json()
+        "name": "Nested", "trigger": "contact_created",
+        "steps": [{"type": "wait", "amount": 1, "unit": "days", "config": config}]})
+    body = assert_problem(response, 422)
+    assert body["errors"] == {"steps.0.wait.config": ["Unknown field."]}
 
 
 @pytest.mark.parametrize("limit", ["101", "1000000", "0", "-1", "ten", "1e3"])
