@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .api import routes as api_routes
     from .auth import routes as auth_routes
     from .campaigns import routes as campaigns_routes
+    from .automations import routes as automations_routes
     from .contacts import routes as contacts_routes
     from .keyauth import budget
     from .keyauth.surface import KeyedDispatcher, create_keyed_app
@@ -54,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Each feature registers its blueprint, CLI commands, hooks and navigation entries.
     for feature in (main_routes, auth_routes, tenancy_routes, keys_routes, contacts_routes,
                     webhooks_routes, subscriptions_routes, oauth_routes, campaigns_routes,
-                    sending_routes):
+                    sending_routes, automations_routes):
         feature.init_app(app)
     _register_template_helpers(app)
     recorder.init_app(app)

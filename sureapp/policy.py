@@ -33,6 +33,7 @@ class Permission(StrEnum):
     MANAGE_WEBHOOKS = "manage_webhooks"  # Settings → Developer → Webhooks
     MANAGE_SENDING = "manage_sending"  # Settings → Sending (SMTP connections)
     SEND_CAMPAIGNS = "send_campaigns"  # send, pause, resume, cancel a campaign
+    MANAGE_AUTOMATIONS = "manage_automations"  # Automations: view progress, edit, activate, delete
     VIEW_API_REFERENCE = "view_api_reference"  # Settings → Developer → API reference
     LEAVE_WORKSPACE = "leave_workspace"  # the owner transfers ownership first
 
@@ -61,6 +62,7 @@ ROLES_WITH: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_WEBHOOKS: _FROM_MANAGER,
     Permission.MANAGE_SENDING: _FROM_MANAGER,
     Permission.SEND_CAMPAIGNS: _FROM_MANAGER,
+    Permission.MANAGE_AUTOMATIONS: _FROM_MANAGER,
     Permission.VIEW_API_REFERENCE: _FROM_MANAGER,
     Permission.LEAVE_WORKSPACE: frozenset({Role.MEMBER, Role.MANAGER, Role.ADMIN}),
 }

@@ -5,8 +5,9 @@ from typing import Annotated
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer,
-                      StringConstraints, WithJsonSchema)
+                      StringConstraints, ValidationError, WithJsonSchema)
 
+from .errors import ValidationFailed
 from .timeutil import iso_utc
 from .validation import check_text
 
@@ -184,6 +185,14 @@ def validation_errors(exc, root: str = "body") -> dict[str, list[str]]:
             message = message[len("Value error, "):]
         errors.setdefault(name, []).append(message)
     return errors
+
+
+def validated(schema, data: dict):
+    """Form values through a service schema: its rules, its messages (ValidationFailed)."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(validation_errors(exc)) from None
 
 
 def _blank_or_email(value):

@@ -142,11 +142,11 @@ def list_runs(workspace: Workspace, automation_id, query: RunQuery) -> Page[Auto
     return keyset_page(stmt, newest_first(AutomationRun), query.limit, query.cursor)
 
 
-def group_names(workspace: Workspace) -> dict:
-    """id → name of the workspace's lists and tags (step and trigger descriptions)."""
+def group_names(workspace: Workspace) -> dict[str, str]:
+    """id (as steps store it) → name of the workspace's lists and tags, to describe steps."""
     names = {}
     for kind in (LISTS, TAGS):
-        names.update(db.session.execute(
+        names.update((str(group_id), name) for group_id, name in db.session.execute(
             select(kind.model.id, kind.model.name).where(kind.model.workspace_id == workspace.id)))
     return names
 

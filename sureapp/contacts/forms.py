@@ -1,15 +1,13 @@
 """Forms of the contacts, lists and tags pages. They check shape (required, length, choices);
 the rules that matter (email validity and uniqueness, allocation, names) are the services'."""
 from flask_wtf import FlaskForm
-from pydantic import ValidationError
 from wtforms import (BooleanField, EmailField, FieldList, Form, FormField, HiddenField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import ColorInput
 
-from ..errors import ValidationFailed
 from ..models import CONTACT_STATUSES
-from ..schema_types import validation_errors
+from ..schema_types import validated  # noqa: F401  (the views take it from here)
 from ..validation import custom_key_problem, custom_value_problem
 
 BLANK_CUSTOM_ROWS = 2  # empty key/value rows offered below the existing ones
@@ -128,9 +126,3 @@ class BulkForm(FlaskForm):
     confirmed = HiddenField(default="")
 
 
-def validated(schema, data: dict):
-    """Form values through a service schema: its rules, its messages (ValidationFailed)."""
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(validation_errors(exc)) from None

@@ -126,6 +126,7 @@ def seed() -> Site:
     endpoint, failing = _seed_webhooks(workspace)
     consent = _seed_oauth_client(workspace, owner)
     campaign, connection = _seed_sending(workspace, newsletter, contacts)
+    automation = _seed_automation(workspace, newsletter, vip, contacts)
 
     key_ids = {"keys.confirm_activate": revoked.id}
     active_contact, pending_contact = contacts[0], contacts[1]
@@ -153,6 +154,8 @@ def seed() -> Site:
             "members.revoke": {"invitation_id": invitation.id},
             **{endpoint: {"token": links.make_token(purpose, workspace.id, contact.id)}
                for endpoint, (purpose, contact) in link_tokens.items()},
+            **{f"automations.{v}": {"automation_id": automation.id, "index": 0}
+               for v in ("show", "edit", "delete", "new_step", "edit_step", "delete_step")},
         },
         query={"oauth.authorize": consent})
 
@@ -234,6 +237,35 @@ def _seed_webhooks(workspace):
     failing.disabled_reason = "Disabled automatically: The receiver answered 410 Gone."
     db.session.commit()
     return endpoint, failing
+
+
+def _seed_automation(workspace, newsletter, vip, contacts):
+    """A paused automation with a step of every kind and runs in every state (paused: the live
+    server's runner claims none of them)."""
+    from sureapp.automations import services as automations
+    from sureapp.automations.schemas import AutomationCreate
+    from sureapp.models import AutomationRun
+
+    automation = automations.create_automation(workspace, AutomationCreate.model_validate({
+        "name": f"Welcome series {LONG}", "trigger": "list_joined",
+        "trigger_list_id": str(newsletter.id), "status": "paused", "steps": [
+            {"type": "wait", "amount": 1, "unit": "days"},
+            {"type": "add_tag", "tag_id": str(vip.id)},
+            {"type": "remove_tag", "tag_id": str(vip.id)},
+            {"type": "add_to_list", "list_id": str(newsletter.id)},
+            {"type": "remove_from_list", "list_id": str(newsletter.id)}]}))
+    now = utcnow()
+    for contact, state, step, error in (
+            (contacts[0], "scheduled", 0, ""), (contacts[1], "completed", 5, ""),
+            (contacts[2], "failed", 1, "The tag of this step no longer exists."),
+            (contacts[3], "exited", 0, "Not mailed: the contact is unsubscribed.")):
+        db.session.add(AutomationRun(
+            workspace_id=workspace.id, automation_id=automation.id, contact_id=contact.id,
+            state=state, step=step, last_error=error, chain=[],
+            next_at=now + timedelta(days=1) if state == "scheduled" else None,
+            finished_at=None if state == "scheduled" else now))
+    db.session.commit()
+    return automation
 
 
 def page_urls(app, site: Site) -> list[tuple[str, str]]:
