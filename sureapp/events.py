@@ -39,7 +39,7 @@ SUBSCRIBABLE = tuple(t for t in EVENT_TYPES if t != "webhook.test")
 ALL_EVENTS = "*"
 
 _EVENTS, _DELIVERIES = WebhookEvent.__table__, WebhookDelivery.__table__
-_CACHE = "sureapp_webhook_endpoints"  # session.info: workspace id → _Listeners
+_CACHE = "sureapp_event_listeners"  # session.info: workspace id → _Listeners
 _WOKEN = "sureapp_webhook_emitted"  # session.info: something was emitted in this transaction
 _on_commit_hooks: list = []
 
@@ -153,13 +153,13 @@ def emit_many(event_type: str, workspace_id, items: Iterable[dict], *,
          "status": "pending", "attempts": 0, "next_attempt_at": now, "error": "",
          "created_at": now}
         for e in events for endpoint_id in endpoint_ids])
-    work_queued()
+    deliveries_queued()
     return [e["id"] for e in events]
 
 
-def work_queued() -> None:
-    """This transaction wrote due background work (deliveries, automation runs): wake the
-    periodic tasks once it commits."""
+def deliveries_queued() -> None:
+    """This transaction wrote due background work (deliveries, and others' too: automation runs,
+    campaign sends, confirmation mails): wake the periodic tasks once it commits."""
     db.session.info[_WOKEN] = True
 
 

@@ -27,6 +27,7 @@ activating them again continues them, steps that came due meanwhile at once.
 import logging
 import uuid
 from contextvars import ContextVar
+from functools import partial
 from datetime import timedelta
 
 from sqlalchemy import and_, case, func, select, update
@@ -37,6 +38,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import Automation, AutomationRun, Workspace
 from ..timeutil import utcnow
+from . import mailing
 from .schemas import WaitStep
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ def _enrol(event_type: str, workspace_id, items: list[dict]) -> None:
                      "created_at": now, "updated_at": now})
     if rows:
         sqlutil.insert_new(AutomationRun.__table__, rows)
-        events.work_queued()
+        events.deliveries_queued()
 
 
 def _previous_runs(automation_ids, contact_ids) -> dict:
@@ -227,6 +229,19 @@ def advance(run_id, lease, now=None) -> str | None:
                     return None
                 step, attempts = step + 1, 0
                 continue
+            if kind == "send_email":
+                # What the steps before it did commits with the at-most-once marker.
+                marked = partial(_mark_sending, run, lease, step, attempts + 1)
+                result = mailing.send(run, automation, workspace, step, definition, marked)
+                if result is None:
+                    return None
+                if result.state is not None:
+                    return _record_unsent(run, lease, now, step, attempts, result)
+                step, attempts, note = step + 1, 0, ""
+                if not _save(run, lease, step=step, attempts=0, sending_step=None, last_error=""):
+                    return None
+                db.session.commit()
+                continue
             _apply_group_step(workspace, automation, run.contact_id, definition)
             step, attempts = step + 1, 0
         _finish(run, lease, now, "completed", step, note)
@@ -237,6 +252,29 @@ def advance(run_id, lease, now=None) -> str | None:
         return "failed"
     finally:
         _chain.reset(token)
+
+
+def _mark_sending(run, lease, step: int, attempts: int) -> bool:
+    if not _save(run, lease, step=step, attempts=attempts, sending_step=step):
+        return False
+    db.session.commit()
+    return True
+
+
+def _record_unsent(run, lease, now, step, attempts, result) -> str | None:
+    """A mail that did not go out: tried again later (a few times), or the run ends there."""
+    tries = attempts + 1
+    if result.state == "scheduled" and tries <= len(SEND_RETRIES):
+        delay = result.retry_after or SEND_RETRIES[tries - 1]
+        if not _save(run, lease, state="scheduled", step=step, attempts=tries,
+                     next_at=now + timedelta(seconds=delay), lease_until=None, sending_step=None,
+                     last_error=f"{result.error} (attempt {tries}; trying again)"[:500]):
+            return None
+        db.session.commit()
+        return "scheduled"
+    state = "failed" if result.state == "scheduled" else result.state
+    _finish(run, lease, now, state, step, result.error)
+    return state
 
 
 # ---- the periodic task ------------------------------------------------------------------------
@@ -253,9 +291,16 @@ def _next_due():
 def _advance_safely(run_id, lease, now) -> None:
     try:
         advance(run_id, lease, now)
-    except Exception:  # the run keeps its lease and is claimed again when it ends
+    except Exception:  # a bug, or the database went away: stop this run visibly, not in a loop
         log.exception("automation run could not be advanced")
         db.session.rollback()
+        with db.engine.begin() as conn:
+            conn.execute(update(AutomationRun)
+                         .where(AutomationRun.id == run_id, AutomationRun.lease_until == lease)
+                         .values(state="failed", next_at=None, lease_until=None,
+                                 finished_at=now or utcnow(), updated_at=utcnow(),
+                                 last_error="An unexpected error stopped this run; it was "
+                                            "logged for the administrator."))
 
 
 def advance_due(now=None) -> float:

@@ -69,7 +69,7 @@ class ListStep(Strict):
     list_id: uuid.UUID
 
 
-Step = Annotated[Union[WaitStep, TagStep, ListStep], Field(discriminator="type")]
+Step = Annotated[Union[SendEmailStep, WaitStep, TagStep, ListStep], Field(discriminator="type")]
 Steps = Annotated[list[Step], Field(max_length=MAX_STEPS, description="Ordered steps.")]
 
 

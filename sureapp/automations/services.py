@@ -10,6 +10,7 @@ from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Automation, AutomationRun, Workspace
 from ..pagination import Page, keyset_page, newest_first
+from ..sending import render
 from ..tenancy.access import row_in_workspace
 from .schemas import (AutomationCreate, AutomationPatch, AutomationProgress, AutomationQuery,
                       RunQuery, StepProgress)
@@ -35,8 +36,9 @@ def list_automations(workspace: Workspace, query: AutomationQuery) -> Page[Autom
 
 
 def _check_references(workspace: Workspace, automation: Automation) -> None:
-    """The trigger's list/tag and every step's tag/list are this workspace's, and a trigger
-    filter matches its trigger; ValidationFailed naming each field otherwise."""
+    """The trigger's list/tag and every step's tag/list are this workspace's, a trigger filter
+    matches its trigger, and every mail's merge tags and spintax render; ValidationFailed
+    naming each field otherwise."""
     errors: dict[str, list[str]] = {}
     for field, kind, trigger in (("trigger_list_id", LISTS, "list_joined"),
                                  ("trigger_tag_id", TAGS, "tag_added")):
@@ -48,6 +50,10 @@ def _check_references(workspace: Workspace, automation: Automation) -> None:
         elif row_in_workspace(kind.model, workspace.id, value) is None:
             errors[field] = [f"No such {kind.label} in this workspace."]
     for index, step in enumerate(automation.steps):
+        if step["type"] == "send_email":
+            for field in ("subject", "body"):
+                if found := render.problems(step[field]):
+                    errors[f"steps.{index}.send_email.{field}"] = found
         for field, kind in (("tag_id", TAGS), ("list_id", LISTS)):
             if field in step and row_in_workspace(kind.model, workspace.id, step[field]) is None:
                 errors[f"steps.{index}.{step['type']}.{field}"] = [f"No such {kind.label} in this workspace."]

@@ -138,7 +138,7 @@ def resend(workspace: Workspace, endpoint_id, delivery_id) -> WebhookDelivery:
                           created_at=now)
     db.session.add(new)
     db.session.flush()
-    events.work_queued()
+    events.deliveries_queued()
     return new
 
 

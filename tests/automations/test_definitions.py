@@ -22,14 +22,19 @@ def post(api, steps, **fields):
      {"steps.0.wait.unit": ["Input should be 'minutes', 'hours', 'days' or 'weeks'"]}),
     ({"type": "wait", "amount": 53, "unit": "weeks"},
      {"steps.0.wait": ["A wait may last at most 366 days."]}),
+    ({"type": "send_email", "subject": "Hi\r\nBcc: x@example.com", "body": "Hello"},
+     {"steps.0.send_email.subject": ["The subject must be one line."]}),
+    ({"type": "send_email", "subject": "Hi"},
+     {"steps.0.send_email.body": ["Field required"]}),
     ({"type": "add_tag", "tag_id": "not-a-uuid"},
      {"steps.0.add_tag.tag_id": ["Input should be a valid UUID, invalid character: found `n` "
                                  "at 0"]}),
     ({"type": "teleport"},
      {"steps.0": ["Input tag 'teleport' found using 'type' does not match any of the expected "
-                  "tags: 'wait', 'add_tag', 'remove_tag', 'add_to_list', "
+                  "tags: 'send_email', 'wait', 'add_tag', 'remove_tag', 'add_to_list', "
                   "'remove_from_list'"]}),
-], ids=["wait-zero", "wait-unit", "wait-too-long", "bad-tag-id", "unknown-type"])
+], ids=["wait-zero", "wait-unit", "wait-too-long", "subject-two-lines", "no-body", "bad-tag-id",
+        "unknown-type"])
 def test_a_bad_step_is_a_422_naming_it(api, step, errors):
     body = assert_problem(post(api, [step]), 422)
     assert body["errors"] == errors
@@ -52,12 +57,22 @@ def test_steps_and_filters_must_be_this_workspaces(api, workspace, make_tag, mak
 
 def test_steps_are_stored_as_validated(api, workspace, make_tag):
     tag = make_tag(workspace, "VIP")
-    created = post(api, [{"type": "wait", "amount": 3, "unit": "days"},
+    created = post(api, [{"type": "send_email", "subject": "  Welcome, {{ first_name }} ",
+                          "body": "Hello"},
+                         {"type": "wait", "amount": 3, "unit": "days"},
                          {"type": "add_tag", "tag_id": str(tag.id).upper()}]).get_json()
     assert created["steps"] == [
+        {"type": "send_email", "subject": "Welcome, {{ first_name }}", "body": "Hello"},
         {"type": "wait", "amount": 3, "unit": "days"},
         {"type": "add_tag", "tag_id": str(tag.id)}]
-    assert [s["type"] for s in created["progress"]["steps"]] == ["wait", "add_tag"]
+    assert [s["type"] for s in created["progress"]["steps"]] == ["send_email", "wait", "add_tag"]
+
+
+def test_a_mail_whose_merge_tags_cannot_render_is_refused_when_saved(api):
+    body = assert_problem(post(api, [{"type": "send_email", "subject": "Hi {{ nickname }}",
+                                      "body": "Hello {Ana|Bo"}]), 422)
+    assert set(body["errors"]) == {"steps.0.send_email.subject", "steps.0.send_email.body"}
+    assert "nickname" in body["errors"]["steps.0.send_email.subject"][0]
 
 
 def test_changing_the_trigger_drops_the_old_filter(api, workspace, make_list):

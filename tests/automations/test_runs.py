@@ -273,3 +273,19 @@ def test_a_rolled_back_change_enrols_nobody(api, workspace, app):
     db.session.commit()
     assert_problem(api.post("/contacts", json={"email": "over@example.com"}), 409)
     assert runs_of(flow["id"]) == []
+
+
+def test_an_unexpected_error_fails_the_run_instead_of_retrying_forever(api, workspace, make_tag,
+                                                                       monkeypatch, run_due):
+    vip = make_tag(workspace, "VIP")
+    flow = automation(api, steps=[{"type": "add_tag", "tag_id": str(vip.id)}])
+    api.post("/contacts", json={"email": "bug@example.com"})
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(runs, "_apply_group_step", broken)
+    run_due()
+    (run,) = runs_of(flow["id"])
+    assert (run.state, run.lease_until) == ("failed", None)
+    assert "unexpected error" in run.last_error and runs._next_due() is None
