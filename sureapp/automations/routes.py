@@ -149,6 +149,45 @@ def _step_response(workspace, automation, form, index=None, status=200):
                          index=index)
 
 
+def _submit_step(workspace, automation_id, form, steps, index, done: str):
+    """Save the automation with `steps` (the form's step at `index`, or last when adding): the
+    page again, or the form with its errors (422)."""
+    automation = load_in_workspace_or_404(Automation, workspace, automation_id)
+    form.index = len(steps) - 1 if index is None else index
+    if not (form.validate_on_submit() and _save_steps(workspace, automation, form, steps)):
+        automation = load_in_workspace_or_404(Automation, workspace, automation_id)
+        return _step_response(workspace, automation, form, index, status=422)
+    flash(done, "success")
+    return redirect_to(_page_url(workspace, automation))
+
+
+def _change_steps(workspace, automation, steps) -> bool:
+    """Reorder or remove steps; a refusal (another step's tag or list is gone) is flashed and
+    nothing changes."""
+    try:
+        services.update_automation(workspace, automation.id, AutomationPatch(steps=steps))
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        reason = exc.message if not isinstance(exc, ValidationFailed) else " ".join(
+            f"{where}: {' '.join(messages)}" for where, messages in _by_step(exc.errors).items())
+        flash(f"The steps were not changed. {reason} Fix or remove that step first.", "error")
+        return False
+    return True
+
+
+def _by_step(errors: dict, own_index: int | None = None) -> dict:
+    """The services' "steps.3.add_tag.tag_id" errors as the step forms show them: the step
+    being edited by field name ("tag_id"), any other as "Step 4"."""
+    named = {}
+    for key, messages in errors.items():
+        parts = key.split(".")
+        if parts[0] == "steps" and len(parts) > 1 and parts[1].isdigit():
+            key = parts[-1] if int(parts[1]) == own_index else f"Step {int(parts[1]) + 1}"
+        named.setdefault(key, []).extend(messages)
+    return named
+
+
 def _save_steps(workspace, automation, form, steps) -> bool:
     """Save the automation with these steps; False with the errors on the step form."""
     def save():
@@ -161,9 +200,8 @@ def _save_steps(workspace, automation, form, steps) -> bool:
         try:
             return services.update_automation(workspace, automation.id,
                                               validated(AutomationPatch, {"steps": steps}))
-        except ValidationFailed as exc:
-            raise ValidationFailed({key.split(".")[-1]: messages for key, messages
-                                    in exc.errors.items()}) from None
+        except ValidationFailed as exc:  # this step's fields by name; another step's above
+            raise ValidationFailed(_by_step(exc.errors, form.index)) from None
 
     return commit_or_show_errors(form, save) is not None
 
@@ -192,12 +230,7 @@ def new_step(workspace, automation_id):
     if request.method == "GET":
         return _step_response(workspace, automation, form)
     steps = [*(automation.steps or []), form.values()]
-    form.index = len(steps) - 1
-    if not (form.validate_on_submit() and _save_steps(workspace, automation, form, steps)):
-        automation = load_in_workspace_or_404(Automation, workspace, automation_id)
-        return _step_response(workspace, automation, form, status=422)
-    flash(f"Step added: {form.label}.", "success")
-    return redirect_to(_page_url(workspace, automation))
+    return _submit_step(workspace, automation_id, form, steps, None, f"Step added: {form.label}.")
 
 
 @bp.route("/<automation_id>/steps/<index>/edit", methods=["GET", "POST"])
@@ -213,12 +246,8 @@ def edit_step(workspace, automation_id, index):
         return _step_response(workspace, automation, form, position)
     steps = list(automation.steps)
     steps[position] = form.values()
-    form.index = position
-    if not (form.validate_on_submit() and _save_steps(workspace, automation, form, steps)):
-        automation = load_in_workspace_or_404(Automation, workspace, automation_id)
-        return _step_response(workspace, automation, form, position, status=422)
-    flash(f"Step {position + 1} saved.", "success")
-    return redirect_to(_page_url(workspace, automation))
+    return _submit_step(workspace, automation_id, form, steps, position,
+                        f"Step {position + 1} saved.")
 
 
 @bp.post("/<automation_id>/steps/<index>/move")
@@ -232,8 +261,7 @@ def move_step(workspace, automation_id, index):
     steps = list(automation.steps)
     if 0 <= target < len(steps):
         steps[position], steps[target] = steps[target], steps[position]
-        services.update_automation(workspace, automation.id, AutomationPatch(steps=steps))
-        db.session.commit()
+        _change_steps(workspace, automation, steps)
     return redirect_to(_page_url(workspace, automation))
 
 
@@ -243,14 +271,8 @@ def delete_step(workspace, automation_id, index):
     automation = load_in_workspace_or_404(Automation, workspace, automation_id)
     position = _step_index(automation, index)
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        steps = [s for i, s in enumerate(automation.steps) if i != position]
-        try:
-            services.update_automation(workspace, automation.id, AutomationPatch(steps=steps))
-            db.session.commit()
-        except DomainError as exc:  # a later step's tag or list is gone: say so, change nothing
-            db.session.rollback()
-            flash(f"The step was not removed: {exc.message}", "error")
-        else:
+        if _change_steps(workspace, automation,
+                         [s for i, s in enumerate(automation.steps) if i != position]):
             flash(f"Step {position + 1} removed.", "success")
         return redirect_to(_page_url(workspace, automation))
     at_step = services.progress_of([automation])[automation.id].steps[position].in_progress

@@ -35,10 +35,12 @@ def list_automations(workspace: Workspace, query: AutomationQuery) -> Page[Autom
     return keyset_page(stmt, newest_first(Automation), query.limit, query.cursor)
 
 
-def _check_references(workspace: Workspace, automation: Automation) -> None:
+def _check_references(workspace: Workspace, automation: Automation, saved_steps=()) -> None:
     """The trigger's list/tag and every step's tag/list are this workspace's, a trigger filter
     matches its trigger, and every mail's merge tags and spintax render; ValidationFailed
-    naming each field otherwise."""
+    naming each field otherwise. A step saved before (`saved_steps`) is not checked again: its
+    tag may have been deleted since, which fails its runs visibly, and moving or removing other
+    steps must not be refused for it."""
     errors: dict[str, list[str]] = {}
     for field, kind, trigger in (("trigger_list_id", LISTS, "list_joined"),
                                  ("trigger_tag_id", TAGS, "tag_added")):
@@ -50,6 +52,8 @@ def _check_references(workspace: Workspace, automation: Automation) -> None:
         elif row_in_workspace(kind.model, workspace.id, value) is None:
             errors[field] = [f"No such {kind.label} in this workspace."]
     for index, step in enumerate(automation.steps):
+        if step in saved_steps:
+            continue
         if step["type"] == "send_email":
             for field in ("subject", "body"):
                 if found := render.problems(step[field]):
@@ -62,6 +66,7 @@ def _check_references(workspace: Workspace, automation: Automation) -> None:
 
 
 def _apply(workspace: Workspace, automation: Automation, data, fields) -> None:
+    saved_steps = list(automation.steps or [])
     for name in FIELDS:
         if name not in fields:
             continue
@@ -73,7 +78,7 @@ def _apply(workspace: Workspace, automation: Automation, data, fields) -> None:
         automation.trigger_list_id = None  # a PATCH of the trigger drops the old one's filter
     if "trigger" in fields and "trigger_tag_id" not in fields and automation.trigger != "tag_added":
         automation.trigger_tag_id = None
-    _check_references(workspace, automation)
+    _check_references(workspace, automation, saved_steps)
     events.forget_endpoints()  # which events this workspace listens to may have changed
 
 

@@ -319,3 +319,24 @@ tool("cancel_campaign", "Cancel a campaign", "cancel_campaign",
      "Stop a campaign for good; mails not yet sent are skipped.", idempotent=True,
      destructive=True)
 
+
+# ---- automations ------------------------------------------------------------------------------
+
+tool("list_automations", "List automations", "list_automations",
+     "The workspace's automations, newest first, optionally by `status` or `trigger`, each with "
+     "its `progress` (how many contacts are at each step). Page with `limit` and `cursor`.")
+tool("get_automation", "Get an automation", "show_automation",
+     "One automation: trigger, steps and how many contacts are at each step.")
+tool("create_automation", "Create an automation", "create_automation",
+     "Create an automation (paused until `status` is 'active'): a `trigger` (contact_created, "
+     "list_joined, tag_added; `trigger_list_id` / `trigger_tag_id` narrow it) and `steps`, each "
+     "an object with `type`: send_email (subject, body), wait (amount, unit), add_tag / "
+     "remove_tag (tag_id), add_to_list / remove_from_list (list_id). An active automation with "
+     "a send_email step really mails people: confirm with the user first.")
+tool("update_automation", "Update an automation", "update_automation",
+     "Change some fields of an automation (e.g. `status` 'paused' holds everyone where they "
+     "are; 'active' continues them). Runs in progress keep their step number.")
+tool("list_automation_runs", "List an automation's runs", "list_automation_runs",
+     "Each contact's progress through one automation: step, state (scheduled, running, "
+     "completed, failed, exited), next time and the last error.")
+

@@ -167,3 +167,25 @@ def test_another_workspaces_automation_is_404(ws, as_role, make_user, make_org):
     assert client.post(f"/w/{workspace.id}/automations/{their.id}/delete").status_code == 404
     db.session.expire_all()
     assert db.session.get(Automation, their.id).status == "paused"
+
+
+def test_steps_around_a_deleted_tag_can_still_be_changed(ws, as_role, make_tag):
+    """A step whose tag was deleted since is shown as such and not checked again: the other
+    steps can still be moved, added and removed (its runs fail at it, visibly)."""
+    from sureapp.contacts import tags as tag_services
+
+    workspace, _ = ws
+    client = as_role("manager")
+    vip = make_tag(workspace, "VIP")
+    automation = create(client, workspace)
+    page = f"/w/{workspace.id}/automations/{automation.id}"
+    client.post(f"{page}/steps/new", data={"type": "add_tag", "tag_id": str(vip.id)})
+    client.post(f"{page}/steps/new", data={"type": "wait", "amount": "1", "unit": "days"})
+    tag_services.delete_tag(workspace, vip.id)
+    db.session.commit()
+    assert client.post(f"{page}/steps/1/move", data={"direction": "up"}).status_code == 303
+    assert client.post(f"{page}/steps/new", data={"type": "wait", "amount": "2",
+                                                  "unit": "days"}).status_code == 303
+    assert "2. Add a tag: (deleted tag)" in client.get(page).get_data(as_text=True)
+    db.session.expire_all()
+    assert len(db.session.get(Automation, automation.id).steps) == 3

@@ -143,8 +143,8 @@ def test_a_run_claimed_by_a_dead_runner_is_taken_over_and_its_step_applied_once(
     vip = make_tag(workspace, "VIP")
     flow = automation(api, steps=[{"type": "add_tag", "tag_id": str(vip.id)}])
     api.post("/contacts", json={"email": "crash@example.com"})
-    ((run_id, _lease),) = runs.claim(now=clock.now)  # a runner claims it, then dies
-    assert runs.claim(now=clock.now) == []  # nobody else takes it while the lease lasts
+    ((run_id, _lease),) = runs.claim(now=clock.catch_up())  # a runner claims it, then dies
+    assert runs.claim(now=clock.catch_up()) == []  # nobody else takes it while the lease lasts
     run_due()
     assert runs_of(flow["id"])[0].state == "running"
     clock.advance(minutes=6)  # the lease is over
@@ -162,7 +162,7 @@ def test_a_stale_runner_cannot_record_over_the_new_one(api, workspace, make_tag,
     vip = make_tag(workspace, "VIP")
     flow = automation(api, steps=[{"type": "add_tag", "tag_id": str(vip.id)}])
     api.post("/contacts", json={"email": "stale@example.com"})
-    ((run_id, old_lease),) = runs.claim(now=clock.now)
+    ((run_id, old_lease),) = runs.claim(now=clock.catch_up())
     ((_, new_lease),) = runs.claim(now=clock.advance(minutes=6))
     assert runs.advance(run_id, old_lease, now=clock.now) is None
     assert runs_of(flow["id"])[0].state == "running" and not tag_ids_of(runs_of(flow["id"])[0].contact_id)

@@ -134,7 +134,7 @@ def test_a_mail_whose_runner_died_mid_send_is_never_sent_again(api, smtp, clock,
     flow = automation(api, [WELCOME, {"type": "wait", "amount": 1, "unit": "hours"}])
     api.post("/contacts", json={"email": "once@example.com"})
     # A runner claimed the run and committed the marker, then died before recording the send.
-    ((run_id, lease),) = runs.claim(now=clock.now)
+    ((run_id, lease),) = runs.claim(now=clock.catch_up())
     db.session.execute(update(AutomationRun).where(AutomationRun.id == run_id)
                        .values(sending_step=0, attempts=1))
     db.session.commit()

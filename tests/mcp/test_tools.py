@@ -72,7 +72,9 @@ def test_the_tool_set_covers_the_brief():
                 "list_lists", "create_list", "add_contacts_to_list", "remove_contact_from_list",
                 "list_tags", "create_tag", "add_contacts_to_tag", "remove_contact_from_tag",
                 "list_campaigns", "get_campaign", "create_campaign", "send_campaign",
-                "pause_campaign", "resume_campaign", "cancel_campaign"}
+                "pause_campaign", "resume_campaign", "cancel_campaign", "list_automations",
+                "get_automation", "create_automation", "update_automation",
+                "list_automation_runs"}
     assert set(TOOLS) == expected
 
 
