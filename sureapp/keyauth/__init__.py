@@ -18,7 +18,7 @@ from ..keys import abilities, allowlist, keystring, state
 from ..problems import ApiProblem
 from ..timeutil import utcnow
 from ..usage.recorder import record_request
-from .budget import budgets, describe_limit
+from .budget import RATE_LIMIT_HEADER, budgets, describe_limit
 from .conditional import tag_or_not_modified
 from .context import KeyContext, WorkspaceRef
 from .credentials import mcp_challenge, presented_key, unauthorized
@@ -128,7 +128,12 @@ def finish(response, *paths: str | None, reasons: Sequence[str | None] = ()):
     tag_or_not_modified(request.method, request.headers.get("If-None-Match"), response)
     budget = g.get("budget")
     if budget is not None:
-        response.headers.update(budget.headers())
+        # Appended, not set one by one (each set scans every header): only the 429 of a
+        # refused charge carries them already.
+        if RATE_LIMIT_HEADER in response.headers:
+            response.headers.update(budget.headers())
+        else:
+            response.headers.extend(budget.headers())
     key, reason = g.get("refused") or (g.get("key"), None)
     if key is not None:
         for i, path in enumerate(paths or (None,)):

@@ -27,6 +27,7 @@ EXTENSION = "sureapp_budgets"
 STORAGE_WARNING_INTERVAL = 60.0  # seconds between "storage down" log lines per app
 REDIS_TIMEOUT_SECONDS = 0.5  # a stalled Redis must not stall every request
 SWEEP_EVERY_SECONDS = 1.0
+RATE_LIMIT_HEADER = "X-RateLimit-Limit"  # the first of the three X-RateLimit-* headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class Budget:
     admitted: bool
 
     def headers(self) -> dict[str, str]:
-        return {"X-RateLimit-Limit": str(self.limit),
+        return {RATE_LIMIT_HEADER: str(self.limit),
                 "X-RateLimit-Remaining": str(max(self.remaining, 0)),
                 "X-RateLimit-Reset": str(math.ceil(self.reset_time))}
 

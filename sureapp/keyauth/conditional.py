@@ -25,7 +25,7 @@ def tag_or_not_modified(method: str, if_none_match: str | None, response) -> Non
     if method not in SAFE_METHODS or response.status_code != 200 or response.is_streamed:
         return
     tag = body_etag(response.get_data())
-    response.headers["ETag"] = tag
+    response.headers.add("ETag", tag)  # added, not set: only this function tags a response
     if if_none_match and parse_etags(if_none_match).contains_weak(tag.strip('"')):
         response.status_code = 304
         response.set_data(b"")

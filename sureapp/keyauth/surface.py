@@ -10,6 +10,7 @@ sessions (`db`), the usage recorder and every service; one process serves both, 
 from flask import Flask, Response, request
 from flask.sessions import SessionInterface
 
+from .. import prepared
 from ..extensions import db
 from ..links import UI_APP
 from . import cors
@@ -19,7 +20,7 @@ from ..security import HSTS, NON_HTML_CSP, STATIC_HEADERS
 # so appended to the finished header list (KeyedResponse) rather than added one by one to the
 # Headers object (werkzeug validates each add and scans every header on each set).
 KEYED_HEADERS = [*STATIC_HEADERS.items(), ("Content-Security-Policy", NON_HTML_CSP)]
-KEY_HEADERS = ("X-API-Key", "Authorization")
+KEY_ENVIRON = ("HTTP_X_API_KEY", "HTTP_AUTHORIZATION")  # the headers a key travels in
 
 class NoSession(SessionInterface):
     """Keys, not cookies, authenticate here: nothing to open, nothing to save."""
@@ -52,9 +53,11 @@ def keyed_security_headers(response):
     headers = response.headers
     if request.is_secure:
         headers.add("Strict-Transport-Security", HSTS)
-    if any(name in request.headers for name in KEY_HEADERS):
-        headers["Cache-Control"] = "no-store"
-        headers["Pragma"] = "no-cache"
+    environ = request.environ
+    if any(name in environ for name in KEY_ENVIRON):
+        if headers.get("Cache-Control") != "no-store":  # keyauth.finish has set it mostly
+            headers["Cache-Control"] = "no-store"
+        headers.add("Pragma", "no-cache")  # no view here sets Pragma
     return response
 
 
@@ -87,6 +90,7 @@ def create_keyed_app(ui_app: Flask) -> Flask:
     app.extensions[UI_APP] = ui_app  # links.external_url builds the UI's URLs on its map
     db._app_engines[app] = db._app_engines[ui_app]
     app.teardown_appcontext(db._teardown_session)
+    app.teardown_request(prepared.release)  # the connection a read-only request's reads shared
     cors.init_app(app)  # first: a preflight is answered before any guard runs
     app.after_request(keyed_security_headers)
     return app

@@ -28,6 +28,24 @@ def test_headers_on_every_keyed_response(api):
     assert remaining == [2, 1, 0]
 
 
+ONCE = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Cache-Control",
+        "Pragma", "X-Request-Id")
+
+
+def test_each_keyed_header_is_sent_once_on_success_refusal_and_limit(api, api_as, client):
+    """keyauth.finish appends its headers rather than setting them one by one: none may be
+    doubled, not even on the 429 whose problem carries the rate-limit headers already."""
+    answers = [api.get("/me"), api.get(f"/contacts/{uuid.uuid4()}"),
+               api_as("sk_" + "x" * 57).get("/me"), api.get("/me"), api.get("/me")]
+    assert [r.status_code for r in answers] == [200, 404, 401, 200, 429]
+    for response in answers:
+        for name in ONCE:
+            assert len(response.headers.getlist(name)) == 1, (response.status_code, name)
+    assert len(answers[0].headers.getlist("ETag")) == 1
+    assert answers[-1].headers["Cache-Control"] == "no-store"
+    assert answers[-1].headers["X-RateLimit-Remaining"] == "0"
+
+
 def test_the_budget_spans_routes_and_error_responses(api):
     assert api.get("/me").status_code == 200
     assert api.get(f"/contacts/{uuid.uuid4()}").status_code == 404  # counted, with headers

@@ -137,3 +137,56 @@ def test_on_redis_a_keyed_request_is_one_round_trip(app, api, app_config, monkey
     response = api.get("/me")
     assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"]
     assert commands == ["EVALSHA"]
+
+
+@pytest.fixture
+def pool_use(app):
+    """Checkouts from this app's pool meanwhile, and the most connections out at once."""
+    from sqlalchemy import event
+
+    from sureapp.extensions import db
+
+    seen = {"checkouts": 0, "out": 0, "most_out": 0}
+
+    def checkout(*_):
+        seen["checkouts"] += 1
+        seen["out"] += 1
+        seen["most_out"] = max(seen["most_out"], seen["out"])
+
+    def checkin(*_):
+        seen["out"] -= 1
+
+    event.listen(db.engine, "checkout", checkout)
+    event.listen(db.engine, "checkin", checkin)
+    yield seen
+    event.remove(db.engine, "checkout", checkout)
+    event.remove(db.engine, "checkin", checkin)
+
+
+def test_an_authenticated_read_checks_out_one_connection_for_both_statements(
+        api, contact_id, pool_use, statements):
+    contact = contact_id[0]
+    api.get(f"/contacts/{contact}")  # warm
+    pool_use.update(checkouts=0, most_out=0)
+    statements.clear()
+
+    assert api.get(f"/contacts/{contact}").status_code == 200
+
+    assert len(statements) == 2
+    assert pool_use["checkouts"] == 1  # the key lookup's connection served the contact read
+    assert pool_use["out"] == 0  # and went back to the pool when the request ended
+
+
+def test_a_read_that_fails_gives_its_shared_connection_back(api, pool_use):
+    assert_problem(api.get(f"/contacts/{uuid.uuid4()}"), 404)
+    assert pool_use["out"] == 0
+
+
+def test_a_write_holds_no_connection_beside_its_transaction(api, pool_use):
+    """Only a read-only request keeps its key lookup's connection: a write gives it back before
+    its Session takes one, so a worker never needs two connections for one request."""
+    response = api.post("/contacts", json={"email": "writer@example.com"})
+
+    assert response.status_code == 201
+    assert pool_use["checkouts"] >= 2 and pool_use["most_out"] == 1
+    assert pool_use["out"] == 0
