@@ -27,6 +27,8 @@ _SPACES = r" \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # A required text(): something besides whitespace, since the length is counted after trimming.
 NOT_BLANK = rf"^[^{_CONTROLS}]*[^{_CONTROLS}\t\n\r{_SPACES}][^{_CONTROLS}]*$"
 BLANK = rf"^[\t\n\r{_SPACES}]*$"  # only whitespace (or nothing)
+# A required one-line text (a mail subject): NOT_BLANK without line breaks anywhere.
+NOT_BLANK_ONE_LINE = rf"^[^{_CONTROLS}\r\n]*[^{_CONTROLS}\t\n\r{_SPACES}][^{_CONTROLS}\r\n]*$"
 # A text() that is empty or an http(s) address (the leak report's `url`).
 HTTP_URL_OR_EMPTY = rf"^[\t\n\r{_SPACES}]*(?:[Hh][Tt][Tt][Pp][Ss]?://[^{_CONTROLS}]*)?$"
 # A custom-field name (validation.custom_key_problem): not blank, no control character, and
@@ -212,7 +214,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _drop_null_defaults(schema: dict, model) -> None:
+def drop_null_defaults(schema: dict, model) -> None:
     for prop in schema.get("properties", {}).values():
         nullable = any(option.get("type") == "null" for option in prop.get("anyOf", []))
         if prop.get("default", "") is None and not nullable:
@@ -223,4 +225,4 @@ class Patch(Strict):
     """A partial update: only the fields sent change, and null is not a value (except where a
     field is explicitly nullable), so the documented fields have no default."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=drop_null_defaults)

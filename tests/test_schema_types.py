@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from sureapp.schema_types import (BLANK, CUSTOM_KEY, HTTP_URL_OR_EMPTY, NO_CONTROL_CHARACTERS,
-                                  NO_CONTROL_CHARACTERS_AT_ALL, NOT_BLANK, _simple_email,
-                                  normalize_email, text, validated_email)
+                                  NO_CONTROL_CHARACTERS_AT_ALL, NOT_BLANK, NOT_BLANK_ONE_LINE,
+                                  _simple_email, normalize_email, text, validated_email)
 from sureapp.validation import custom_key_problem, json_tree_problem
 
 ATEXT = "abcxyzABCXYZ0189!#$%&'*+/=?^_`{|}~-"
@@ -95,6 +95,7 @@ def _matches(pattern: str, value: str) -> bool:
 @example(value=" \u3000")
 @example(value="x\n")
 def test_text_patterns_agree_with_the_validators(value):
+    from sureapp.automations.schemas import SendEmailStep
     from sureapp.operations.leaks import LeakReportIn
 
     sent_ok = json_tree_problem({"v": value}) is None  # every body and query is checked as sent
@@ -111,6 +112,12 @@ def test_text_patterns_agree_with_the_validators(value):
     except ValidationError:
         valid = False
     assert valid == _matches(HTTP_URL_OR_EMPTY, value), value
+    try:
+        SendEmailStep(type="send_email", subject=value, body="b")
+        valid = sent_ok
+    except ValidationError:
+        valid = False
+    assert valid == _matches(NOT_BLANK_ONE_LINE, value), value
     assert (custom_key_problem(value) is None) == _matches(CUSTOM_KEY, value), value
     assert (json_tree_problem({value: 1}) is None) == _matches(NO_CONTROL_CHARACTERS_AT_ALL, value)
     blank = not value.strip() and sent_ok

@@ -3,10 +3,11 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 from ..contacts.schemas import Listing
-from ..schema_types import Name, Patch, Strict, UtcDatetime, text
+from ..schema_types import (NOT_BLANK_ONE_LINE, Name, Patch, Strict, UtcDatetime,
+                            drop_null_defaults, text)
 
 AutomationTrigger = Literal["contact_created", "list_joined", "tag_added"]
 AutomationStatus = Literal["active", "paused"]
@@ -14,6 +15,8 @@ RunState = Literal["scheduled", "running", "completed", "failed", "exited"]
 MAX_STEPS = 50
 WAIT_UNITS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
 MAX_WAIT = timedelta(days=366)
+# The longest wait per unit that stays within MAX_WAIT (minutes: the field's own bound).
+MAX_WAIT_AMOUNT = {"minutes": 525_600, "hours": 8_784, "days": 366, "weeks": 52}
 TRIGGER_LABELS = {"contact_created": "A contact is created", "list_joined": "A contact joins a list",
                   "tag_added": "A tag is added to a contact"}
 STEP_LABELS = {"send_email": "Send an email", "wait": "Wait", "add_tag": "Add a tag",
@@ -21,8 +24,9 @@ STEP_LABELS = {"send_email": "Send an email", "wait": "Wait", "add_tag": "Add a 
                "remove_from_list": "Remove from a list"}
 
 
-def _one_line(value: str) -> str:
-    if "\r" in value or "\n" in value:
+def _one_line(value):
+    """Before trimming, so a trailing line break is refused as the document says."""
+    if isinstance(value, str) and ("\r" in value or "\n" in value):
         raise ValueError("The subject must be one line.")
     return value
 
@@ -33,21 +37,34 @@ class SendEmailStep(Strict):
     headers are added."""
 
     type: Literal["send_email"]
-    subject: Annotated[text(255, 1), AfterValidator(_one_line)]
+    subject: Annotated[text(255, 1), BeforeValidator(_one_line),
+                       Field(json_schema_extra={"pattern": NOT_BLANK_ONE_LINE})]
     body: text(100_000, 1)
 
 
+def _wait_limits_schema() -> dict:
+    """The per-unit maximum in the document (JSON Schema if/then), so a generated client knows
+    that 400 days is too long without asking."""
+    return {"allOf": [{"if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
+                       "then": {"properties": {"amount": {"maximum": limit}}}}
+                      for unit, limit in MAX_WAIT_AMOUNT.items()]}
+
+
 class WaitStep(Strict):
-    """Wait before the next step (at most a year)."""
+    """Wait before the next step: at most 366 days (525,600 minutes, 8,784 hours, 366 days or
+    52 weeks)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_wait_limits_schema())
 
     type: Literal["wait"]
-    amount: int = Field(ge=1, le=525_600, description="How many units to wait.")
+    amount: int = Field(ge=1, le=MAX_WAIT_AMOUNT["minutes"], description="How many units to wait.")
     unit: Literal["minutes", "hours", "days", "weeks"]
 
     @model_validator(mode="after")
     def _at_most_a_year(self):
-        if self.duration > MAX_WAIT:
-            raise ValueError(f"A wait may last at most {MAX_WAIT.days} days.")
+        if self.amount > MAX_WAIT_AMOUNT[self.unit]:
+            raise ValueError(f"A wait may last at most {MAX_WAIT.days} days "
+                             f"({MAX_WAIT_AMOUNT[self.unit]:,} {self.unit}).")
         return self
 
     @property
@@ -73,8 +90,23 @@ Step = Annotated[Union[SendEmailStep, WaitStep, TagStep, ListStep], Field(discri
 Steps = Annotated[list[Step], Field(max_length=MAX_STEPS, description="Ordered steps.")]
 
 
+# A trigger filter belongs to its trigger: sent beside another trigger it is refused (422), so
+# the document says it too. (A filter sent alone is checked against the stored trigger: 409.)
+TRIGGER_FILTER_RULES = {"allOf": [
+    {"if": {"properties": {"trigger": {"not": {"const": trigger}}}, "required": ["trigger"]},
+     "then": {"properties": {field: {"type": "null"}}}}
+    for field, trigger in (("trigger_list_id", "list_joined"), ("trigger_tag_id", "tag_added"))]}
+
+
+def _patch_schema(schema: dict, model) -> None:
+    drop_null_defaults(schema, model)
+    schema.update(TRIGGER_FILTER_RULES)
+
+
 class AutomationCreate(Strict):
     """A new automation (POST) or the full replacement of one (PUT)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=TRIGGER_FILTER_RULES)
 
     name: Name
     trigger: AutomationTrigger
@@ -82,7 +114,7 @@ class AutomationCreate(Strict):
         None, description="list_joined only: the list to watch (null: any list).")
     trigger_tag_id: uuid.UUID | None = Field(
         None, description="tag_added only: the tag to watch (null: any tag).")
-    allow_reentry: bool = Field(
+    allow_reentry: StrictBool = Field(
         False, description="Enrol a contact again when the trigger fires after their previous "
                            "run finished (never while one is in progress).")
     status: AutomationStatus = "paused"
@@ -90,11 +122,13 @@ class AutomationCreate(Strict):
 
 
 class AutomationPatch(Patch):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
+
     name: Name = None
     trigger: AutomationTrigger = None
     trigger_list_id: uuid.UUID | None = None
     trigger_tag_id: uuid.UUID | None = None
-    allow_reentry: bool = None
+    allow_reentry: StrictBool = None
     status: AutomationStatus = None
     steps: Steps = None
 

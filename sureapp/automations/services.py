@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from .. import events
 from ..contacts.groups import LISTS, TAGS
-from ..errors import NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Automation, AutomationRun, Workspace
 from ..pagination import Page, keyset_page, newest_first
@@ -35,22 +35,33 @@ def list_automations(workspace: Workspace, query: AutomationQuery) -> Page[Autom
     return keyset_page(stmt, newest_first(Automation), query.limit, query.cursor)
 
 
-def _check_references(workspace: Workspace, automation: Automation, saved_steps=()) -> None:
+def _check_references(workspace: Workspace, automation: Automation, fields: set,
+                      saved_steps=()) -> None:
     """The trigger's list/tag and every step's tag/list are this workspace's, a trigger filter
-    matches its trigger, and every mail's merge tags and spintax render; ValidationFailed
-    naming each field otherwise. A step saved before (`saved_steps`) is not checked again: its
-    tag may have been deleted since, which fails its runs visibly, and moving or removing other
-    steps must not be refused for it."""
+    matches its trigger, and every mail's merge tags and spintax render. A step saved before
+    (`saved_steps`) is not checked again: its tag may have been deleted since, which fails its
+    runs visibly, and moving or removing other steps must not be refused for it.
+
+    What the request alone gets wrong is a ValidationFailed naming each field (the document
+    says so too: a filter of another trigger, mail text that cannot render); a list or tag that
+    is not this workspace's is a NotFound, as everywhere ids are resolved; a filter sent alone
+    that the stored trigger cannot take is a Conflict with the automation as it is."""
     errors: dict[str, list[str]] = {}
+    missing: list[str] = []
+    conflicts: list[str] = []
     for field, kind, trigger in (("trigger_list_id", LISTS, "list_joined"),
                                  ("trigger_tag_id", TAGS, "tag_added")):
         value = getattr(automation, field)
         if value is None:
             continue
         if automation.trigger != trigger:
-            errors[field] = [f"Only a {trigger} automation watches one {kind.label}."]
+            message = f"Only a {trigger} automation watches one {kind.label}."
+            if "trigger" in fields:
+                errors[field] = [message]
+            else:
+                conflicts.append(f"{field}: {message} This one's trigger is {automation.trigger}.")
         elif row_in_workspace(kind.model, workspace.id, value) is None:
-            errors[field] = [f"No such {kind.label} in this workspace."]
+            missing.append(f"No such {kind.label} in this workspace.")
     for index, step in enumerate(automation.steps):
         if step in saved_steps:
             continue
@@ -60,9 +71,13 @@ def _check_references(workspace: Workspace, automation: Automation, saved_steps=
                     errors[f"steps.{index}.send_email.{field}"] = found
         for field, kind in (("tag_id", TAGS), ("list_id", LISTS)):
             if field in step and row_in_workspace(kind.model, workspace.id, step[field]) is None:
-                errors[f"steps.{index}.{step['type']}.{field}"] = [f"No such {kind.label} in this workspace."]
+                missing.append(f"Step {index + 1}: no such {kind.label} in this workspace.")
     if errors:
         raise ValidationFailed(errors)
+    if missing:
+        raise NotFound(" ".join(missing))
+    if conflicts:
+        raise Conflict(" ".join(conflicts))
 
 
 def _apply(workspace: Workspace, automation: Automation, data, fields) -> None:
@@ -78,7 +93,7 @@ def _apply(workspace: Workspace, automation: Automation, data, fields) -> None:
         automation.trigger_list_id = None  # a PATCH of the trigger drops the old one's filter
     if "trigger" in fields and "trigger_tag_id" not in fields and automation.trigger != "tag_added":
         automation.trigger_tag_id = None
-    _check_references(workspace, automation, saved_steps)
+    _check_references(workspace, automation, fields, saved_steps)
     events.forget_endpoints()  # which events this workspace listens to may have changed
 
 

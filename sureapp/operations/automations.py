@@ -26,7 +26,7 @@ def _out(automation) -> AutomationOut:
 
 
 @operation("POST", "/automations", summary="Create an automation", tag=TAG,
-           resource=RESOURCE, body=AutomationCreate,
+           resource=RESOURCE, body=AutomationCreate, problems=(404,),  # a list or tag not ours
            response=AutomationOut, status=201, location="show_automation")
 def create_automation(caller: Caller, body: AutomationCreate):
     return _out(services.create_automation(caller.workspace, body))

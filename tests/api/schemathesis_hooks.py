@@ -11,6 +11,8 @@ value the document calls valid into another valid one, so negative cases stay ne
 - webhook URLs: every valid URL is pointed at SUREAPP_FUZZ_SINK (127.0.0.1), so no
   delivery and no DNS lookup leaves 127.0.0.1, and "must resolve to public addresses" holds
   with WEBHOOK_ALLOW_PRIVATE_URLS=1.
+- contact_ids (adding to a list or tag): valid ids name the seeded contact (all of them in the
+  stateful phase, half otherwise).
 - path ids: outside the stateful phase (whose ids come from links), half of the valid UUIDs
   (by their last bit, so runs repeat) name a resource that exists (SUREAPP_FUZZ_IDS, seeded by
   the test), so 200s and business rules are reached, not only 404s.
@@ -76,12 +78,28 @@ def _seeded_path_ids(case) -> None:
             case.path_parameters[name] = SEEDED_IDS[name]
 
 
+def _seeded_contact_ids(case) -> None:
+    """A client adds contacts it knows to a list or tag: each valid id in `contact_ids` names
+    the seeded contact (the stateful phase: all of them, so the list or tag it just created is
+    not reported missing because a made-up contact is; otherwise half, as path ids)."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("contact_ids"), list) \
+            or "contact_id" not in SEEDED_IDS:
+        return
+    stateful = case.meta is not None and case.meta.phase.name == "stateful"
+    body["contact_ids"] = [
+        SEEDED_IDS["contact_id"] if isinstance(value, str) and _UUID.fullmatch(value)
+        and (stateful or int(value[-1], 16) % 2 == 0) else value
+        for value in body["contact_ids"]]
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     _fresh_idempotency_key(case)
     _known_cursor(case)
     _local_webhook_url(case)
     _seeded_path_ids(case)
+    _seeded_contact_ids(case)
 
 
 @schemathesis.hook

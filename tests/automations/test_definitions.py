@@ -21,7 +21,7 @@ def post(api, steps, **fields):
     ({"type": "wait", "amount": 2, "unit": "fortnights"},
      {"steps.0.wait.unit": ["Input should be 'minutes', 'hours', 'days' or 'weeks'"]}),
     ({"type": "wait", "amount": 53, "unit": "weeks"},
-     {"steps.0.wait": ["A wait may last at most 366 days."]}),
+     {"steps.0.wait": ["A wait may last at most 366 days (52 weeks)."]}),
     ({"type": "send_email", "subject": "Hi\r\nBcc: x@example.com", "body": "Hello"},
      {"steps.0.send_email.subject": ["The subject must be one line."]}),
     ({"type": "send_email", "subject": "Hi"},
@@ -45,14 +45,34 @@ def test_steps_and_filters_must_be_this_workspaces(api, workspace, make_tag, mak
     tag, lst = make_tag(workspace, "VIP"), make_list(workspace, "L")
     missing = "00000000-0000-4000-8000-000000000000"
     body = assert_problem(post(api, [{"type": "add_tag", "tag_id": str(tag.id)},
-                                     {"type": "add_to_list", "list_id": missing}]), 422)
-    assert body["errors"] == {"steps.1.add_to_list.list_id": ["No such list in this workspace."]}
+                                     {"type": "add_to_list", "list_id": missing}]), 404)
+    assert body["detail"] == "Step 2: no such list in this workspace."
     body = assert_problem(post(api, [], trigger_list_id=str(lst.id)), 422)
     assert body["errors"] == {"trigger_list_id": ["Only a list_joined automation watches one list."]}
     body = assert_problem(api.post("/automations", json={
-        "name": "F", "trigger": "tag_added", "trigger_tag_id": missing}), 422)
-    assert body["errors"] == {"trigger_tag_id": ["No such tag in this workspace."]}
+        "name": "F", "trigger": "tag_added", "trigger_tag_id": missing}), 404)
+    assert body["detail"] == "No such tag in this workspace."
     assert db.session.query(Automation).count() == 0
+
+
+def test_a_filter_sent_alone_must_suit_the_stored_trigger(api, make_list, workspace):
+    """The document can't know the stored trigger: a filter the request pairs with no trigger
+    is checked against it, a 409 with the automation as it is (and nothing changes)."""
+    lst = make_list(workspace, "L")
+    created = post(api, []).json
+    body = assert_problem(api.patch(f"/automations/{created['id']}",
+                                    json={"trigger_list_id": str(lst.id)}), 409)
+    assert "trigger_list_id" in body["detail"] and "contact_created" in body["detail"]
+    assert api.get(f"/automations/{created['id']}").json["trigger_list_id"] is None
+    changed = api.patch(f"/automations/{created['id']}",
+                        json={"trigger": "list_joined", "trigger_list_id": str(lst.id)})
+    assert changed.status_code == 200 and changed.json["trigger_list_id"] == str(lst.id)
+
+
+def test_allow_reentry_is_a_real_boolean(api):
+    body = assert_problem(api.post("/automations", json={"name": "R", "trigger": "contact_created",
+                                                         "allow_reentry": 0}), 422)
+    assert list(body["errors"]) == ["allow_reentry"]
 
 
 def test_steps_are_stored_as_validated(api, workspace, make_tag):

@@ -83,9 +83,9 @@ def test_a_contact_created_on_the_contacts_page_is_enrolled(ws, as_role):
 @pytest.mark.parametrize("data,message", [
     ({"type": "wait", "amount": "0", "unit": "days"}, "greater than or equal to 1"),
     ({"type": "wait", "amount": "many", "unit": "days"}, "Not a valid integer value."),
-    ({"type": "wait", "amount": "400", "unit": "days"}, "A wait may last at most 366 days."),
+    ({"type": "wait", "amount": "400", "unit": "days"}, "A wait may last at most 366 days (366 days)."),
     ({"type": "add_tag", "tag_id": "00000000-0000-4000-8000-000000000000"},
-     "No such tag in this workspace."),
+     "Step 1: no such tag in this workspace."),
 ], ids=["zero", "not-a-number", "too-long", "unknown-tag"])
 def test_a_bad_step_is_an_inline_error_and_changes_nothing(ws, as_role, data, message):
     workspace, _ = ws

@@ -245,8 +245,8 @@ def test_other_workspaces_neither_trigger_nor_are_touched(api, workspace, make_u
     refused = api.post("/automations", json={"name": "X", "trigger": "contact_created",
                                              "steps": [{"type": "add_tag",
                                                         "tag_id": str(their_tag.id)}]})
-    assert assert_problem(refused, 422)["errors"] == {
-        "steps.0.add_tag.tag_id": ["No such tag in this workspace."]}
+    assert assert_problem(refused, 404)["detail"] == \
+        "Step 1: no such tag in this workspace."
     theirs.post("/contacts", json={"email": "theirs@example.com"})
     assert runs_of(mine["id"]) == []
     assert_problem(theirs.get(f"/automations/{mine['id']}"), 404)
