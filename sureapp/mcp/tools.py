@@ -332,10 +332,11 @@ tool("create_automation", "Create an automation", "create_automation",
      "list_joined, tag_added; `trigger_list_id` / `trigger_tag_id` narrow it) and `steps`, each "
      "an object with `type`: send_email (subject, body), wait (amount, unit), add_tag / "
      "remove_tag (tag_id), add_to_list / remove_from_list (list_id). An active automation with "
-     "a send_email step really mails people: confirm with the user first.")
+     "a send_email step really mails people: confirm with the user first.", open_world=True)
 tool("update_automation", "Update an automation", "update_automation",
      "Change some fields of an automation (e.g. `status` 'paused' holds everyone where they "
-     "are; 'active' continues them). Runs in progress keep their step number.")
+     "are; 'active' continues them). Runs in progress keep their step number.",
+     open_world=True)  # activating one with a send_email step mails people
 tool("list_automation_runs", "List an automation's runs", "list_automation_runs",
      "Each contact's progress through one automation: step, state (scheduled, running, "
      "completed, failed, exited), next time and the last error.")

@@ -57,6 +57,9 @@ def test_every_tools_real_result_matches_its_output_schema(app, rpc, call_tool, 
     run("search_contacts", query="acme", limit=1)
     run("list_contacts", limit=2)
     run("get_contact", contact_id=str(contacts[0].id))
+    automation = run("create_automation", name="Welcome", trigger="contact_created",
+                     status="active", steps=[{"type": "wait", "amount": 1, "unit": "days"},
+                                             {"type": "add_tag", "tag_id": str(a_tag.id)}])
     created = run("create_contact", email="ada@example.com", list_ids=[str(a_list.id)],
                   tag_ids=[str(a_tag.id)], custom_fields={"vip": True})
     run("update_contact", contact_id=created["id"], phone="+351 21 000 0000")
@@ -75,6 +78,10 @@ def test_every_tools_real_result_matches_its_output_schema(app, rpc, call_tool, 
     run("list_campaigns")
     for step in ("send_campaign", "pause_campaign", "resume_campaign", "cancel_campaign"):
         run(step, campaign_id=campaign["id"])
+    run("get_automation", automation_id=automation["id"])
+    run("list_automations")
+    assert run("list_automation_runs", automation_id=automation["id"])["data"]  # ada enrolled
+    run("update_automation", automation_id=automation["id"], status="paused")
     run("delete_contact", contact_id=str(contacts[1].id))
 
     assert set(seen) == set(TOOLS), set(TOOLS) - set(seen)
@@ -98,12 +105,14 @@ def test_an_output_schema_refuses_what_the_tool_never_answers(rpc, key, name, wr
 
 
 READ_ONLY = {"describe_key", "get_report_summary", "search_contacts", "list_contacts",
-             "get_contact", "list_lists", "list_tags", "list_campaigns", "get_campaign"}
+             "get_contact", "list_lists", "list_tags", "list_campaigns", "get_campaign",
+             "list_automations", "get_automation", "list_automation_runs"}
 DESTRUCTIVE = {"update_contact", "delete_contact", "remove_contact_from_list",
-               "remove_contact_from_tag", "cancel_campaign"}
+               "remove_contact_from_tag", "cancel_campaign", "update_automation"}
 NOT_IDEMPOTENT = {"create_contact", "create_list", "create_tag", "create_campaign",
-                  "send_campaign"}
-OPEN_WORLD = {"send_campaign", "resume_campaign"}  # they mail people outside the workspace
+                  "send_campaign", "create_automation"}
+# They mail people outside the workspace (an active automation's send_email step does).
+OPEN_WORLD = {"send_campaign", "resume_campaign", "create_automation", "update_automation"}
 
 
 def test_annotations_say_what_each_tool_does(rpc, key):
