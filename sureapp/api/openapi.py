@@ -287,7 +287,8 @@ JSON_VALUE_SCHEMA = {
          "additionalProperties": _JSON_VALUE_REF},
     ],
 }
-_CONSTRAINED = ("$ref", "enum", "const", "anyOf", "oneOf", "allOf", "not", "type")
+# A schema with one of these says more than "any JSON" (an if/then is a rule added to its parent).
+_CONSTRAINED = ("$ref", "enum", "const", "anyOf", "oneOf", "allOf", "not", "type", "if")
 
 
 def _with_tree_rule(schema: dict, defs: dict, seen: set[str]) -> None:
