@@ -26,10 +26,11 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _positive_int(name: str, default: int) -> int:
+def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
     value = os.environ.get(name, "").strip() or str(default)
-    if not value.isdecimal() or int(value) < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1 (got {value!r}).")
+    if not value.isdecimal() or int(value) < 1 or (maximum is not None and int(value) > maximum):
+        most = f" and at most {maximum:,}" if maximum is not None else ""
+        raise ValueError(f"{name} must be a whole number of at least 1{most} (got {value!r}).")
     return int(value)
 
 
@@ -50,6 +51,9 @@ def public_url(value: str) -> str:
                          f"host, optional port, nothing else); got {value!r}.")
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
+
+# The highest rate an SMTP server may be given (a workspace connection's, SMTP_URL's).
+MAX_MAILS_PER_MINUTE = 10_000
 
 DEFAULT_WEBHOOK_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 
@@ -81,6 +85,10 @@ class Config:
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         self.SMTP_URL = os.environ.get("SMTP_URL", "")
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "sureapp@localhost")
+        # Mails per minute to contacts (campaigns, automations, confirmations) on SMTP_URL, shared
+        # by every worker: the same throttle and range as a workspace connection's rate.
+        self.SMTP_RATE_PER_MINUTE = _positive_int("SMTP_RATE_PER_MINUTE", 60,
+                                                  maximum=MAX_MAILS_PER_MINUTE)
         # Workspace SMTP servers on loopback/private addresses (an intranet relay; tests).
         self.SMTP_ALLOW_PRIVATE_HOSTS = _bool("SMTP_ALLOW_PRIVATE_HOSTS", False)
         self.REQUEST_LOG_RETENTION_DAYS = int(os.environ.get("REQUEST_LOG_RETENTION_DAYS", "90"))

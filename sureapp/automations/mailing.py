@@ -43,10 +43,12 @@ def message_for(run: AutomationRun, step_index: int, definition: dict, contact: 
 
 
 def send(run: AutomationRun, automation, workspace, step_index: int, definition: dict,
-         mark_sending) -> SendResult | None:
+         mark_sending, now=None) -> SendResult | None:
     """Send the step's mail to the run's contact. `mark_sending()` commits the at-most-once
     marker (False: the run is no longer ours, and None is returned without sending)."""
     contact = db.session.get(Contact, run.contact_id, populate_existing=True)
+    if contact is None:  # deleted since the run was claimed (its run goes with it)
+        return SendResult("exited", "Not mailed: the contact was deleted.")
     if contact.status != "active":
         return SendResult("exited", f"Not mailed: the contact is {contact.status}.")
     try:
@@ -59,7 +61,8 @@ def send(run: AutomationRun, automation, workspace, step_index: int, definition:
     if not mark_sending():
         return None
     try:
-        outcome = transport.send(workspace.id, contact.email, subject, text, headers=headers)
+        outcome = transport.send(workspace.id, contact.email, subject, text, headers=headers,
+                                 now=now)
     except DomainError as exc:
         return SendResult("failed", exc.message)
     if outcome.sent:

@@ -232,7 +232,7 @@ def advance(run_id, lease, now=None) -> str | None:
             if kind == "send_email":
                 # What the steps before it did commits with the at-most-once marker.
                 marked = partial(_mark_sending, run, lease, step, attempts + 1)
-                result = mailing.send(run, automation, workspace, step, definition, marked)
+                result = mailing.send(run, automation, workspace, step, definition, marked, now)
                 if result is None:
                     return None
                 if result.state is not None:
@@ -263,9 +263,17 @@ def _mark_sending(run, lease, step: int, attempts: int) -> bool:
 
 def _record_unsent(run, lease, now, step, attempts, result) -> str | None:
     """A mail that did not go out: tried again later (a few times), or the run ends there."""
+    if result.state == "scheduled" and result.retry_after is not None:
+        # The sender's rate is used up: not an attempt (a burst of enrolments waits its turn).
+        if not _save(run, lease, state="scheduled", step=step, attempts=attempts,
+                     next_at=now + timedelta(seconds=result.retry_after), lease_until=None,
+                     sending_step=None):
+            return None
+        db.session.commit()
+        return "scheduled"
     tries = attempts + 1
     if result.state == "scheduled" and tries <= len(SEND_RETRIES):
-        delay = result.retry_after or SEND_RETRIES[tries - 1]
+        delay = SEND_RETRIES[tries - 1]
         if not _save(run, lease, state="scheduled", step=step, attempts=tries,
                      next_at=now + timedelta(seconds=delay), lease_until=None, sending_step=None,
                      last_error=f"{result.error} (attempt {tries}; trying again)"[:500]):

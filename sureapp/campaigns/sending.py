@@ -271,7 +271,7 @@ def _send_one(recipient_id, now: datetime) -> None:
         from_email, from_name = campaign.from_email or None, campaign.from_name
         db.session.rollback()  # no transaction stays open while we wait on the network
         outcome = transport.send(workspace_id, email, subject, text, headers=headers, html=html,
-                                 from_addr=from_email, from_name=from_name)
+                                 from_addr=from_email, from_name=from_name, now=now)
     except (DomainError, render.TemplateProblem) as exc:  # cannot send at all: hold it
         db.session.rollback()
         _record(recipient_id, status="queued", attempts=recipient.attempts - 1)
@@ -286,7 +286,7 @@ def _send_one(recipient_id, now: datetime) -> None:
             bounces.mark_bounced(db.session.get(Workspace, campaign.workspace_id),
                                  db.session.get(Contact, recipient.contact_id), outcome,
                                  source=f"Campaign: {campaign.name}")
-    elif outcome.retry_after is not None:  # the connection's rate: not an attempt
+    elif outcome.retry_after is not None:  # the sender's rate: not an attempt
         _record(recipient_id, status="queued", attempts=recipient.attempts - 1,
                 next_attempt_at=now + timedelta(seconds=outcome.retry_after))
     elif outcome.retry and recipient.attempts <= len(RETRY_SCHEDULE):

@@ -10,7 +10,7 @@ from .keys import (ABILITIES, KEY_TYPE_SURFACES, KEY_TYPES, ApiKey, ApiKeyEvent,
 from .oauth import CLIENT_AUTH_METHODS, OAuthClient, OAuthCode, OAuthGrant, OAuthRefreshToken
 from .once import FormSubmission, OneTimeReveal
 from .sending import (RECIPIENT_STATES, TLS_MODES, UNFINISHED_RECIPIENT_STATES,
-                      CampaignRecipient, SmtpConnection)
+                      CampaignRecipient, SmtpConnection, SmtpRateWindow)
 from .sessions import UserSession
 from .subscriptions import ConfirmationRequest
 from .tenancy import (Invitation, Organization, OrgMembership, Role, User, Workspace,
@@ -22,7 +22,7 @@ __all__ = [
     "OAuthGrant", "OAuthRefreshToken", "AUTOMATION_TRIGGERS", "CAMPAIGN_STATUSES",
     "CONTACT_STATUSES", "DELIVERY_STATES", "FINISHED_STATES", "JOB_STATES", "Job", "KEY_TYPES", "KEY_TYPE_SURFACES", "ApiKey", "ApiKeyEvent",
     "ApiRequestLog", "CampaignRecipient", "ConfirmationRequest", "RECIPIENT_STATES",
-    "SmtpConnection", "TLS_MODES", "UNFINISHED_RECIPIENT_STATES", "KeyPolicyEvent", "KeyReminder", "LeakReport", "Automation", "AutomationRun", "RUN_STATES", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
+    "SmtpConnection", "SmtpRateWindow", "TLS_MODES", "UNFINISHED_RECIPIENT_STATES", "KeyPolicyEvent", "KeyReminder", "LeakReport", "Automation", "AutomationRun", "RUN_STATES", "Campaign", "FormSubmission", "OneTimeReveal", "IdempotentRequest", "Contact", "ContactEvent", "ContactList",
     "Invitation", "OrgMembership", "Organization", "Role", "Tag", "User", "UserSession", "WebhookDelivery",
     "WebhookEndpoint", "WebhookEvent", "Workspace",
     "WorkspaceMembership", "campaign_lists", "list_members", "tag_members",

@@ -47,6 +47,18 @@ class SmtpConnection(db.Model):
         return next((entry for entry in self.from_addresses if not entry.startswith("@")), None)
 
 
+class SmtpRateWindow(db.Model):
+    """The rate window of a sender without a row of its own: the instance's SMTP_URL (id
+    "smtp_url"), whose rate is SMTP_RATE_PER_MINUTE. Same columns as a connection's window, so
+    sending/transport.py counts both with the one conditional UPDATE."""
+
+    __tablename__ = "smtp_rate_windows"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window_started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_in_window: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
 # queued: waiting (next_attempt_at) · sending: claimed by a sender · sent · bounced (5xx for the
 # address) · failed (retries used up, or refused for good) · skipped (no longer active, or the
 # campaign was cancelled) · interrupted (its sender died while it was claimed: it may or may not

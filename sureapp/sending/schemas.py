@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from ..config import MAX_MAILS_PER_MINUTE
 from ..schema_types import Name, Strict, UtcDatetime, normalize_email, text
 
 TlsMode = Literal["starttls", "tls", "none"]
@@ -32,7 +33,7 @@ class SmtpConnectionIn(Strict):
     username: text(255) = ""
     password: text(1024) | None = None
     from_addresses: list[Sender] = Field(min_length=1, max_length=MAX_SENDERS)
-    mails_per_minute: int = Field(60, ge=1, le=10_000)
+    mails_per_minute: int = Field(60, ge=1, le=MAX_MAILS_PER_MINUTE)
 
 
 class SmtpConnectionOut(BaseModel):

@@ -3,13 +3,14 @@
 `send` never raises for what the server or the network does: it answers an Outcome —
 sent; bounced (a 5xx for the recipient: the address does not take mail; the caller marks the
 contact bounced); failed (`retry` says whether trying later can help: 4xx, network, the
-connection's rate used up, with `retry_after`). It raises SendingUnavailable when the workspace
+sender's rate used up, with `retry_after`: not an attempt, the caller waits and sends it again). It raises SendingUnavailable when the workspace
 cannot send at all (no connection and no SMTP_URL, a From address no connection allows, a
 password that can no longer be read): callers refuse before they start.
 
 Call it with no write pending (commit first): it reads through the caller's session but takes its
 rate slot on a database connection of its own (one conditional UPDATE, so every worker shares a
-connection's rate), and it waits on the network.
+sender's rate: a connection's `mails_per_minute`, or SMTP_RATE_PER_MINUTE for SMTP_URL), and it
+waits on the network.
 Nothing here logs a password, a recipient or a body: only the failure's type.
 """
 import logging
@@ -17,22 +18,24 @@ import smtplib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import formataddr
 
 from flask import current_app
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import mail, netguard, secretbox
 from ..errors import Conflict
 from ..extensions import db
-from ..models import SmtpConnection
+from ..models import SmtpConnection, SmtpRateWindow
 from ..timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 PASSWORD_PURPOSE = b"sureapp smtp passwords v1"
 RATE_WINDOW = timedelta(minutes=1)
+INSTANCE_WINDOW = "smtp_url"  # SMTP_URL's row of smtp_rate_windows
 # DATA answers that say the mailbox itself is the problem; other 5xx (552 size, 554 policy)
 # reject this message, not the address, so the contact is not marked bounced for them.
 MAILBOX_CODES = frozenset({550, 551, 553})
@@ -48,7 +51,7 @@ class Outcome:
     error: str = ""  # our words, with the server's code; never a secret
     code: int | None = None  # the SMTP reply code, when the server gave one
     retry: bool = False  # failed: trying again later may succeed
-    retry_after: float | None = None  # seconds, when the connection's rate is used up
+    retry_after: float | None = None  # seconds, when the sender's rate is used up
     # The connection itself is refused (login, From address): every mail would fail alike, so
     # a bulk sender stops instead of spending each recipient's retries.
     blocking: bool = False
@@ -118,28 +121,41 @@ def pick_connection(workspace_id: uuid.UUID, from_addr: str | None
                              "Settings → Sending.")
 
 
-def _take_slot(connection: SmtpConnection) -> float | None:
-    """Count one mail against the connection's rate; None if admitted, else seconds to wait."""
-    now = utcnow()
-    window_over = or_(SmtpConnection.window_started_at.is_(None),
-                      SmtpConnection.window_started_at <= now - RATE_WINDOW)
+def _take_slot(window, row_id, rate, now: datetime) -> float | None:
+    """Count one mail against a sender's rate; None if admitted, else seconds to wait. `window`
+    is the model holding the sender's fixed window (SmtpConnection: its own row and its
+    `mails_per_minute`; SmtpRateWindow: SMTP_URL's row and SMTP_RATE_PER_MINUTE), `rate` a
+    column or a number: one rule for every sender, one conditional UPDATE shared by every
+    worker."""
+    window_over = or_(window.window_started_at.is_(None),
+                      window.window_started_at <= now - RATE_WINDOW)
+    admit = (update(window)
+             .where(window.id == row_id, or_(window_over, window.sent_in_window < rate))
+             .values(window_started_at=case((window_over, now),
+                                            else_=window.window_started_at),
+                     sent_in_window=case((window_over, 1), else_=window.sent_in_window + 1)))
     with db.engine.begin() as conn:
-        admitted = conn.execute(
-            update(SmtpConnection)
-            .where(SmtpConnection.id == connection.id,
-                   or_(window_over,
-                       SmtpConnection.sent_in_window < SmtpConnection.mails_per_minute))
-            .values(window_started_at=case((window_over, now),
-                                           else_=SmtpConnection.window_started_at),
-                    sent_in_window=case((window_over, 1),
-                                        else_=SmtpConnection.sent_in_window + 1))).rowcount
+        admitted = conn.execute(admit).rowcount
+        if not admitted and window is SmtpRateWindow and conn.scalar(
+                select(func.count()).where(window.id == row_id)) == 0:
+            # SMTP_URL's row is written on its first mail (an install that never used it has none).
+            insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+            conn.execute(insert(window).values(id=row_id, sent_in_window=0)
+                         .on_conflict_do_nothing())
+            admitted = conn.execute(admit).rowcount
         if admitted:
             return None
-        started = conn.scalar(select(SmtpConnection.window_started_at)
-                              .where(SmtpConnection.id == connection.id))
+        started = conn.scalar(select(window.window_started_at).where(window.id == row_id))
     if started is None:
         return 1.0
-    return max((started + RATE_WINDOW - now).total_seconds(), 0.1)
+    # Never longer than a window (a window started by a clock ahead of this one).
+    return min(max((started + RATE_WINDOW - now).total_seconds(), 0.1),
+               RATE_WINDOW.total_seconds())
+
+
+def _rate_used_up(wait: float) -> Outcome:
+    return Outcome("failed", "The SMTP server's rate (mails per minute) is used up.", retry=True,
+                   retry_after=wait)
 
 
 def _classify(exc: Exception) -> Outcome:
@@ -178,18 +194,22 @@ def _classify(exc: Exception) -> Outcome:
 
 def send(workspace_id: uuid.UUID, to: str, subject: str, text: str, *,
          headers: Mapping[str, str] | None = None, from_addr: str | None = None,
-         from_name: str = "", html: str | None = None) -> Outcome:
+         from_name: str = "", html: str | None = None, now: datetime | None = None) -> Outcome:
     """Send one mail to `to` as `from_addr` (None: the connection's first address; `from_name`
     its display name) with an optional HTML alternative; see the module docstring for what the
-    Outcome means."""
+    Outcome means. `now` (the caller's clock, injected by tests) places it in a rate window."""
     connection, sender = pick_connection(workspace_id, from_addr)
     if connection is not None:
         return send_on(connection, sender, to, subject, text, headers=headers,
-                       from_name=from_name, html=html)
+                       from_name=from_name, html=html, now=now)
     try:
         settings = mail.smtp_settings(current_app.config["SMTP_URL"])
     except ValueError as exc:
         raise SendingUnavailable(f"The server's SMTP_URL setting is not valid: {exc}") from None
+    wait = _take_slot(SmtpRateWindow, INSTANCE_WINDOW, current_app.config["SMTP_RATE_PER_MINUTE"],
+                      now or utcnow())
+    if wait is not None:
+        return _rate_used_up(wait)
     headers = dict(headers or {})
     if from_addr and from_addr.lower() != sender.lower():
         headers.setdefault("Reply-To", from_addr)  # the instance's server sends as MAIL_FROM
@@ -198,13 +218,13 @@ def send(workspace_id: uuid.UUID, to: str, subject: str, text: str, *,
 
 def send_on(connection: SmtpConnection, sender: str, to: str, subject: str, text: str, *,
             headers: Mapping[str, str] | None = None, from_name: str = "",
-            html: str | None = None) -> Outcome:
+            html: str | None = None, now: datetime | None = None) -> Outcome:
     """Send through this connection as `sender` (the test mail; `send` picks the connection)."""
     settings = settings_of(connection)
-    wait = _take_slot(connection)
+    wait = _take_slot(SmtpConnection, connection.id, SmtpConnection.mails_per_minute,
+                      now or utcnow())
     if wait is not None:
-        return Outcome("failed", "The connection's rate (mails per minute) is used up.",
-                       retry=True, retry_after=wait)
+        return _rate_used_up(wait)
     try:
         addresses = netguard.resolve_addresses(
             settings.host, settings.port,

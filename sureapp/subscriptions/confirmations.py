@@ -112,7 +112,7 @@ def _claim(request_id, due_at: datetime, now: datetime) -> bool:
     return claimed
 
 
-def _mail(request: ConfirmationRequest, contact: Contact) -> Outcome:
+def _mail(request: ConfirmationRequest, contact: Contact, now: datetime) -> Outcome:
     """Send one confirmation through the workspace's sending (sending/transport.py)."""
     workspace = db.session.get(Workspace, contact.workspace_id)
     item = db.session.get(ContactList, request.list_id) if request.list_id else None
@@ -129,7 +129,7 @@ def _mail(request: ConfirmationRequest, contact: Contact) -> Outcome:
             f"ignore this mail: nothing will be sent to you.\n")
     try:
         return send(workspace.id, contact.email,
-                    f"Please confirm your subscription to {workspace.name}", text)
+                    f"Please confirm your subscription to {workspace.name}", text, now=now)
     except SendingUnavailable as exc:
         return Outcome("failed", exc.message, retry=True)
 
@@ -153,10 +153,12 @@ def mail_due(now: datetime | None = None) -> float:
         if contact is None or contact.status != "pending":
             request.mail_due_at = None  # confirmed, unsubscribed or changed by hand meanwhile
         else:
-            outcome = _mail(request, contact)
+            outcome = _mail(request, contact, now)
             if outcome.sent:
                 request.mails_sent += 1
                 request.last_mailed_at, request.mail_due_at, request.last_error = now, None, ""
+            elif outcome.retry_after is not None:  # the sender's rate: not a failure, wait a turn
+                request.mail_due_at = now + timedelta(seconds=outcome.retry_after)
             else:
                 request.failures += 1
                 request.last_error = outcome.error[:255]
@@ -165,9 +167,8 @@ def mail_due(now: datetime | None = None) -> float:
                     mark_bounced(db.session.get(Workspace, contact.workspace_id), contact,
                                  outcome, source="Double opt-in mail")
                 else:
-                    request.mail_due_at = now + (
-                        timedelta(seconds=outcome.retry_after) if outcome.retry_after
-                        else RETRY_AFTER[min(request.failures, len(RETRY_AFTER)) - 1])
+                    request.mail_due_at = now + RETRY_AFTER[
+                        min(request.failures, len(RETRY_AFTER)) - 1]
                 log.warning("A confirmation mail was not sent (%s, attempt %s)",
                             outcome.status, request.failures)
         db.session.commit()

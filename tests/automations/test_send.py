@@ -155,3 +155,38 @@ def test_a_send_commits_the_steps_before_it(api, workspace, smtp, make_tag, cloc
     run_due()
     (run,) = runs_of(flow["id"])
     assert run.state == "completed" and len(smtp.messages) == 1
+
+
+def test_a_burst_waits_for_the_smtp_url_rate_without_using_up_its_retries(api, app, smtp, clock,
+                                                                          run_due):
+    """SMTP_RATE_PER_MINUTE is not an attempt: a burst of enrolments all get their mail, a rate
+    at a time, however many minutes it takes."""
+    app.config["SMTP_RATE_PER_MINUTE"] = 2
+    flow = automation(api, [WELCOME])
+    for i in range(9):
+        api.post("/contacts", json={"email": f"burst{i}@example.com"})
+    run_due()
+    assert len(smtp.messages) == 2
+    for minute in range(1, 5):
+        clock.advance(seconds=61)
+        run_due()
+        assert len(smtp.messages) == min(2 * (minute + 1), 9)
+    assert {(r.state, r.attempts) for r in runs_of(flow["id"])} == {("completed", 0)}
+    assert len({r for rcpts in smtp.recipients for r in rcpts}) == 9
+
+
+@pytest.mark.parametrize("first", [WELCOME, "add_tag"])
+def test_a_contact_deleted_mid_run_gets_nothing_and_fails_nothing(api, workspace, smtp, clock,
+                                                                  make_tag, caplog, first):
+    """Deleted after the runner claimed the run: the run goes with the contact, quietly."""
+    step = first if first != "add_tag" else {"type": "add_tag",
+                                             "tag_id": str(make_tag(workspace, "VIP").id)}
+    flow = automation(api, [step, WELCOME])
+    contact = api.post("/contacts", json={"email": "bye@example.com"}).get_json()
+    ((run_id, lease),) = runs.claim(now=clock.catch_up())
+    assert api.delete(f"/contacts/{contact['id']}").status_code == 204
+    assert runs.advance(run_id, lease, clock.now) is None
+    db.session.rollback()
+    assert smtp.messages == [] and runs_of(flow["id"]) == []
+    assert runs.advance_due(now=clock.now) == pytest.approx(runs.jobs.MAX_IDLE_SECONDS)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
