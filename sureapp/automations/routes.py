@@ -1,6 +1,7 @@
 """The Automations pages (Manager+): the list with each automation's progress; one automation's
-page with its steps, how many contacts are at each, and its latest runs; dialogs to create and
-edit it and its steps, activate/pause, and delete. Every change goes through services.py."""
+page with its steps, how many contacts are at each, and its latest runs; all its runs, by state;
+dialogs to create and edit it and its steps, activate/pause, delete, and retry a failed run.
+Every change goes through services.py (a retry through runs.py)."""
 from flask import Blueprint, abort, flash, request, url_for
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
@@ -8,19 +9,22 @@ from sqlalchemy import select
 from ..contacts.groups import LISTS, TAGS
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
-from ..models import Automation, AutomationRun, Contact
+from ..models import RUN_STATES, Automation, AutomationRun, Contact
+from ..pagination import InvalidCursor
 from ..policy import Permission
 from ..schema_types import validated, validation_errors
 from ..web import (ConfirmForm, NavItem, commit_or_show_errors, load_in_workspace_or_404,
                    redirect_to, register_nav, render_dialog, render_page_or_fragment,
                    workspace_view)
-from . import services
+from . import runs as run_steps, services
 from .forms import AutomationForm, StepForm
 from .schemas import (STEP_LABELS, TRIGGER_LABELS, AutomationCreate, AutomationPatch,
-                      AutomationQuery, Step)
+                      AutomationQuery, RunQuery, Step)
 
 bp = Blueprint("automations", __name__, url_prefix="/w/<workspace_id>/automations")
 LATEST_RUNS = 20
+RUNS_PER_PAGE = 50
+BAD_CURSOR = "That page link is out of date or damaged, so the first page is shown."
 _STEP = TypeAdapter(Step)
 
 
@@ -59,6 +63,91 @@ def show(workspace, automation_id):
         automation=automation, progress=services.progress_of([automation])[automation.id],
         runs=latest, triggers=TRIGGER_LABELS, step_labels=STEP_LABELS,
         names=services.group_names(workspace), form=ConfirmForm())
+
+
+# ---- its runs -----------------------------------------------------------------------------------
+
+def _runs_url(workspace, automation, state: str = "") -> str:
+    return url_for(".runs", workspace_id=workspace.id, automation_id=automation.id,
+                   state=state or None)
+
+
+@bp.get("/<automation_id>/runs")
+@workspace_view(Permission.MANAGE_AUTOMATIONS)
+def runs(workspace, automation_id):
+    """Every run of the automation, newest first, optionally of one state."""
+    automation = load_in_workspace_or_404(Automation, workspace, automation_id)
+    state = request.args.get("state", "")
+    notice = None
+    if state and state not in RUN_STATES:
+        state, notice = "", "There is no such state, so runs in every state are shown."
+    cursor = request.args.get("cursor") or None
+
+    def page_at(cursor):
+        # Built without validation: the one check of a cursor is keyset_page's (InvalidCursor).
+        return services.list_runs(workspace, automation.id, RunQuery.model_construct(
+            state=state or None, limit=RUNS_PER_PAGE, cursor=cursor))
+
+    try:
+        page = page_at(cursor)
+    except InvalidCursor:
+        notice, cursor, page = BAD_CURSOR, None, page_at(None)
+    emails = dict(db.session.execute(
+        select(Contact.id, Contact.email).where(Contact.id.in_([r.contact_id for r in page.items]))
+    ).all()) if page.items else {}
+    return render_page_or_fragment(
+        "automations/runs.html", "automations/_runs.html", workspace=workspace,
+        automation=automation, runs_page=page, runs=[(run, emails.get(run.contact_id, ""))
+                                                    for run in page.items],
+        state=state, states=RUN_STATES, cursor=cursor, notice=notice, form=ConfirmForm(),
+        step_labels=STEP_LABELS, names=services.group_names(workspace))
+
+
+def _retry_dialog(workspace, automation, run, email: str, status: int = 200, error: str = ""):
+    steps = automation.steps or []
+    if run.step < len(steps):
+        kind = steps[run.step].get("type")
+        consequence = (f"It continues now at step {run.step + 1} ({STEP_LABELS.get(kind, kind)}), "
+                       "the one that failed, and goes on from there.")
+        if kind == "send_email":
+            consequence += " That step mails the contact (unless their status no longer allows it)."
+    else:
+        consequence = "The step that failed was removed since, so the run completes."
+    if not error and automation.status != "active":
+        error = ("The automation is paused: activate it first (a paused automation holds its "
+                 "runs).")
+    return render_dialog(
+        "_confirm.html", "Retry this run?", status, workspace=workspace,
+        consequence=consequence, subject=email, subject_label="Contact", button="Retry run",
+        button_style="btn-primary", error=error or (f"Last error: {run.last_error}"
+                                                      if run.last_error else ""),
+        action_url=url_for(".retry_run", workspace_id=workspace.id, automation_id=automation.id,
+                           run_id=run.id),
+        cancel_url=_runs_url(workspace, automation, "failed"), answer_in_dialog=True)
+
+
+@bp.route("/<automation_id>/runs/<run_id>/retry", methods=["GET", "POST"])
+@workspace_view(Permission.MANAGE_AUTOMATIONS)
+def retry_run(workspace, automation_id, run_id):
+    """Resume a failed run at the step that failed (its GET is the confirm)."""
+    automation = load_in_workspace_or_404(Automation, workspace, automation_id)
+    run = load_in_workspace_or_404(AutomationRun, workspace, run_id)
+    if run.automation_id != automation.id:
+        abort(404)
+    email = db.session.scalar(select(Contact.email).where(Contact.id == run.contact_id)) or ""
+    if request.method == "GET":
+        return _retry_dialog(workspace, automation, run, email)
+    if not ConfirmForm().validate_on_submit():
+        return _retry_dialog(workspace, automation, run, email, 422)
+    try:
+        retried = run_steps.retry_run(workspace, automation.id, run.id)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        run = load_in_workspace_or_404(AutomationRun, workspace, run_id)
+        return _retry_dialog(workspace, automation, run, email, 422, error=exc.message)
+    flash(f"The run of {email} continues at step {retried.step + 1}.", "success")
+    return redirect_to(_runs_url(workspace, automation))
 
 
 # ---- the automation -----------------------------------------------------------------------------

@@ -34,11 +34,12 @@ from sqlalchemy import and_, case, func, select, update
 
 from .. import events, jobs, sqlutil
 from ..contacts import lists, tags
-from ..errors import DomainError
+from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..models import Automation, AutomationRun, Workspace
+from ..tenancy.access import row_in_workspace
 from ..timeutil import utcnow
-from . import mailing
+from . import mailing, services
 from .schemas import WaitStep
 
 log = logging.getLogger(__name__)
@@ -283,6 +284,45 @@ def _record_unsent(run, lease, now, step, attempts, result) -> str | None:
     state = "failed" if result.state == "scheduled" else result.state
     _finish(run, lease, now, state, step, result.error)
     return state
+
+
+# ---- retrying a failed run --------------------------------------------------------------------
+
+def retry_run(workspace: Workspace, automation_id, run_id, now=None) -> AutomationRun:
+    """Resume a failed run at the step that failed: due now, for the periodic task (the one
+    runner) to take. NotFound for another automation's or workspace's run; Conflict unless the
+    run failed, the automation is active and the contact has not entered it again since. A mail
+    whose sending was interrupted stays unsent (at most once); the step's retries start over."""
+    automation = services.get_automation(workspace, automation_id)
+    run = row_in_workspace(AutomationRun, workspace.id, run_id)
+    if run is None or run.automation_id != automation.id:
+        raise NotFound("No such run of this automation.")
+    if run.state != "failed":
+        raise Conflict(f"Only a failed run can be retried; this one is {run.state}.")
+    if automation.status != "active":
+        raise Conflict("The automation is paused: activate it, then retry the run (a paused "
+                       "automation holds its runs).")
+    if db.session.scalar(select(AutomationRun.id).where(
+            AutomationRun.automation_id == automation.id,
+            AutomationRun.contact_id == run.contact_id, AutomationRun.entry > run.entry)
+            .limit(1)) is not None:
+        raise Conflict("The contact entered this automation again since; that later run is "
+                       "the one that goes on.")
+    steps = automation.steps or []
+    waiting = run.step < len(steps) and steps[run.step].get("type") == "wait"
+    now = now or utcnow()
+    # Conditional on the state, so of two racing retries one resumes the run.
+    if db.session.execute(
+            update(AutomationRun)
+            .where(AutomationRun.id == run.id, AutomationRun.state == "failed")
+            .values(state="scheduled", next_at=now, lease_until=None, runner_id="",
+                    attempts=run.attempts if waiting else 0,  # a wait that ended stays ended
+                    last_error="", finished_at=None, updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount != 1:
+        raise Conflict("This run was retried already.")
+    events.deliveries_queued()  # wakes the periodic task once the caller commits
+    db.session.refresh(run)
+    return run
 
 
 # ---- the periodic task ------------------------------------------------------------------------

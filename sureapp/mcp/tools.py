@@ -340,4 +340,10 @@ tool("update_automation", "Update an automation", "update_automation",
 tool("list_automation_runs", "List an automation's runs", "list_automation_runs",
      "Each contact's progress through one automation: step, state (scheduled, running, "
      "completed, failed, exited), next time and the last error.")
+# Retrying twice changes nothing more (the second is refused); the run may send its mail.
+tool("retry_automation_run", "Retry a failed automation run", "retry_automation_run",
+     "Resume a failed run (see list_automation_runs with state 'failed' and its last_error) at "
+     "the step that failed, once its cause is fixed; the automation must be active. If that "
+     "step is send_email this mails the contact: confirm with the user first.",
+     idempotent=True, open_world=True)
 

@@ -1,7 +1,8 @@
-"""/automations: CRUD of automations (a trigger and its steps), their progress and runs."""
+"""/automations: CRUD of automations (a trigger and its steps), their progress and runs, and
+retrying a failed run."""
 import uuid
 
-from ..automations import services
+from ..automations import runs, services
 from ..automations.schemas import (AutomationCreate, AutomationOut, AutomationPage,
                                    AutomationPatch, AutomationQuery, RunOut, RunPage, RunQuery)
 from .registry import Caller, acknowledged, operation
@@ -62,3 +63,16 @@ def delete_automation(caller: Caller, automation_id: uuid.UUID):
 def list_automation_runs(caller: Caller, automation_id: uuid.UUID, query: RunQuery):
     page = services.list_runs(caller.workspace, automation_id, query)
     return RunPage(data=[RunOut.of(run) for run in page.items], next_cursor=page.next_cursor)
+
+
+@operation("POST", RULE + "/runs/<uuid:run_id>/retry", summary="Retry a failed run", tag=TAG,
+           resource=RESOURCE, response=RunOut, status=202, problems=(409,),
+           description="Resumes a failed run at the step that failed (`step`): it is "
+                       "`scheduled`, due now, and the background runner continues it (that "
+                       "step's retries start over; a mail whose sending was interrupted is not "
+                       "sent again). 404 if the automation or the run is not this workspace's "
+                       "(a deleted automation's runs are deleted with it). 409 unless the run is "
+                       "`failed`, if the automation is paused (activate it first), or if the "
+                       "contact has entered the automation again since.")
+def retry_automation_run(caller: Caller, automation_id: uuid.UUID, run_id: uuid.UUID):
+    return RunOut.of(runs.retry_run(caller.workspace, automation_id, run_id))

@@ -155,7 +155,11 @@ def seed() -> Site:
             **{endpoint: {"token": links.make_token(purpose, workspace.id, contact.id)}
                for endpoint, (purpose, contact) in link_tokens.items()},
             **{f"automations.{v}": {"automation_id": automation.id, "index": 0}
-               for v in ("show", "edit", "delete", "new_step", "edit_step", "delete_step")},
+               for v in ("show", "edit", "delete", "new_step", "edit_step", "delete_step",
+                         "runs")},
+            # Its failed run (paused automation: the dialog says to activate it first).
+            "automations.retry_run": {"automation_id": automation.id,
+                                      "run_id": automation.failed_run_id},
         },
         query={"oauth.authorize": consent})
 
@@ -259,12 +263,17 @@ def _seed_automation(workspace, newsletter, vip, contacts):
             (contacts[0], "scheduled", 0, ""), (contacts[1], "completed", 5, ""),
             (contacts[2], "failed", 1, "The tag of this step no longer exists."),
             (contacts[3], "exited", 0, "Not mailed: the contact is unsubscribed.")):
-        db.session.add(AutomationRun(
+        run = AutomationRun(
             workspace_id=workspace.id, automation_id=automation.id, contact_id=contact.id,
             state=state, step=step, last_error=error, chain=[],
             next_at=now + timedelta(days=1) if state == "scheduled" else None,
-            finished_at=None if state == "scheduled" else now))
+            finished_at=None if state == "scheduled" else now)
+        db.session.add(run)
+        if state == "failed":
+            db.session.flush()
+            failed_run_id = run.id
     db.session.commit()
+    automation.failed_run_id = failed_run_id  # the retry dialog's run (not a column)
     return automation
 
 

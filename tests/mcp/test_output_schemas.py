@@ -3,6 +3,9 @@ with jsonschema, as clients are told to), and its annotations say what it does."
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
+from sureapp.automations import runs
+from sureapp.contacts import tags
+from sureapp.extensions import db
 from sureapp.mcp.tools import TOOLS
 
 
@@ -81,6 +84,17 @@ def test_every_tools_real_result_matches_its_output_schema(app, rpc, call_tool, 
     run("get_automation", automation_id=automation["id"])
     run("list_automations")
     assert run("list_automation_runs", automation_id=automation["id"])["data"]  # ada enrolled
+    # A run that failed (its tag was deleted) is retried once the step works again.
+    doomed = make_tag(workspace, "Doomed")
+    fragile = run("create_automation", name="Tagger", trigger="contact_created", status="active",
+                  steps=[{"type": "add_tag", "tag_id": str(doomed.id)}])
+    run("create_contact", email="grace@example.com")
+    tags.delete_tag(workspace, doomed.id)
+    db.session.commit()
+    runs.advance_due()
+    (failed,) = run("list_automation_runs", automation_id=fragile["id"], state="failed")["data"]
+    assert run("retry_automation_run", automation_id=fragile["id"],
+               run_id=failed["id"])["state"] == "scheduled"
     run("update_automation", automation_id=automation["id"], status="paused")
     run("delete_contact", contact_id=str(contacts[1].id))
 
@@ -112,7 +126,8 @@ DESTRUCTIVE = {"update_contact", "delete_contact", "remove_contact_from_list",
 NOT_IDEMPOTENT = {"create_contact", "create_list", "create_tag", "create_campaign",
                   "send_campaign", "create_automation"}
 # They mail people outside the workspace (an active automation's send_email step does).
-OPEN_WORLD = {"send_campaign", "resume_campaign", "create_automation", "update_automation"}
+OPEN_WORLD = {"send_campaign", "resume_campaign", "create_automation", "update_automation",
+              "retry_automation_run"}
 
 
 def test_annotations_say_what_each_tool_does(rpc, key):

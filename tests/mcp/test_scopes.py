@@ -60,7 +60,8 @@ def test_every_unlisted_tool_fails_naming_its_scope_and_writes_nothing(
     _, reader = make_key(workspace, ("contacts:read",))
     before = (db.session.query(Contact).count(), db.session.query(ContactList).count())
     ids = {"contact_id": str(contact.id), "list_id": str(a_list.id), "tag_id": str(a_list.id),
-           "campaign_id": str(contact.id), "automation_id": str(contact.id)}
+           "campaign_id": str(contact.id), "automation_id": str(contact.id),
+           "run_id": str(contact.id)}
     for name, tool in TOOLS.items():
         if name in READ_CONTACTS_TOOLS:
             continue

@@ -65,7 +65,8 @@ def test_tools_with_output_schemas_read_and_write(sdk_client, make_key, workspac
     assert all(t.output_schema for t in tools)
     # The tools that can mail people outside the workspace.
     assert {t.name for t in tools if t.annotations.open_world_hint} == {
-        "send_campaign", "resume_campaign", "create_automation", "update_automation"}
+        "send_campaign", "resume_campaign", "create_automation", "update_automation",
+        "retry_automation_run"}
     assert "delete_contact" not in {t.name for t in tools}
     contact = structured(created)
     assert contact["email"] == "ada@example.com"

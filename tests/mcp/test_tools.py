@@ -74,7 +74,7 @@ def test_the_tool_set_covers_the_brief():
                 "list_campaigns", "get_campaign", "create_campaign", "send_campaign",
                 "pause_campaign", "resume_campaign", "cancel_campaign", "list_automations",
                 "get_automation", "create_automation", "update_automation",
-                "list_automation_runs"}
+                "list_automation_runs", "retry_automation_run"}
     assert set(TOOLS) == expected
 
 
