@@ -68,7 +68,10 @@ def send(run: AutomationRun, automation, workspace, step_index: int, definition:
     if outcome.sent:
         return SendResult(None)
     if outcome.status == "bounced":
-        bounces.mark_bounced(workspace, contact, outcome, source=f"Automation: {automation.name}")
+        # Read again: the contact may have been deleted while the mail was on the way.
+        bounces.mark_bounced(workspace, db.session.get(Contact, run.contact_id,
+                                                       populate_existing=True),
+                             outcome, source=f"Automation: {automation.name}")
         return SendResult("exited", outcome.error)
     return SendResult("scheduled" if outcome.retry else "failed", outcome.error,
                       outcome.retry_after)

@@ -283,9 +283,10 @@ def _send_one(recipient_id, now: datetime) -> None:
     elif outcome.status == "bounced":
         if _record(recipient_id, status="bounced", error=outcome.error[:500]):
             campaign = db.session.get(Campaign, recipient.campaign_id)
+            contact_id = recipient.contact_id  # None: deleted while its mail was on the way
             bounces.mark_bounced(db.session.get(Workspace, campaign.workspace_id),
-                                 db.session.get(Contact, recipient.contact_id), outcome,
-                                 source=f"Campaign: {campaign.name}")
+                                 db.session.get(Contact, contact_id) if contact_id else None,
+                                 outcome, source=f"Campaign: {campaign.name}")
     elif outcome.retry_after is not None:  # the sender's rate: not an attempt
         _record(recipient_id, status="queued", attempts=recipient.attempts - 1,
                 next_attempt_at=now + timedelta(seconds=outcome.retry_after))

@@ -8,8 +8,10 @@ from ..models import Contact, Workspace
 from .transport import Outcome
 
 
-def mark_bounced(workspace: Workspace, contact: Contact, outcome: Outcome, *, source: str) -> None:
-    """Set the contact `bounced` after a bounced Outcome (in the caller's transaction)."""
-    if contact.status != "bounced":
+def mark_bounced(workspace: Workspace, contact: Contact | None, outcome: Outcome, *,
+                 source: str) -> None:
+    """Set the contact `bounced` after a bounced Outcome (in the caller's transaction); a
+    contact deleted while its mail was on the way (None) has nothing left to mark."""
+    if contact is not None and contact.status != "bounced":
         update_contact(workspace, contact.id, ContactPatch(status="bounced"),
                        f"{source}: {outcome.error}"[:255])

@@ -224,6 +224,30 @@ def test_a_5xx_bounces_the_contact_and_a_4xx_is_retried(api, ready, smtp_server,
     assert api.get(f"/campaigns/{ready.id}").json["status"] == "sent"
 
 
+def test_a_contact_deleted_while_its_mail_bounced_is_counted_without_an_error(
+        api, ready, smtp_server, workspace, monkeypatch, caplog):
+    from sureapp.contacts.services import delete_contact
+    from sureapp.sending import transport
+
+    smtp_server.refuse["ann@example.com"] = "550 5.1.1 No such user"
+    real_send = transport.send
+
+    def send_while_deleted(workspace_id, to, *args, **kwargs):
+        outcome = real_send(workspace_id, to, *args, **kwargs)
+        if to == "ann@example.com":  # deleted in another request while the mail was out
+            delete_contact(workspace, db.session.scalar(select(Contact.id)
+                                                        .where(Contact.email == to)))
+            db.session.commit()
+        return outcome
+
+    monkeypatch.setattr(transport, "send", send_while_deleted)
+    api.post(f"/campaigns/{ready.id}/send")
+    sending.run_until_idle()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    stats = api.get(f"/campaigns/{ready.id}").json["stats"]
+    assert (stats["bounced"], stats["sent"], stats["queued"]) == (1, 1, 0)
+
+
 def test_a_refused_login_pauses_the_campaign_with_the_reason(api, ready, smtp_server):
     from sureapp.models import SmtpConnection
     from sureapp.sending.transport import encrypt_password
