@@ -105,6 +105,22 @@ def test_bulk_new_contacts_are_pending_and_each_is_mailed(api, workspace, news, 
                                                     "p2@example.com"]
 
 
+def test_confirmations_over_the_smtp_url_rate_wait_their_turn_without_failing(
+        app, api, workspace, news, mail):
+    app.config["SMTP_RATE_PER_MINUTE"] = 2
+    api.post("/contacts/bulk", json={"contacts": [
+        {"email": f"r{i}@example.com", "list_ids": [str(news.id)]} for i in range(3)]})
+    now = utcnow()
+    confirmations.mail_due(now=now)
+    assert len(mail.messages) == 2
+    waiting = db.session.scalar(select(ConfirmationRequest).where(
+        ConfirmationRequest.mail_due_at.is_not(None)))
+    assert (waiting.failures, waiting.last_error) == (0, "")  # not a failure: its turn comes
+    assert waiting.mail_due_at <= now + timedelta(seconds=60)
+    confirmations.mail_due(now=now + timedelta(seconds=61))
+    assert len(mail.messages) == 3
+
+
 def test_a_manager_adding_by_hand_vouches_for_consent(workspace, news, mail):
     contact = contact_services.create_contact(workspace, ContactCreate(
         email="met@example.com", list_ids=[news.id]), "UI: owner@example.com",
