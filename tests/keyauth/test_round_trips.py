@@ -123,20 +123,59 @@ def _context_for(key_id):
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_STORAGE_URI": REDIS_URL or "",
                                          "RATELIMIT_KEY_PREFIX": f"rt-{uuid.uuid4().hex}"}])
 def test_on_redis_a_keyed_request_is_one_round_trip(app, api, app_config, monkeypatch):
-    import redis
+    from redis.connection import AbstractConnection
 
-    api.get("/me")  # the first call may load the script
+    api.get("/me")  # the first call connects (and may load the script)
     commands = []
-    original = redis.Redis.execute_command
+    original = AbstractConnection.send_packed_command
 
-    def counting(self, *args, **options):
-        commands.append(args[0])
-        return original(self, *args, **options)
+    def counting(self, command, *args, **options):
+        packed = b"".join(command) if isinstance(command, list) else command
+        commands.append(packed.split(b"\r\n")[2])  # *N, $len, the command's name
+        return original(self, command, *args, **options)
 
-    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    # What is written to the socket: a command redis-py or sureapp sends by any path counts.
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
     response = api.get("/me")
     assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"]
-    assert commands == ["EVALSHA"]
+    assert commands == [b"EVALSHA"]
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL not set")
+def test_a_redis_charge_reloads_a_script_redis_has_forgotten(app):
+    """After a Redis restart (scripts gone) the EVALSHA is refused with NOSCRIPT: one EVAL
+    charges and loads the script again; the counter is the same one."""
+    from sureapp.keyauth.budget import RedisCounters
+
+    counters = RedisCounters(REDIS_URL)
+    name = f"rt-{uuid.uuid4().hex}:budget:key:k:3/60s"
+    counters._sha = b"0" * 40  # a script this Redis has never loaded
+    try:
+        assert counters.charge(name, 1, 3, 60)[::2] == (1, True)
+        assert counters.charge(name, 2, 3, 60)[::2] == (3, True)
+        assert counters.charge(name, 1, 3, 60)[::2] == (3, False)  # refused whole
+    finally:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).delete(name)
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL not set")
+def test_a_redis_charge_after_a_dropped_connection_reconnects(app):
+    from sureapp.keyauth.budget import RedisCounters
+
+    counters = RedisCounters(REDIS_URL)
+    name = f"rt-{uuid.uuid4().hex}:budget:key:k:5/60s"
+    try:
+        assert counters.charge(name, 1, 5, 60)[0] == 1
+        counters._connection()._sock.close()  # the server or network dropped it
+        with pytest.raises(Exception):
+            counters.charge(name, 1, 5, 60)  # this one fails (the caller fails open) …
+        assert counters.charge(name, 1, 5, 60)[0] == 2  # … the next reconnects
+    finally:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).delete(name)
 
 
 @pytest.fixture
