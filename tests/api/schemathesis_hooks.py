@@ -11,8 +11,8 @@ value the document calls valid into another valid one, so negative cases stay ne
 - webhook URLs: every valid URL is pointed at SUREAPP_FUZZ_SINK (127.0.0.1), so no
   delivery and no DNS lookup leaves 127.0.0.1, and "must resolve to public addresses" holds
   with WEBHOOK_ALLOW_PRIVATE_URLS=1.
-- contact_ids (adding to a list or tag): valid ids name the seeded contact (all of them in the
-  stateful phase, half otherwise).
+- ids in bodies (contact_ids, list_ids, tag_ids, an automation's trigger list or tag): valid
+  ids name the seeded resource (all of them in the stateful phase, half otherwise).
 - path ids: outside the stateful phase (whose ids come from links), half of the valid UUIDs
   (by their last bit, so runs repeat) name a resource that exists (SUREAPP_FUZZ_IDS, seeded by
   the test), so 200s and business rules are reached, not only 404s.
@@ -78,19 +78,32 @@ def _seeded_path_ids(case) -> None:
             case.path_parameters[name] = SEEDED_IDS[name]
 
 
-def _seeded_contact_ids(case) -> None:
-    """A client adds contacts it knows to a list or tag: each valid id in `contact_ids` names
-    the seeded contact (the stateful phase: all of them, so the list or tag it just created is
-    not reported missing because a made-up contact is; otherwise half, as path ids)."""
+# Body fields that name resources of the workspace → the seeded id that stands in for them.
+_BODY_IDS = {"contact_ids": "contact_id", "list_ids": "list_id", "tag_ids": "tag_id",
+             "trigger_list_id": "list_id", "trigger_tag_id": "tag_id"}
+
+
+def _seeded_body_ids(case) -> None:
+    """A client sends ids it knows (contacts to add to a list, a contact's lists and tags, an
+    automation's trigger list): each valid id names the seeded resource. In the stateful phase
+    all of them, so the resource it just created is not reported missing (ST302) because a
+    made-up list in its body is a 404; otherwise half, as path ids."""
     body = case.body
-    if not isinstance(body, dict) or not isinstance(body.get("contact_ids"), list) \
-            or "contact_id" not in SEEDED_IDS:
+    if not isinstance(body, dict):
         return
     stateful = case.meta is not None and case.meta.phase.name == "stateful"
-    body["contact_ids"] = [
-        SEEDED_IDS["contact_id"] if isinstance(value, str) and _UUID.fullmatch(value)
-        and (stateful or int(value[-1], 16) % 2 == 0) else value
-        for value in body["contact_ids"]]
+
+    def known(value):
+        if isinstance(value, str) and _UUID.fullmatch(value) \
+                and (stateful or int(value[-1], 16) % 2 == 0):
+            return SEEDED_IDS[seeded]
+        return value
+
+    for field, seeded in _BODY_IDS.items():
+        if seeded not in SEEDED_IDS or field not in body:
+            continue
+        value = body[field]
+        body[field] = [known(item) for item in value] if isinstance(value, list) else known(value)
 
 
 @schemathesis.hook
@@ -99,7 +112,7 @@ def before_call(context, case, kwargs):
     _known_cursor(case)
     _local_webhook_url(case)
     _seeded_path_ids(case)
-    _seeded_contact_ids(case)
+    _seeded_body_ids(case)
 
 
 @schemathesis.hook
