@@ -32,7 +32,7 @@ class Permission(StrEnum):
     MANAGE_KEYS = "manage_keys"  # Settings → Developer → API Keys
     MANAGE_WEBHOOKS = "manage_webhooks"  # Settings → Developer → Webhooks
     MANAGE_SENDING = "manage_sending"  # Settings → Sending (SMTP connections)
-    SEND_CAMPAIGNS = "send_campaigns"  # send, pause, resume, cancel a campaign
+    SEND_CAMPAIGNS = "send_campaigns"  # create, edit, delete, send, pause, resume, cancel a campaign
     MANAGE_AUTOMATIONS = "manage_automations"  # Automations: view progress, edit, activate, delete
     VIEW_API_REFERENCE = "view_api_reference"  # Settings → Developer → API reference
     LEAVE_WORKSPACE = "leave_workspace"  # the owner transfers ownership first

@@ -4,6 +4,7 @@ navigation, and the CSRF-only form of every state-changing button. Keyed surface
 never use this module."""
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
@@ -11,17 +12,55 @@ from flask.globals import request_ctx
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
-from wtforms import FieldList, FormField
+from wtforms import DateTimeLocalField, FieldList, FormField
 
 from .errors import Conflict, DomainError, NotFound, ValidationFailed
 from .extensions import db
 from .policy import Forbidden, Permission, can
 from .tenancy.access import load_workspace, row_in_workspace
+from .timeutil import from_local, to_local
 
 
 class ConfirmForm(FlaskForm):
     """A button that changes state (confirm, delete, revoke, resend…): only the CSRF token.
     Forms that must carry more (the keys' version) subclass it."""
+
+
+DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """<input type=datetime-local>; the value is wall-clock time in the workspace timezone
+    (a key's expiry, a campaign's send time). Empty is None."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", DATETIME_LOCAL_FORMATS)
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not (valuelist[0] or "").strip():
+            self.data = None  # optional: empty means "never expires" / "when Send is pressed"
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a date and time, e.g. 2030-12-31 17:00.") from None
+
+    def show_utc(self, value: datetime | None, tz_name: str) -> None:
+        """Show a stored (naive UTC) moment as the workspace's wall-clock time."""
+        local = to_local(value, tz_name)
+        self.data = local.replace(tzinfo=None) if local else None
+
+    def utc(self, tz_name: str) -> datetime | None:
+        """The entered time as naive UTC; None when empty or refused (the error is on the
+        field). Call after validating."""
+        if self.errors or self.data is None:
+            return None
+        try:
+            return from_local(self.data, tz_name)
+        except OverflowError:
+            self.errors = ["Choose a date between years 1 and 9999."]
+            return None
 
 
 def is_htmx() -> bool:

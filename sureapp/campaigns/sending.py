@@ -213,23 +213,54 @@ def _claim(campaign_id, now: datetime) -> list[uuid.UUID]:
     return ids
 
 
-def _message(campaign: Campaign, contact: Contact) -> tuple[str, str, str, dict]:
-    """Subject, text, HTML and headers of the campaign for one contact."""
-    values = render.contact_values(contact) | {
-        "unsubscribe_url": links.unsubscribe_url(campaign.workspace_id, contact.id,
-                                                 campaign_id=campaign.id),
-        "preferences_url": links.preferences_url(campaign.workspace_id, contact.id)}
+# A preview's links go nowhere: a working signed link for a real contact must not sit in a page.
+PREVIEW_LINKS = {"unsubscribe_url": "#unsubscribe-link", "preferences_url": "#preferences-link"}
+
+
+def _message(campaign: Campaign, contact: Contact, *, preview: bool = False
+             ) -> tuple[str, str, str, dict]:
+    """Subject, text, HTML and headers of the campaign for one contact (`preview`: with
+    placeholder links and no headers)."""
+    if preview:
+        values = render.contact_values(contact) | PREVIEW_LINKS
+    else:
+        values = render.contact_values(contact) | {
+            "unsubscribe_url": links.unsubscribe_url(campaign.workspace_id, contact.id,
+                                                     campaign_id=campaign.id),
+            "preferences_url": links.preferences_url(campaign.workspace_id, contact.id)}
     seed = f"{campaign.id}:{contact.id}"
     subject = render.render(campaign.subject, values, seed=seed)
     html = render.render(campaign.content_html, values, seed=seed, html=True)
     if "unsubscribe_url" not in render.tags_used(campaign.content_html):
         html += ('\n<p style="font-size:12px;color:#666">Don\'t want these emails? '
                  f'<a href="{values["unsubscribe_url"]}">Unsubscribe</a>.</p>')
+    if preview:
+        return subject, plaintext.text_of(html), html, {}
     one_click = links.one_click_url(campaign.workspace_id, contact.id, campaign_id=campaign.id)
     headers = {"List-Unsubscribe": f"<{one_click}>",
                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                "Precedence": "bulk", "X-Campaign-Id": str(campaign.id)}
     return subject, plaintext.text_of(html), html, headers
+
+
+# Who a preview is rendered for when the campaign's lists have nobody active yet.
+SAMPLE_CONTACT = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",
+                  "company": "Analytical Engines Ltd", "job_title": "Mathematician",
+                  "phone": "+44 20 7946 0000"}
+
+
+def preview(campaign: Campaign) -> tuple[Contact, bool, str, str]:
+    """(contact, is_sample, subject, HTML) of the campaign as the first contact of its audience
+    gets it (a made-up one, never stored, when there is nobody), rendered as a send renders it
+    but with links that go nowhere. TemplateProblem if it cannot be rendered."""
+    contact = db.session.scalar(select(Contact).where(Contact.id.in_(audience(campaign)))
+                                .order_by(Contact.created_at, Contact.id).limit(1))
+    sample = contact is None
+    if sample:
+        contact = Contact(id=uuid.uuid5(campaign.id, "sample"), workspace_id=campaign.workspace_id,
+                          **SAMPLE_CONTACT)
+    subject, _, html, _ = _message(campaign, contact, preview=True)
+    return contact, sample, subject, html
 
 
 def _record(recipient_id, **values) -> bool:

@@ -16,6 +16,7 @@ from .schemas import CampaignCreate, CampaignPatch, CampaignQuery
 FIELDS = ("name", "subject", "from_name", "from_email", "content_html", "scheduled_at",
           "send_per_hour")
 TEMPLATES = ("subject", "content_html")  # rendered per contact: checked when saved
+UNDELETABLE = ("scheduled", "sending")  # paused or cancelled first
 
 
 class CampaignLocked(Conflict):
@@ -95,7 +96,7 @@ def delete_campaign(workspace: Workspace, campaign_id) -> None:
     """Delete a campaign with its recipient rows and counts; the contacts keep their status
     (a bounce or an unsubscribe stays). One that is sending or scheduled is paused first."""
     campaign = get_campaign(workspace, campaign_id)
-    if campaign.status in ("scheduled", "sending"):
+    if campaign.status in UNDELETABLE:
         raise CampaignLocked(f"This campaign is {campaign.status}: pause or cancel it before "
                              "deleting it.")
     db.session.delete(campaign)

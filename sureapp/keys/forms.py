@@ -1,16 +1,15 @@
 """Forms of the API Keys pages. They only parse input; the rules live in services.py."""
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, RadioField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, HiddenField, IntegerField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import ABILITIES, KEY_TYPES
-from ..web import ConfirmForm
+from ..web import DATETIME_LOCAL_FORMATS, ConfirmForm, LocalDateTimeField
 from . import abilities as ability_strings
 from .services import GRACE_PERIODS
 
-DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 KEY_TYPE_LABELS = {"api": "API (integrations)", "mcp": "MCP (AI assistants)",
                    "suremails": "SureMails (mail plugin)"}
 
@@ -23,19 +22,6 @@ class CheckboxesField(SelectMultipleField):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, validate_choice=False, **kwargs)
-
-
-class LocalDateTimeField(DateTimeLocalField):
-    """<input type=datetime-local>; the value is wall-clock time in the workspace timezone."""
-
-    def process_formdata(self, valuelist):
-        if not valuelist or not (valuelist[0] or "").strip():
-            self.data = None  # optional: empty means "never expires"
-            return
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("Enter a date and time, e.g. 2030-12-31 17:00.") from None
 
 
 ACCESS_CHOICES = [("all", "All resources"), ("restricted", "Restricted")]

@@ -23,7 +23,7 @@ from ..pagination import InvalidCursor, keyset_page, newest_first
 from ..auth.sudo import require_sudo, sudo_required
 from ..policy import Permission
 from ..security import shows_secret
-from ..timeutil import format_datetime, from_local, to_local, utcnow
+from ..timeutil import format_datetime, utcnow
 from ..validation import without_control_characters
 from ..web import (NavItem, is_htmx, register_nav, render_dialog,
                    show_form_errors, toast, trigger, workspace_view)
@@ -217,13 +217,7 @@ def _expiry_utc(form, workspace: Workspace, now: datetime) -> datetime | None:
         except ValueError as exc:
             form.expiry.errors = [str(exc)]
             return None
-    if form.expires_at.errors or form.expires_at.data is None:
-        return None
-    try:
-        return from_local(form.expires_at.data, workspace.timezone)
-    except OverflowError:
-        form.expires_at.errors = ["Choose a date between years 1 and 9999."]
-        return None
+    return form.expires_at.utc(workspace.timezone)
 
 
 def _parse(form, workspace: Workspace) -> tuple[bool, datetime | None]:
@@ -366,8 +360,7 @@ def _edit_form_for(key: ApiKey, workspace: Workspace) -> EditKeyForm:
     form.name.data = key.name
     form.show_abilities(key.ability_list)
     form.allowed_ips.data = "\n".join(key.allowed_ip_list)
-    local = to_local(key.expires_at, workspace.timezone)
-    form.expires_at.data = local.replace(tzinfo=None) if local else None
+    form.expires_at.show_utc(key.expires_at, workspace.timezone)
     form.active.data = key.status == "active"
     # Opening the panel changes nothing: the current expiry is selected as it is.
     return _offer_presets(form, workspace, "custom" if key.expires_at else "never")
