@@ -127,7 +127,9 @@ def _form_page(workspace, form, campaign=None, status=200):
 
 def _save(form, save):
     """commit_or_show_errors, with the services' refusals on the fields they name: a list that
-    is not this workspace's (NotFound), an id that is no id ("list_ids.0")."""
+    is not this workspace's (NotFound), an id that is no id ("list_ids.0"); a refusal by the
+    schema also names the merge-tag problems the service would find next, so one round shows
+    them all."""
     def run():
         try:
             return save()
@@ -137,6 +139,9 @@ def _save(form, save):
             errors: dict[str, list[str]] = {}
             for key, messages in exc.errors.items():
                 errors.setdefault(key.split(".")[0], []).extend(messages)
+            for name in services.TEMPLATES:
+                if name not in errors and (found := render.problems(form[name].data or "")):
+                    errors[name] = found
             raise ValidationFailed(errors, exc.message) from None
 
     return commit_or_show_errors(form, run)

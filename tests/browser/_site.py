@@ -41,6 +41,9 @@ SKIPPED = {
                    "no-JS flow and its reload are tests/browser/test_show_once.py",
     "members.invited": "one-time page of an invitation link, as keys.reveal (test_show_once.py)",
     "webhooks.reveal": "one-time page of a new signing secret, as keys.reveal (test_show_once.py)",
+    "campaigns.preview": "the campaign's own HTML as a recipient gets it, served with a sandbox CSP "
+                         "(no script runs, axe's included); framed by campaigns.show, checked "
+                         "in tests/browser/test_campaigns.py and tests/sending/test_campaign_pages.py",
     "workspace_settings.leave": "the seeded owner may not leave (403); its confirm is the same "
                                 "_confirm.html body that members.remove shows",
 }

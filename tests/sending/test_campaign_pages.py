@@ -241,6 +241,16 @@ def test_a_year_beyond_9999_in_utc_is_an_inline_error(client, as_manager, worksp
     assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
 
 
+def test_every_problem_shows_in_one_round(client, as_manager, workspace):
+    response = client.post(base(workspace, "/new"), data=form(
+        name="", send_per_hour="-1", content_html="<p>{{ colour }}</p>"))
+    assert response.status_code == 422
+    page = text(response)
+    for field in ("name", "send_per_hour", "content_html"):
+        assert f'id="{field}-error"' in page
+    assert "{{ colour }} is not a merge tag we know" in page
+
+
 # ---- locked campaigns ----------------------------------------------------------------------------
 
 def test_a_scheduled_campaign_must_be_paused_first_and_the_form_keeps_what_was_typed(
