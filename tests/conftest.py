@@ -289,6 +289,17 @@ def add_member(app):
     return add
 
 
+@pytest.fixture
+def manager(workspace, make_user, add_member):
+    """A Manager of `workspace` (the browser tests and a few modules have their own)."""
+    return add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
+
+
+@pytest.fixture
+def as_manager(login, manager):
+    return login(manager)
+
+
 def forget_request_user():
     """Tests share one app context (and g) across requests: drop what Flask-Login and the
     session loader cached on g, so the next request loads its user from its own cookie."""

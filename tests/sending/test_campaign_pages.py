@@ -16,16 +16,6 @@ from sureapp.timeutil import utcnow
 from tests.conftest import forget_request_user
 
 
-@pytest.fixture
-def manager(workspace, make_user, add_member):
-    return add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
-
-
-@pytest.fixture
-def as_manager(login, manager):
-    return login(manager)
-
-
 def base(workspace, suffix=""):
     return f"/w/{workspace.id}/campaigns{suffix}"
 

@@ -12,16 +12,6 @@ from sureapp.timeutil import utcnow
 from tests.conftest import SMTP_PASSWORD, SMTP_USERNAME, forget_request_user
 
 
-@pytest.fixture
-def manager(workspace, make_user, add_member):
-    return add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
-
-
-@pytest.fixture
-def as_manager(login, manager):
-    return login(manager)
-
-
 def url(workspace, suffix=""):
     return f"/w/{workspace.id}/settings/sending{suffix}"
 

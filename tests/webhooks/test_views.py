@@ -19,16 +19,6 @@ from tests.conftest import forget_request_user
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def manager(workspace, make_user, add_member):
-    return add_member(workspace, make_user(email="manager@example.com"), Role.MANAGER)
-
-
-@pytest.fixture
-def as_manager(login, manager):
-    return login(manager)
-
-
 def url(workspace, suffix=""):
     return f"/w/{workspace.id}/settings/webhooks{suffix}"
 
