@@ -1,37 +1,33 @@
-"""A Core SELECT compiled once per dialect and run straight on a pooled DBAPI connection.
+"""A Core SELECT compiled once per dialect and run straight on a DBAPI connection kept per thread.
 
 For the keyed hot path (the key lookup, the contact read): the SQLAlchemy Session and
 Connection machinery around one indexed SELECT costs about 100 µs of CPU (autobegin, the
-execution context, result proxies, close and reset at teardown); the statement itself costs a
-few. A PreparedRead keeps the statement's SQL text, parameter order and per-column type
-processors from SQLAlchemy's own compilation (so values come back exactly as through Core),
-borrows a connection from the engine's pool only for the statement, and runs it without a
-transaction (no BEGIN, no ROLLBACK round trip). It reads only committed data on a connection
-of its own: use it for a read that must not see the Session's pending changes, never inside a
-write's transaction.
+execution context, result proxies, close and reset at teardown), and a pool checkout and return
+about 40 µs more; the statement itself costs a few. A PreparedRead keeps the statement's SQL
+text, parameter order and per-column type processors from SQLAlchemy's own compilation (so
+values come back exactly as through Core) and runs it without a transaction (no BEGIN, no
+ROLLBACK round trip) on a connection of its own: it reads only committed data, so use it for a
+read that must not see the Session's pending changes, never inside a write's transaction.
 
-On a request marked read-only (extensions.mark_read_only_request: an API GET) the prepared
-reads share one connection: the first checks it out, the others reuse it, and `release` (the
-keyed app's teardown) gives it back, so the key lookup and the contact read cost one checkout
-(and on PostgreSQL one switch into autocommit and back). Any other statement borrows a
-connection for itself alone. A value repeated in consecutive rows (a joined row repeats its
-parent's columns) is converted once, and those rows share the converted value.
+That connection is made by the engine's pool (its connect and checkout events run: SQLite's
+PRAGMAs, the idle ping) and then detached from it, one per thread and engine, in autocommit on
+PostgreSQL, with one cursor that every statement reuses. So a keyed read pays no checkout, no
+return and no autocommit switch. A value repeated in consecutive rows (a joined row repeats its
+parent's columns) is converted once, and those rows share the converted value. An in-memory
+SQLite database exists once per connection, so there each statement borrows the pool's.
 
-A disconnect (the database restarted) invalidates the connection and retries the statement
-once on a fresh one; any driver error is raised as SQLAlchemy's DBAPIError, so faults.py answers
-an outage with the same 503 as elsewhere.
+A disconnect (the database restarted, an idle timeout) closes the kept connection and retries
+the statement once on a fresh one; any driver error is raised as SQLAlchemy's DBAPIError, so
+faults.py answers an outage with the same 503 as elsewhere.
 """
+import os
+import threading
 import weakref
 from dataclasses import dataclass
 
-from flask import g
 from sqlalchemy import Select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-
-from .extensions import READ_ONLY_REQUEST
-
-_HELD = "prepared_connections"  # g: {engine: _Lease} of a read-only request
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,77 +112,90 @@ class PreparedRead:
         return rows[0] if rows else None
 
 
-@dataclass(slots=True)
-class _Lease:
-    """A pooled connection checked out for prepared reads, in autocommit while it is out."""
+class _Kept:
+    """A DBAPI connection detached from the engine's pool for this thread's prepared reads
+    (garbage collection closes it with its thread or its engine)."""
 
-    connection: object  # the pool's proxied connection; close() gives it back
-    switched: bool  # psycopg: autocommit was turned on at checkout, so it is turned off again
+    __slots__ = ("dbapi", "cursor", "pid")
 
-    def give_back(self) -> None:
-        if self.switched:
-            try:
-                self.connection.dbapi_connection.autocommit = False
-            except Exception:  # a broken connection: let the pool discard it
-                self.connection.invalidate()
-        self.connection.close()
-
-
-def _lease(engine: Engine, compiled: _Compiled) -> _Lease:
-    dialect = compiled.dialect
-    try:
-        connection = engine.raw_connection()  # from the pool
-    except dialect.loaded_dbapi.Error as error:  # cannot connect: no retry, the same 503
-        raise _wrapped(error, None, compiled, invalidated=False) from error
-    dbapi = connection.dbapi_connection
-    # psycopg: autocommit while leased (a flag, no round trip), so nothing is left in a
-    # transaction for the pool's reset-on-return ROLLBACK. sqlite3 begins only before writes,
-    # so its SELECT needs nothing.
-    switched = getattr(dbapi, "autocommit", None) is False
-    if switched:
+    def __init__(self, engine: Engine, dialect):
+        fairy = engine.raw_connection()  # through the pool: its connect/checkout events run
+        fairy.detach()  # ours from now on: the pool neither counts it nor resets it
+        self.dbapi, self.pid = fairy.dbapi_connection, os.getpid()
         try:
-            dbapi.autocommit = True
-        except dialect.loaded_dbapi.Error as error:
-            connection.invalidate(error)
-            connection.close()
-            raise _wrapped(error, None, compiled, invalidated=True) from error
-    return _Lease(connection, switched)
+            if getattr(self.dbapi, "autocommit", None) is False:
+                self.dbapi.autocommit = True  # psycopg: each SELECT on its own, no transaction
+            self.cursor = self.dbapi.cursor()
+        except dialect.loaded_dbapi.Error:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.dbapi.close()
+        except Exception:  # already broken: nothing left to close
+            pass
+
+
+class _PerThread(threading.local):
+    def __init__(self):
+        self.kept: "weakref.WeakKeyDictionary[Engine, _Kept]" = weakref.WeakKeyDictionary()
+
+
+_per_thread = _PerThread()
+
+
+def forget_thread_connections() -> None:
+    """Close this thread's kept connections: its next prepared read connects anew, through
+    the pool's connect and checkout events (tests that watch those events)."""
+    kept, _per_thread.kept = _per_thread.kept, weakref.WeakKeyDictionary()
+    for connection in kept.values():
+        connection.close()
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
+def _kept(engine: Engine, dialect) -> _Kept:
+    kept = _per_thread.kept.get(engine)
+    if kept is None or kept.pid != os.getpid():  # after a fork the parent's stays the parent's
+        kept = _per_thread.kept[engine] = _Kept(engine, dialect)
+    return kept
 
 
 def _execute(engine: Engine, compiled: _Compiled, arguments) -> list[tuple]:
-    held = g.setdefault(_HELD, {}) if g.get(READ_ONLY_REQUEST) else None
-    lease = held.get(engine) if held is not None else None
-    if lease is None:
-        lease = _lease(engine, compiled)
-        if held is not None:
-            held[engine] = lease
-    dbapi = lease.connection.dbapi_connection
+    dialect = compiled.dialect
+    if _in_memory(engine):
+        return _execute_borrowed(engine, compiled, arguments)
     try:
-        cursor = dbapi.cursor()
+        kept = _kept(engine, dialect)
+    except dialect.loaded_dbapi.Error as error:  # cannot connect: no retry, the same 503
+        raise _wrapped(error, None, compiled, invalidated=False) from error
+    try:
+        kept.cursor.execute(compiled.sql, arguments)
+        return kept.cursor.fetchall()
+    except dialect.loaded_dbapi.Error as error:
+        disconnected = dialect.is_disconnect(error, kept.dbapi, kept.cursor)
+        if disconnected:
+            del _per_thread.kept[engine]
+            kept.close()
+        raise _wrapped(error, arguments, compiled, invalidated=disconnected) from error
+
+
+def _execute_borrowed(engine: Engine, compiled: _Compiled, arguments) -> list[tuple]:
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
             return cursor.fetchall()
         finally:
             cursor.close()
     except compiled.dialect.loaded_dbapi.Error as error:
-        disconnected = compiled.dialect.is_disconnect(error, dbapi, None)
-        if disconnected:
-            lease.connection.invalidate(error)
-            lease.switched = False  # nothing to restore on a discarded connection
-            if held is not None:
-                del held[engine]
-                lease.give_back()
-        raise _wrapped(error, arguments, compiled, invalidated=disconnected) from error
+        raise _wrapped(error, arguments, compiled, invalidated=False) from error
     finally:
-        if held is None:
-            lease.give_back()
-
-
-def release(exc: BaseException | None = None) -> None:
-    """teardown_request: give back the connection a read-only request's prepared reads shared."""
-    held = g.pop(_HELD, None)
-    for lease in (held or {}).values():
-        lease.give_back()
+        connection.close()
 
 
 def _wrapped(error: Exception, arguments, compiled: _Compiled, invalidated: bool) -> DBAPIError:

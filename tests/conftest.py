@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event, select, text
 
 from sureapp import create_app
 from sureapp.extensions import db
+from sureapp.prepared import forget_thread_connections
 from sureapp.models import Organization, OrgMembership, Role, User, Workspace
 
 PASSWORD = "correct horse battery staple"
@@ -24,9 +25,9 @@ PASSWORD = "correct horse battery staple"
 @contextlib.contextmanager
 def driver_statements():
     """(first word of the SQL, autocommit?) for every statement this app's engine's connections
-    send inside the block, counted at the DBAPI level — the keyed hot reads (prepared.py) bypass
-    SQLAlchemy's engine events: sqlite3's trace callback (it sees implicit BEGINs too) or a
-    counting psycopg cursor. Needs an app context."""
+    send inside the block, counted at the DBAPI level — the keyed hot reads (prepared.py, on a
+    connection kept per thread) bypass SQLAlchemy's engine events: sqlite3's trace callback (it
+    sees implicit BEGINs too) or a counting psycopg cursor. Needs an app context."""
     seen = []
     traced = []
 
@@ -51,6 +52,7 @@ def driver_statements():
             dbapi_connection.cursor_factory = CountingCursor
 
     event.listen(db.engine, "checkout", trace)
+    forget_thread_connections()  # the hot reads' kept connection is made again, and traced
     try:
         yield seen
     finally:
@@ -62,6 +64,7 @@ def driver_statements():
                 import psycopg
 
                 dbapi_connection.cursor_factory = psycopg.Cursor
+        forget_thread_connections()  # its cursor still counts: a new one for what follows
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

@@ -10,7 +10,6 @@ sessions (`db`), the usage recorder and every service; one process serves both, 
 from flask import Flask, Response, request
 from flask.sessions import SessionInterface
 
-from .. import prepared
 from ..extensions import db
 from ..links import UI_APP
 from . import cors
@@ -90,7 +89,6 @@ def create_keyed_app(ui_app: Flask) -> Flask:
     app.extensions[UI_APP] = ui_app  # links.external_url builds the UI's URLs on its map
     db._app_engines[app] = db._app_engines[ui_app]
     app.teardown_appcontext(db._teardown_session)
-    app.teardown_request(prepared.release)  # the connection a read-only request's reads shared
     cors.init_app(app)  # first: a preflight is answered before any guard runs
     app.after_request(keyed_security_headers)
     return app
