@@ -13,9 +13,9 @@ no parameters.
 """
 import logging
 import re
+import secrets
 import sys
 import traceback
-import uuid
 
 from flask import Flask, has_request_context, request
 
@@ -38,7 +38,7 @@ def request_id() -> str:
     rid = environ.get(ENVIRON_KEY)
     if rid is None:
         sent = environ.get(_CLIENT_HEADER)
-        rid = sent if sent and _WELL_FORMED.fullmatch(sent) else uuid.uuid4().hex
+        rid = sent if sent and _WELL_FORMED.fullmatch(sent) else secrets.token_hex(16)
         environ[ENVIRON_KEY] = rid
     return rid
 

@@ -125,8 +125,9 @@ def finish(response, *paths: str | None, reasons: Sequence[str | None] = ()):
     caching. One entry per path given (a path may name what was called; /mcp gives one per
     message of a batch, as it charged one unit each), else one; `reasons[i]` is why entry i was
     refused (an MCP tool outside the key's scope) when the request as a whole was not."""
-    tag_or_not_modified(request.method, request.headers.get("If-None-Match"), response)
-    budget = g.get("budget")
+    req, state = request._get_current_object(), g._get_current_object()  # not a proxy per use
+    tag_or_not_modified(req.method, req.headers.get("If-None-Match"), response)
+    budget = state.get("budget")
     if budget is not None:
         # Appended, not set one by one (each set scans every header): only the 429 of a
         # refused charge carries them already.
@@ -134,7 +135,7 @@ def finish(response, *paths: str | None, reasons: Sequence[str | None] = ()):
             response.headers.update(budget.headers())
         else:
             response.headers.extend(budget.headers())
-    key, reason = g.get("refused") or (g.get("key"), None)
+    key, reason = state.get("refused") or (state.get("key"), None)
     if key is not None:
         for i, path in enumerate(paths or (None,)):
             record_request(key, response.status_code, path,

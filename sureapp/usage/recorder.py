@@ -252,4 +252,6 @@ def record_request(key, status: int, path: str | None = None, reason: str | None
     the tool in `path`; a refused request gives its `reason`)."""
     from flask import current_app, request
 
-    get_recorder(current_app).record(key.id, key.workspace_id, request, status, path, reason)
+    # The request itself, not its proxy: record() reads six of its attributes.
+    get_recorder(current_app).record(key.id, key.workspace_id, request._get_current_object(),
+                                     status, path, reason)
