@@ -12,8 +12,8 @@ runs with `hide_parameters=True` (config.py) so even the database driver's own e
 no parameters.
 """
 import logging
+import random
 import re
-import secrets
 import sys
 import traceback
 
@@ -30,7 +30,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [request %(request_id)s] %(mess
 
 def request_id() -> str:
     """This request's id (the client's if well-formed, else made on first use), or "-"
-    outside a request."""
+    outside a request. An id names a request in logs, it guards nothing: 128 bits of `random`
+    (reseeded in each forked worker) make it unique without a getrandom system call."""
     if not has_request_context():
         return "-"
     # On the WSGI environ, not `g`: an app context can outlive one request (tests, CLI).
@@ -38,7 +39,7 @@ def request_id() -> str:
     rid = environ.get(ENVIRON_KEY)
     if rid is None:
         sent = environ.get(_CLIENT_HEADER)
-        rid = sent if sent and _WELL_FORMED.fullmatch(sent) else secrets.token_hex(16)
+        rid = sent if sent and _WELL_FORMED.fullmatch(sent) else f"{random.getrandbits(128):032x}"
         environ[ENVIRON_KEY] = rid
     return rid
 

@@ -41,6 +41,7 @@ from sqlalchemy import delete, select, update
 from .errors import DomainError
 from .extensions import db
 from .models import FINISHED_STATES, Job
+from .processid import current_pid
 from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,8 @@ _lock = threading.Lock()
 def runner_id() -> str:
     """host:pid:token of this process; the token tells a restarted process from its previous life
     when the pid is reused (pid 1 in every container start)."""
-    if _runner["pid"] != os.getpid():  # recomputed after a fork (gunicorn workers)
-        _runner.update(pid=os.getpid(), id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
+    if _runner["pid"] != current_pid():  # recomputed after a fork (gunicorn workers)
+        _runner.update(pid=current_pid(), id=f"{socket.gethostname()}:{current_pid()}:{secrets.token_hex(4)}")
     return _runner["id"]
 
 
@@ -406,10 +407,10 @@ def start_background(app) -> bool:
         return False
     with _lock:
         thread = _background["thread"]
-        if _background["pid"] == os.getpid() and thread is not None and thread.is_alive():
+        if _background["pid"] == current_pid() and thread is not None and thread.is_alive():
             return True
         stop, wake_event = threading.Event(), threading.Event()
-        _background.update(pid=os.getpid(), stop=stop, wake=wake_event)
+        _background.update(pid=current_pid(), stop=stop, wake=wake_event)
 
         def loop():
             while not stop.is_set():
@@ -442,8 +443,8 @@ def init_app(app, *surfaces) -> None:
     started = {"pid": None}
 
     def ensure_background():
-        if started["pid"] != os.getpid():
-            started["pid"] = os.getpid()
+        if started["pid"] != current_pid():
+            started["pid"] = current_pid()
             start_background(app)
 
     for surface in (app, *surfaces):

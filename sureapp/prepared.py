@@ -20,7 +20,6 @@ A disconnect (the database restarted, an idle timeout) closes the kept connectio
 the statement once on a fresh one; any driver error is raised as SQLAlchemy's DBAPIError, so
 faults.py answers an outage with the same 503 as elsewhere.
 """
-import os
 import threading
 import uuid
 import weakref
@@ -29,6 +28,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, Uuid
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+
+from .processid import current_pid
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ class _Kept:
     def __init__(self, engine: Engine, dialect):
         fairy = engine.raw_connection()  # through the pool: its connect/checkout events run
         fairy.detach()  # ours from now on: the pool neither counts it nor resets it
-        self.dbapi, self.pid = fairy.dbapi_connection, os.getpid()
+        self.dbapi, self.pid = fairy.dbapi_connection, current_pid()
         try:
             if getattr(self.dbapi, "autocommit", None) is False:
                 self.dbapi.autocommit = True  # psycopg: each SELECT on its own, no transaction
@@ -176,7 +177,7 @@ def _in_memory(engine: Engine) -> bool:
 
 def _kept(engine: Engine, dialect) -> _Kept:
     kept = _per_thread.kept.get(engine)
-    if kept is None or kept.pid != os.getpid():  # after a fork the parent's stays the parent's
+    if kept is None or kept.pid != current_pid():  # after a fork the parent's stays the parent's
         kept = _per_thread.kept[engine] = _Kept(engine, dialect)
     return kept
 

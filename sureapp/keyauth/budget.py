@@ -12,7 +12,9 @@ Storage down: requests are served uncounted and one short warning a minute is lo
 import hashlib
 import logging
 import math
-import os
+import socket
+import ssl
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from flask import Flask, current_app
 from limits import RateLimitItem, parse
 
 from ..problems import RATE_LIMITED_TYPE, ApiProblem
+from ..processid import current_pid
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,20 @@ def _packed(*parts: bytes) -> list[bytes]:
             + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)]
 
 
+def _timeouts_in_the_kernel(sock) -> None:
+    """REDIS_TIMEOUT_SECONDS as the socket's own send and receive timeouts (SO_SNDTIMEO,
+    SO_RCVTIMEO) on a blocking socket: Python's timeout mode polls before every send and every
+    receive, two more system calls per charge. A stalled Redis still fails the charge after the
+    timeout (EAGAIN, a ConnectionError to redis-py). TLS sockets keep Python's timeouts."""
+    if isinstance(sock, ssl.SSLSocket):
+        return
+    seconds = int(REDIS_TIMEOUT_SECONDS)
+    timeval = struct.pack("ll", seconds, int((REDIS_TIMEOUT_SECONDS - seconds) * 1_000_000))
+    sock.settimeout(None)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+
+
 class RedisCounters:
     """Fixed windows in Redis, shared by every worker and host using the same prefix.
 
@@ -145,9 +162,13 @@ class RedisCounters:
 
     def _connection(self):
         held = getattr(self._local, "held", None)
-        if held is None or held[0] != os.getpid():  # a forked worker opens its own
-            held = self._local.held = (os.getpid(), self._pool.make_connection())
-        return held[1]
+        if held is None or held[0] != current_pid():  # a forked worker opens its own
+            held = self._local.held = (current_pid(), self._pool.make_connection())
+        connection = held[1]
+        if connection._sock is None:  # new, or dropped after a failure
+            connection.connect()
+            _timeouts_in_the_kernel(connection._sock)
+        return connection
 
     def _call(self, connection, *parts: bytes):
         connection.send_packed_command(_packed(*parts), check_health=False)

@@ -13,7 +13,6 @@ claims due deliveries, sends them (Standard Webhooks), and records the outcome.
 """
 import json
 import logging
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -25,6 +24,7 @@ from .. import jobs, netguard
 from ..events import on_commit
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..processid import current_pid
 from ..timeutil import iso_utc, utcnow
 from . import notify, sender, signing
 
@@ -158,8 +158,8 @@ _pool: dict = {"pid": None, "executor": None}
 
 
 def _executor() -> ThreadPoolExecutor:
-    if _pool["pid"] != os.getpid():  # threads do not survive a fork
-        _pool.update(pid=os.getpid(), executor=ThreadPoolExecutor(
+    if _pool["pid"] != current_pid():  # threads do not survive a fork
+        _pool.update(pid=current_pid(), executor=ThreadPoolExecutor(
             SENDERS, thread_name_prefix="sureapp-webhook"))
     return _pool["executor"]
 

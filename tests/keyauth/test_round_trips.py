@@ -252,3 +252,31 @@ def test_a_kept_connection_the_database_dropped_is_replaced_and_the_read_retried
 
     assert response.status_code == 200 and response.get_json()["id"] == contact
     assert prepared._per_thread.kept[db.engine] is not kept
+
+
+def test_a_stalled_redis_fails_the_charge_within_the_timeout(app):
+    """A Redis that accepts and never answers: the blocking socket's kernel timeout ends the
+    charge (the caller then serves uncounted), the connection is dropped, not read later."""
+    import socket
+    import threading
+    import time
+
+    from sureapp.keyauth.budget import REDIS_TIMEOUT_SECONDS, RedisCounters
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    counters = RedisCounters(f"redis://127.0.0.1:{server.getsockname()[1]}/0")
+    try:
+        started = time.monotonic()
+        with pytest.raises(Exception):
+            counters.charge("stalled:budget:key:k:5/60s", 1, 5, 60)
+        waited = time.monotonic() - started
+        assert REDIS_TIMEOUT_SECONDS * 0.8 <= waited < REDIS_TIMEOUT_SECONDS * 4
+        assert counters._local.held[1]._sock is None  # dropped: the next charge reconnects
+    finally:
+        server.close()
+        for connection, _ in accepted:
+            connection.close()
