@@ -25,7 +25,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Select, Uuid
+from sqlalchemy import Select, Uuid, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -178,8 +178,19 @@ def _in_memory(engine: Engine) -> bool:
 def _kept(engine: Engine, dialect) -> _Kept:
     kept = _per_thread.kept.get(engine)
     if kept is None or kept.pid != current_pid():  # after a fork the parent's stays the parent's
+        if not event.contains(engine, "engine_disposed", _close_on_dispose):
+            event.listen(engine, "engine_disposed", _close_on_dispose)
         kept = _per_thread.kept[engine] = _Kept(engine, dialect)
     return kept
+
+
+def _close_on_dispose(engine: Engine) -> None:
+    """engine.dispose() closes the pool's connections; the one this thread detached from it
+    goes too, rather than waiting for the engine's garbage collection (tests dispose an
+    engine per test: PostgreSQL ran out of connections)."""
+    kept = _per_thread.kept.pop(engine, None)
+    if kept is not None:
+        kept.close()
 
 
 def _execute(engine: Engine, compiled: _Compiled, arguments) -> list[tuple]:
