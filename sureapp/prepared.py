@@ -40,6 +40,7 @@ class _Compiled:
     bind_processors: dict  # name → processor
     converters: tuple  # (column index, processor) for the columns that have one
     dialect: object
+    borrows: bool  # in-memory SQLite: a database per connection, so the pool's one is borrowed
 
 
 def _compile(statement: Select, engine: Engine) -> _Compiled:
@@ -56,7 +57,9 @@ def _compile(statement: Select, engine: Engine) -> _Compiled:
     positional = tuple(compiled.positiontup) if compiled.positional else None
     defaults = {name: bind.value for name, bind in compiled.binds.items()
                 if not bind.required and bind.value is not None}
-    return _Compiled(compiled.string, positional, defaults, bind_processors, converters, dialect)
+    borrows = dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+    return _Compiled(compiled.string, positional, defaults, bind_processors, converters, dialect,
+                     borrows)
 
 
 def _uuid_from_hex(value: str, _new=object.__new__, _set=object.__setattr__,
@@ -171,10 +174,6 @@ def forget_thread_connections() -> None:
         connection.close()
 
 
-def _in_memory(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
-
-
 def _kept(engine: Engine, dialect) -> _Kept:
     kept = _per_thread.kept.get(engine)
     if kept is None or kept.pid != current_pid():  # after a fork the parent's stays the parent's
@@ -195,7 +194,7 @@ def _close_on_dispose(engine: Engine) -> None:
 
 def _execute(engine: Engine, compiled: _Compiled, arguments) -> list[tuple]:
     dialect = compiled.dialect
-    if _in_memory(engine):
+    if compiled.borrows:
         return _execute_borrowed(engine, compiled, arguments)
     try:
         kept = _kept(engine, dialect)

@@ -63,3 +63,19 @@ def test_a_value_seen_earlier_but_not_in_the_previous_row_is_converted_again(app
     assert rows == [list(row) for row in db.session.execute(statement)]
     assert [fields for _, fields in rows] == [same, {"plan": "free"}, same]
     assert rows[2][1] is not rows[0][1]  # its own dict: no row shares a value it did not repeat
+
+
+def test_an_in_memory_sqlite_database_is_read_on_the_pools_connection():
+    """`sqlite://` is a database per connection: detaching the pool's connection would take the
+    database away from the engine, so the prepared read borrows it and gives it back."""
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert
+
+    engine = create_engine("sqlite://")
+    numbers = Table("numbers", MetaData(), Column("n", Integer))
+    with engine.begin() as conn:
+        numbers.create(conn)
+        conn.execute(insert(numbers), [{"n": 1}, {"n": 2}])
+
+    assert PreparedRead(select(numbers.c.n).order_by(numbers.c.n)).rows(engine) == [(1,), (2,)]
+    with engine.connect() as conn:  # the pool still holds the database: nothing took it away
+        assert conn.execute(select(numbers.c.n)).all() == [(1,), (2,)]

@@ -142,6 +142,25 @@ def test_on_redis_a_keyed_request_is_one_round_trip(app, api, app_config, monkey
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL not set")
+def test_the_redis_budget_socket_blocks_with_kernel_timeouts(app):
+    """No poll before each send and receive (Python's timeout mode): the socket blocks, and
+    REDIS_TIMEOUT_SECONDS is its SO_RCVTIMEO/SO_SNDTIMEO."""
+    import socket
+    import struct
+
+    from sureapp.keyauth.budget import REDIS_TIMEOUT_SECONDS, RedisCounters
+
+    sock = RedisCounters(REDIS_URL)._connection()._sock
+    try:
+        assert sock.gettimeout() is None
+        for option in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
+            seconds, micros = struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, option, 16))
+            assert seconds + micros / 1e6 == REDIS_TIMEOUT_SECONDS
+    finally:
+        sock.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL not set")
 def test_a_redis_charge_reloads_a_script_redis_has_forgotten(app):
     """After a Redis restart (scripts gone) the EVALSHA is refused with NOSCRIPT: one EVAL
     charges and loads the script again; the counter is the same one."""
